@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Set up the project's virtual environment, or report whether this machine is ready.
+
+    python 01_environment/setup_environment.py           # create helloLondon/ and install requirements
+    python 01_environment/setup_environment.py --check   # report only; exit 1 if a hard need is missing
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import config  # noqa: E402
+from london_llm.environment import create_environment, machine_report  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true",
+                        help="print a report of this machine and the stage artifacts; change nothing")
+    parser.add_argument("--env_dir", "--env-dir", type=Path, default=config.ROOT / "helloLondon",
+                        help="virtual environment folder to create (default: helloLondon/ in the repository)")
+    parser.add_argument("--requirements", type=Path, default=config.ROOT / "requirements.txt",
+                        help="requirements file to install (read, never rewritten)")
+    parser.add_argument("--home", type=Path, default=None,
+                        help=f"artifact root to report on (default: ${config.HOME_ENV} or the repository)")
+    args = parser.parse_args(argv)
+
+    if args.check:
+        p = config.paths(args.home)
+        artifacts = {
+            "02 downloads": p.downloads_dir,
+            "02 cleaned documents": p.documents_file,
+            "02 corpus": p.corpus_file,
+            "03 tokenizer": p.tokenizer_dir / "tokenizer.json",
+            "04 SLM pretokenized data": p.pretokenized_dir("slm") / "metadata.json",
+            "04 SLM checkpoints": p.checkpoint_dir("slm"),
+            "04 regular checkpoints": p.checkpoint_dir("regular"),
+        }
+        report = machine_report(artifacts, disk_path=p.home)
+        print(f"Project root: {config.ROOT}\nArtifact root: {p.home}")
+        print(report.render())
+        return 0 if report.ok else 1
+
+    python = create_environment(args.env_dir, args.requirements)
+    print(f"Ready. Activate with: source {args.env_dir}/bin/activate  (python: {python})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

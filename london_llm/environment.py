@@ -1,0 +1,126 @@
+"""A true report of this machine against what training needs, and virtual-environment setup."""
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import venv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+NEED_RAM_GB = 8  # the guide's prerequisites for full training
+NEED_DISK_GB = 100
+MIN_PYTHON = (3, 9)
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    hard: bool = True  # a failed hard check makes --check exit non-zero
+
+
+@dataclass
+class Report:
+    checks: list[Check] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)
+    artifacts: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks if c.hard)
+
+    def render(self) -> str:
+        lines = ["Machine"]
+        lines += [f"  {k:<22} {v}" for k, v in self.facts.items()]
+        lines.append("Requirements")
+        for c in self.checks:
+            mark = "ok  " if c.ok else ("FAIL" if c.hard else "warn")
+            lines.append(f"  [{mark}] {c.name:<16} {c.detail}")
+        lines.append("Stage artifacts")
+        for name, present in self.artifacts.items():
+            lines.append(f"  [{'yes' if present else ' no'}] {name}")
+        lines.append("Result: " + ("ready" if self.ok else "a hard requirement is missing (see FAIL above)"))
+        return "\n".join(lines)
+
+
+def _ram_gb() -> Optional[float]:
+    try:
+        import psutil
+        return psutil.virtual_memory().total / 2**30
+    except ImportError:
+        try:
+            return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+        except (ValueError, OSError):
+            return None
+
+
+def _torch_facts() -> tuple[dict[str, str], list[Check]]:
+    facts: dict[str, str] = {}
+    checks: list[Check] = []
+    try:
+        import torch
+    except ImportError:
+        checks.append(Check("torch", False, "not installed: run 01_environment/setup_environment.py"))
+        return facts, checks
+    cuda = torch.version.cuda
+    facts["torch"] = f"{torch.__version__} ({'CUDA ' + cuda if cuda else 'CPU build'})"
+    checks.append(Check("torch", True, torch.__version__))
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    facts["GPUs"] = str(count)
+    for i in range(count):
+        props = torch.cuda.get_device_properties(i)
+        facts[f"GPU {i}"] = (f"{props.name}, {props.total_memory / 2**30:.0f} GiB, "
+                             f"bf16 {'yes' if torch.cuda.is_bf16_supported() else 'no'}")
+    if count == 0:
+        cpu_bf16 = False
+        try:
+            cpu_bf16 = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            pass
+        facts["CPU bf16"] = "yes (AVX-512 BF16 / AMX)" if cpu_bf16 else "no (fp32 training)"
+    checks.append(Check("GPU", count > 0, f"{count} CUDA device(s)" if count else
+                        "none: training runs on the CPU (slow; fine for the tiny preset)", hard=False))
+    return facts, checks
+
+
+def machine_report(artifacts: dict[str, Path], disk_path: Path) -> Report:
+    """Facts about this machine, checks against the guide's needs, and which artifacts exist."""
+    report = Report()
+    report.facts["Python"] = f"{platform.python_version()} ({sys.executable})"
+    report.facts["platform"] = f"{platform.system()} {platform.machine()}"
+    report.facts["CPU cores"] = str(os.cpu_count())
+    report.checks.append(Check("Python", sys.version_info[:2] >= MIN_PYTHON,
+                               f"{platform.python_version()} (need {'.'.join(map(str, MIN_PYTHON))}+)"))
+    torch_facts, torch_checks = _torch_facts()
+    report.facts.update(torch_facts)
+    report.checks += torch_checks
+    ram = _ram_gb()
+    if ram is not None:
+        report.checks.append(Check("RAM", ram >= NEED_RAM_GB, f"{ram:.1f} GiB (need {NEED_RAM_GB}+)"))
+    probe = disk_path
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free / 2**30
+    report.checks.append(Check("disk", free >= NEED_DISK_GB,
+                               f"{free:.0f} GiB free at {probe} (need {NEED_DISK_GB}+ for full training)",
+                               hard=False))
+    report.artifacts = {f"{name}: {path}": path.exists() for name, path in artifacts.items()}
+    return report
+
+
+def create_environment(env_dir: Path, requirements: Path, upgrade_pip: bool = True) -> Path:
+    """Create `env_dir` if missing and install `requirements` into it. Returns its python."""
+    python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    if not python.exists():
+        print(f"Creating virtual environment {env_dir}")
+        venv.EnvBuilder(with_pip=True).create(env_dir)
+    if upgrade_pip:
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+    print(f"Installing {requirements}")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True)
+    return python
