@@ -1,0 +1,73 @@
+# Sourced by launch_training.sh and resume_training.sh (repository root): the project's python,
+# the device count, and the torchrun command line. Expects ROOT to be the repository root.
+
+die() { echo "ERROR: $*" >&2; exit 2; }
+note() { echo "[$(basename "$0")] $*" >&2; }
+
+# The project's environment: $LONDON_LLM_PYTHON, else helloLondon/ (what run.sh creates), else
+# .venv/, else python3 from PATH. torchrun is then `python -m torch.distributed.run` of that same
+# interpreter, so it can never pick up another environment's torch.
+pick_python() {
+  local candidate
+  for candidate in "${LONDON_LLM_PYTHON:-}" "$ROOT/helloLondon/bin/python" "$ROOT/.venv/bin/python"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then PY="$candidate"; return; fi
+  done
+  if [ -n "${LONDON_LLM_PYTHON:-}" ]; then die "LONDON_LLM_PYTHON=$LONDON_LLM_PYTHON is not an executable"; fi
+  PY="$(command -v python3 || true)"
+  [ -n "$PY" ] || die "no python found: run ./run.sh once (it creates helloLondon/), or set LONDON_LLM_PYTHON"
+  "$PY" -c "import torch" 2>/dev/null \
+    || die "$PY cannot import torch: run ./run.sh once to create helloLondon/, or set LONDON_LLM_PYTHON"
+}
+
+# GPUs the training will really use. torch decides (it honours CUDA_VISIBLE_DEVICES); nvidia-smi
+# only explains a mismatch such as a CPU build of torch on a GPU machine.
+count_gpus() {
+  local smi=0 torch_n
+  if command -v nvidia-smi >/dev/null 2>&1; then
+    smi="$(nvidia-smi --query-gpu=index --format=csv,noheader 2>/dev/null | grep -c . || true)"
+  fi
+  torch_n="$("$PY" -c 'import torch; print(torch.cuda.device_count())' 2>/dev/null | tail -n 1)" || torch_n=""
+  case "$torch_n" in ''|*[!0-9]*) echo "${smi:-0}"; return;; esac
+  if [ "${smi:-0}" -gt 0 ] && [ "$torch_n" -eq 0 ]; then
+    note "WARNING: nvidia-smi lists $smi GPU(s) but torch sees none (a CPU build of torch, or a driver" \
+         "mismatch: check \`$PY -c 'import torch; print(torch.version.cuda)'\`). Training on the CPU."
+  fi
+  echo "$torch_n"
+}
+
+# The training script for a model: regular is train_model.py, slm and tiny train_model_slm.py.
+training_script() {
+  case "$1" in
+    regular) echo "$ROOT/04_training/train_model.py";;
+    slm|tiny) echo "$ROOT/04_training/train_model_slm.py";;
+    *) die "unknown --model '$1': choose slm, regular or tiny";;
+  esac
+}
+
+# Fills TORCHRUN (an array) for NPROC processes on this node. Multi-node when NNODES > 1:
+# c10d rendezvous at RDZV_ENDPOINT, every node running the same command with its NODE_RANK.
+torchrun_command() {
+  TORCHRUN=("$PY" -m torch.distributed.run --nproc_per_node="$NPROC")
+  if [ "${NNODES:-1}" -gt 1 ]; then
+    [ -n "${RDZV_ENDPOINT:-}" ] || die "--nnodes $NNODES needs --rdzv_endpoint HOST:PORT (the first node's address)"
+    TORCHRUN+=(--nnodes="$NNODES" --rdzv_backend=c10d --rdzv_endpoint="$RDZV_ENDPOINT"
+               --rdzv_id="${RDZV_ID:-london_llm}")
+    if [ -n "${NODE_RANK:-}" ]; then TORCHRUN+=(--node_rank="$NODE_RANK"); fi
+  else
+    TORCHRUN+=(--standalone)
+  fi
+}
+
+# CPU runs: give each process an equal share of the cores (torchrun would set 1 thread each).
+cpu_threads() {
+  if [ "$GPUS" -eq 0 ] && [ -z "${OMP_NUM_THREADS:-}" ]; then
+    local cores; cores="$(nproc 2>/dev/null || echo 1)"
+    export OMP_NUM_THREADS=$(( cores / NPROC > 0 ? cores / NPROC : 1 ))
+  fi
+}
+
+# Where a model's checkpoints go, from config.py (the same rule the training scripts use).
+checkpoint_dir_of() {  # MODEL HOME (HOME may be empty: $LONDON_LLM_HOME or the repository)
+  "$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import config
+print(config.paths(sys.argv[3] or None).checkpoint_dir(sys.argv[2]))' "$ROOT" "$1" "$2"
+}

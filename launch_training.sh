@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Start a FRESH training run on every available device: torchrun with one process per GPU (NCCL),
+# or one CPU process (gloo) where there is none. It never resumes: use ./resume_training.sh for that.
+# Works from any directory; flags it does not know go to the training script.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
+source "$ROOT/10_scripts/launch_common.sh"
+
+usage() {
+  cat <<USAGE
+Usage: ./launch_training.sh [--model slm|regular|tiny] [launcher options] [training flags ...]
+
+Starts FRESH training (passes --fresh): step 0, new weights. Existing checkpoints are not
+resumed. To continue a run use ./resume_training.sh [checkpoint-N].
+
+Launcher options:
+  --model NAME          slm (default; 04_training/train_model_slm.py), regular (train_model.py), tiny
+  --nproc_per_node N    processes on this machine (default: one per GPU, or 1 on a CPU-only machine)
+  --nnodes N            machines taking part (multi-node; run the same command on every node)
+  --node_rank R         this machine's rank 0..N-1 (optional with c10d rendezvous)
+  --rdzv_endpoint H:P   rendezvous address, normally the first node's host:port (multi-node only)
+  --dry_run             print the command instead of running it
+  -h, --help            this help, then the training script's flags
+
+Every other flag goes to the training script unchanged (e.g. --max_steps 1000 --no_wandb
+--batch_size 8 --home /big/disk). The python used is \$LONDON_LLM_PYTHON, else helloLondon/bin/python,
+else .venv/bin/python, else python3.
+USAGE
+}
+
+MODEL=slm NPROC="" NNODES=1 NODE_RANK="" RDZV_ENDPOINT="" DRY_RUN=0 HOME_DIR="" SHOW_HELP=0
+PASS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --model) MODEL="${2:-}"; shift 2 || die "--model needs slm, regular or tiny";;
+    --model=*) MODEL="${1#*=}"; shift;;
+    --nproc_per_node|--nproc-per-node) NPROC="${2:-}"; shift 2 || die "--nproc_per_node needs a number";;
+    --nproc_per_node=*|--nproc-per-node=*) NPROC="${1#*=}"; shift;;
+    --nnodes) NNODES="${2:-}"; shift 2 || die "--nnodes needs a number";;
+    --nnodes=*) NNODES="${1#*=}"; shift;;
+    --node_rank|--node-rank) NODE_RANK="${2:-}"; shift 2 || die "--node_rank needs a number";;
+    --node_rank=*|--node-rank=*) NODE_RANK="${1#*=}"; shift;;
+    --rdzv_endpoint|--rdzv-endpoint) RDZV_ENDPOINT="${2:-}"; shift 2 || die "--rdzv_endpoint needs HOST:PORT";;
+    --rdzv_endpoint=*|--rdzv-endpoint=*) RDZV_ENDPOINT="${1#*=}"; shift;;
+    --dry_run|--dry-run) DRY_RUN=1; shift;;
+    -h|--help) SHOW_HELP=1; shift;;
+    --resume_from_checkpoint*|--resume-from-checkpoint*)
+      die "launch_training.sh always starts fresh. To resume: ./resume_training.sh checkpoint-N";;
+    --home) HOME_DIR="${2:-}"; PASS+=("$1" "${2:-}"); shift 2 || die "--home needs a folder";;
+    --home=*) HOME_DIR="${1#*=}"; PASS+=("$1"); shift;;
+    *) PASS+=("$1"); shift;;
+  esac
+done
+for n in "${NPROC:-1}" "$NNODES" "${NODE_RANK:-0}"; do
+  case "$n" in ''|*[!0-9]*) die "--nproc_per_node, --nnodes and --node_rank take whole numbers, not '$n'";; esac
+done
+
+pick_python
+SCRIPT="$(training_script "$MODEL")"
+if [ "$SHOW_HELP" -eq 1 ]; then
+  usage
+  echo; echo "Training flags ($SCRIPT --help):"
+  exec "$PY" "$SCRIPT" --help
+fi
+
+GPUS="$(count_gpus)"
+if [ -z "$NPROC" ]; then NPROC=$(( GPUS > 0 ? GPUS : 1 )); fi
+[ "$NPROC" -gt 0 ] || die "--nproc_per_node must be at least 1"
+if [ "$GPUS" -gt 0 ]; then DEVICES="$NPROC GPU process(es) (NCCL)"; else DEVICES="$NPROC CPU process(es) (gloo)"; fi
+[ "$NNODES" -gt 1 ] && DEVICES="$DEVICES on each of $NNODES nodes"
+cpu_threads
+torchrun_command
+
+CKPT_DIR="$(checkpoint_dir_of "$MODEL" "$HOME_DIR")"
+for arg in "${PASS[@]}"; do  # an explicit --output_dir wins over the preset's folder
+  if [ "${prev:-}" = "--output_dir" ] || [ "${prev:-}" = "--output-dir" ]; then CKPT_DIR="$arg"; fi
+  case "$arg" in --output_dir=*|--output-dir=*) CKPT_DIR="${arg#*=}";; esac
+  prev="$arg"
+done
+note "Starting FRESH training of the '$MODEL' model on $DEVICES, from step 0 (--fresh)."
+EXISTING="$(ls -d "$CKPT_DIR"/checkpoint-* 2>/dev/null | wc -l || true)"
+if [ "$EXISTING" -gt 0 ]; then
+  note "WARNING: $CKPT_DIR already holds $EXISTING checkpoint(s); this run does NOT resume them and" \
+       "its checkpoints replace those with the same step. To continue instead: ./resume_training.sh"
+fi
+
+CMD=("${TORCHRUN[@]}" "$SCRIPT" --model "$MODEL" --fresh "${PASS[@]}")
+note "${CMD[*]}"
+if [ "$DRY_RUN" -eq 1 ]; then exit 0; fi
+[ -f "$SCRIPT" ] || die "$SCRIPT is missing: this checkout is incomplete (git status)"
+exec "${CMD[@]}"

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Resume training from a checkpoint on every available device (torchrun, one process per GPU, or
+# one CPU process). With no checkpoint argument, list the checkpoints of every model.
+# Works from any directory; flags it does not know go to the training script.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
+source "$ROOT/10_scripts/launch_common.sh"
+
+usage() {
+  cat <<USAGE
+Usage: ./resume_training.sh                         list every model's checkpoints (step, val loss, date)
+       ./resume_training.sh checkpoint-N [flags]    resume the model that checkpoint belongs to
+       ./resume_training.sh PATH/checkpoint-N [flags]
+
+The model (slm, regular, tiny) is found from the checkpoint's folder; the run continues from its
+exact step with its optimizer, schedule, data position and random state, on all available devices.
+
+Options:
+  --model NAME          look only in this model's folder (when two models have the same checkpoint-N,
+                        or the checkpoint lies outside the models' folders)
+  --home DIR            artifact root (default \$LONDON_LLM_HOME or the repository)
+  --nproc_per_node N    processes on this machine (default: one per GPU, or 1 on a CPU-only machine)
+  --nnodes N, --node_rank R, --rdzv_endpoint HOST:PORT   multi-node, as in ./launch_training.sh
+  --dry_run             print the command instead of running it
+  -h, --help            this help
+
+Every other flag goes to the training script (e.g. --max_steps 80000 --no_wandb).
+USAGE
+}
+
+MODEL="" NPROC="" NNODES=1 NODE_RANK="" RDZV_ENDPOINT="" DRY_RUN=0 HOME_DIR="" CHECKPOINT="" OUTPUT_GIVEN=0
+PASS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --model) MODEL="${2:-}"; shift 2 || die "--model needs slm, regular or tiny";;
+    --model=*) MODEL="${1#*=}"; shift;;
+    --nproc_per_node|--nproc-per-node) NPROC="${2:-}"; shift 2 || die "--nproc_per_node needs a number";;
+    --nproc_per_node=*|--nproc-per-node=*) NPROC="${1#*=}"; shift;;
+    --nnodes) NNODES="${2:-}"; shift 2 || die "--nnodes needs a number";;
+    --nnodes=*) NNODES="${1#*=}"; shift;;
+    --node_rank|--node-rank) NODE_RANK="${2:-}"; shift 2 || die "--node_rank needs a number";;
+    --node_rank=*|--node-rank=*) NODE_RANK="${1#*=}"; shift;;
+    --rdzv_endpoint|--rdzv-endpoint) RDZV_ENDPOINT="${2:-}"; shift 2 || die "--rdzv_endpoint needs HOST:PORT";;
+    --rdzv_endpoint=*|--rdzv-endpoint=*) RDZV_ENDPOINT="${1#*=}"; shift;;
+    --dry_run|--dry-run) DRY_RUN=1; shift;;
+    -h|--help) usage; exit 0;;
+    --home) HOME_DIR="${2:-}"; PASS+=("$1" "${2:-}"); shift 2 || die "--home needs a folder";;
+    --home=*) HOME_DIR="${1#*=}"; PASS+=("$1"); shift;;
+    --fresh) die "resume_training.sh resumes; to start over use ./launch_training.sh";;
+    --resume_from_checkpoint|--resume-from-checkpoint) CHECKPOINT="${2:-}"; shift 2 || die "$1 needs a checkpoint";;
+    --resume_from_checkpoint=*|--resume-from-checkpoint=*) CHECKPOINT="${1#*=}"; shift;;
+    --output_dir|--output-dir|--output_dir=*|--output-dir=*) OUTPUT_GIVEN=1; PASS+=("$1"); shift;;
+    -*) PASS+=("$1"); shift;;
+    *) if [ -z "$CHECKPOINT" ]; then CHECKPOINT="$1"; else PASS+=("$1"); fi; shift;;
+  esac
+done
+for n in "${NPROC:-1}" "$NNODES" "${NODE_RANK:-0}"; do
+  case "$n" in ''|*[!0-9]*) die "--nproc_per_node, --nnodes and --node_rank take whole numbers, not '$n'";; esac
+done
+
+pick_python
+STATUS=("$PY" "$ROOT/10_scripts/training_status.py")
+[ -n "$HOME_DIR" ] && STATUS+=(--home "$HOME_DIR")
+[ -n "$MODEL" ] && STATUS+=(--model "$MODEL")
+
+if [ -z "$CHECKPOINT" ]; then
+  "${STATUS[@]}" --list_checkpoints
+  echo
+  echo "Resume one with: ./resume_training.sh checkpoint-N   (./resume_training.sh --help for options)"
+  exit 0
+fi
+
+LOCATED="$("${STATUS[@]}" --locate "$CHECKPOINT")" || exit 2
+MODEL="${LOCATED%%$'\t'*}"
+CKPT_PATH="${LOCATED#*$'\t'}"
+SCRIPT="$(training_script "$MODEL")"
+# New checkpoints go beside the one resumed from (unless --output_dir says otherwise).
+[ "$OUTPUT_GIVEN" -eq 1 ] || PASS+=(--output_dir "$(dirname "$CKPT_PATH")")
+
+GPUS="$(count_gpus)"
+if [ -z "$NPROC" ]; then NPROC=$(( GPUS > 0 ? GPUS : 1 )); fi
+[ "$NPROC" -gt 0 ] || die "--nproc_per_node must be at least 1"
+if [ "$GPUS" -gt 0 ]; then DEVICES="$NPROC GPU process(es) (NCCL)"; else DEVICES="$NPROC CPU process(es) (gloo)"; fi
+[ "$NNODES" -gt 1 ] && DEVICES="$DEVICES on each of $NNODES nodes"
+cpu_threads
+torchrun_command
+
+note "Resuming the '$MODEL' model from $CKPT_PATH on $DEVICES."
+CMD=("${TORCHRUN[@]}" "$SCRIPT" --model "$MODEL" --resume_from_checkpoint "$CKPT_PATH" "${PASS[@]}")
+note "${CMD[*]}"
+if [ "$DRY_RUN" -eq 1 ]; then exit 0; fi
+[ -f "$SCRIPT" ] || die "$SCRIPT is missing: this checkout is incomplete (git status)"
+exec "${CMD[@]}"
