@@ -1,0 +1,347 @@
+"""Pretokenization: tokenize the cleaned documents once, into flat uint16 token files.
+
+Layout (README "Pretokenized data (format 1)"): `train.bin` and `val.bin` hold little-endian
+uint16 ids, every document as `tags + text + <|endoftext|>`; `metadata.json` is written last and
+says what the files were built from, so a later run can tell whether they still fit. Opening the
+files is `np.memmap` (london_llm.data.open_tokens): instant at any size.
+
+The split is by document and deterministic: a document goes to validation when a seeded hash of
+its id falls below `val_fraction`, so adding documents never moves the others. Every kind with two
+or more documents keeps at least one in validation (the one with the lowest hash).
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+import numpy as np
+from tqdm import tqdm
+
+from london_llm.atomic import atomic_dir, write_json
+from london_llm.text_encoder import TextEncoder, load_text_encoder, tokenizer_sha256
+from london_llm.tokenization.documents import document_id, iter_documents
+
+FORMAT_VERSION = 1
+DTYPE = "<u2"  # little-endian uint16, whatever the machine's byte order
+SPLITS = ("train", "val")
+MODES = ("auto", "require", "rebuild")
+CHUNK_CHARS = 8_000_000  # text per encode_batch call: enough documents to keep every core busy
+
+# The guide's warnings ("Troubleshooting Pre-Tokenization"), plus the checks it does not name.
+NOT_FOUND = "Pre-tokenized data not found"
+MAX_LENGTH_MISMATCH = "Max length mismatch"
+TOKENIZER_MISMATCH = "Tokenizer mismatch"
+DOCUMENTS_CHANGED = "Documents changed"
+SPLIT_CHANGED = "Split settings changed"
+FORMAT_MISMATCH = "Format version mismatch"
+CORRUPT = "Pre-tokenized data corrupt"
+
+REBUILD_HINT = ("rebuild it: run training without --use_pretokenized (it re-tokenizes when the data "
+                "does not fit) or with --no_pretokenized")
+
+
+class PretokenizedIncompatible(Exception):
+    """The pretokenized folder cannot be used as it is. `.reason` is one of the phrases above."""
+
+    def __init__(self, reason: str, detail: str, out_dir: Path):
+        self.reason = reason
+        self.detail = detail
+        self.out_dir = Path(out_dir)
+        super().__init__(f"{reason}: {detail} ({self.out_dir}). To {REBUILD_HINT}.")
+
+
+# --- compatibility --------------------------------------------------------------------------
+
+def read_metadata(out_dir: Path) -> dict:
+    """metadata.json of a pretokenized folder; PretokenizedIncompatible when absent or unreadable."""
+    out_dir = Path(out_dir)
+    meta_file = out_dir / "metadata.json"
+    if not meta_file.is_file():
+        raise PretokenizedIncompatible(NOT_FOUND, "no metadata.json", out_dir)
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PretokenizedIncompatible(CORRUPT, f"metadata.json is unreadable ({exc})", out_dir) from None
+    if not isinstance(meta, dict):
+        raise PretokenizedIncompatible(CORRUPT, "metadata.json is not a JSON object", out_dir)
+    return meta
+
+
+def check_compatible(out_dir: Path, tokenizer_dir: Path, max_length: int,
+                     documents_file: Optional[Path] = None, *, val_fraction: Optional[float] = None,
+                     seed: Optional[int] = None) -> None:
+    """Raise PretokenizedIncompatible unless `out_dir` was built for these settings.
+
+    Cheap (metadata, file sizes, one hash of tokenizer.json), so every rank can call it. The
+    documents file is compared by size and modification time, and hashed only when those differ;
+    a documents file that no longer exists is not held against the data built from it.
+    """
+    out_dir = Path(out_dir)
+    meta = read_metadata(out_dir)
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise PretokenizedIncompatible(
+            FORMAT_MISMATCH, f"format_version {meta.get('format_version')!r}, this code reads {FORMAT_VERSION}", out_dir)
+    if meta.get("max_length") != max_length:
+        raise PretokenizedIncompatible(
+            MAX_LENGTH_MISMATCH, f"built for max_length {meta.get('max_length')}, this run uses {max_length}", out_dir)
+    current = tokenizer_sha256(tokenizer_dir)
+    if meta.get("tokenizer_sha256") != current:
+        raise PretokenizedIncompatible(
+            TOKENIZER_MISMATCH, f"built with a different tokenizer.json (sha256 {str(meta.get('tokenizer_sha256'))[:12]}, "
+                                f"{tokenizer_dir} has {current[:12]})", out_dir)
+    if val_fraction is not None and meta.get("val_fraction") != val_fraction:
+        raise PretokenizedIncompatible(
+            SPLIT_CHANGED, f"built with val_fraction {meta.get('val_fraction')}, this run uses {val_fraction}", out_dir)
+    if seed is not None and meta.get("seed") != seed:
+        raise PretokenizedIncompatible(
+            SPLIT_CHANGED, f"built with seed {meta.get('seed')}, this run uses {seed}", out_dir)
+    if documents_file is not None and Path(documents_file).is_file():
+        _check_documents(Path(documents_file), meta.get("documents_file") or {}, out_dir)
+    for split in SPLITS:
+        path = out_dir / f"{split}.bin"
+        expected = 2 * int(meta.get("splits", {}).get(split, {}).get("tokens", -1))
+        if not path.is_file():
+            raise PretokenizedIncompatible(NOT_FOUND, f"{path.name} is missing", out_dir)
+        if path.stat().st_size != expected:
+            raise PretokenizedIncompatible(
+                CORRUPT, f"{path.name} holds {path.stat().st_size} bytes, metadata.json says {expected}", out_dir)
+
+
+def _check_documents(documents_file: Path, recorded: dict, out_dir: Path) -> None:
+    stat = documents_file.stat()
+    if stat.st_size != recorded.get("size"):
+        raise PretokenizedIncompatible(
+            DOCUMENTS_CHANGED, f"{documents_file} is {stat.st_size} bytes, the data was built from "
+                               f"{recorded.get('size')} bytes", out_dir)
+    if stat.st_mtime_ns == recorded.get("mtime_ns"):
+        return
+    if file_sha256(documents_file) != recorded.get("sha256"):
+        raise PretokenizedIncompatible(
+            DOCUMENTS_CHANGED, f"{documents_file} differs from the file the data was built from (sha256)", out_dir)
+
+
+def file_sha256(path: Path, block: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- building -------------------------------------------------------------------------------
+
+def prepare_pretokenized(documents_file: Path, tokenizer_dir: Path, out_dir: Path, *, max_length: int,
+                         val_fraction: float, seed: int, mode: str = "auto", workers: Optional[int] = None,
+                         log: Callable[[str], None] = print) -> Path:
+    """Make `out_dir` hold pretokenized data for these settings and return it.
+
+    mode "auto" reuses compatible data and otherwise warns with the reason and rebuilds; "require"
+    (--use_pretokenized) raises PretokenizedIncompatible instead; "rebuild" (--no_pretokenized)
+    always re-tokenizes. Builds are serialised by a lock beside `out_dir`: call this from one
+    process (rank 0) and let the others wait, then call check_compatible.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be between 0 and 1, not {val_fraction}")
+    out_dir = Path(out_dir)
+    settings = dict(tokenizer_dir=tokenizer_dir, max_length=max_length, documents_file=documents_file,
+                    val_fraction=val_fraction, seed=seed)
+    if mode != "rebuild":
+        try:
+            check_compatible(out_dir, **settings)
+            log(f"Using pre-tokenized data in {out_dir} ({_describe(read_metadata(out_dir))})")
+            return out_dir
+        except PretokenizedIncompatible as exc:
+            if mode == "require":
+                raise
+            log(f"Warning: {exc.reason}: {exc.detail}. Tokenizing the documents now (one time only); "
+                f"later runs reuse {out_dir}.")
+    with _build_lock(out_dir, log):
+        if mode == "auto":  # another process may have built it while this one waited for the lock
+            with contextlib.suppress(PretokenizedIncompatible):
+                check_compatible(out_dir, **settings)
+                log(f"Using pre-tokenized data in {out_dir}, built by another process meanwhile")
+                return out_dir
+        meta = build_pretokenized(documents_file, tokenizer_dir, out_dir, max_length=max_length,
+                                  val_fraction=val_fraction, seed=seed, workers=workers)
+    log(f"Pre-tokenized {meta['documents_file']['path']} into {out_dir} ({_describe(meta)}, "
+        f"{meta['build_seconds']:.1f} s)")
+    return out_dir
+
+
+def _describe(meta: dict) -> str:
+    s = meta["splits"]
+    return (f"train {s['train']['tokens']:,} tokens in {s['train']['documents']:,} documents, "
+            f"val {s['val']['tokens']:,} tokens in {s['val']['documents']:,} documents")
+
+
+@contextlib.contextmanager
+def _build_lock(out_dir: Path, log: Callable[[str], None]) -> Iterator[None]:
+    """An exclusive flock on `.<out_dir>.lock` beside the folder; the kernel drops it if we die."""
+    lock_file = out_dir.with_name(f".{out_dir.name}.lock")
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"Another process is pre-tokenizing into {out_dir}; waiting for it to finish")
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def split_score(doc_id: str, seed: int) -> float:
+    """A stable number in [0, 1) per (seed, document id): below val_fraction means validation."""
+    digest = hashlib.blake2b(f"{seed}\0{doc_id}".encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+@dataclass
+class _Counts:
+    tokens: int = 0
+    documents: int = 0
+    by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, kind: str, n_tokens: int) -> None:
+        self.tokens += n_tokens
+        self.documents += 1
+        entry = self.by_kind.setdefault(kind, {"tokens": 0, "documents": 0})
+        entry["tokens"] += n_tokens
+        entry["documents"] += 1
+
+    def as_dict(self) -> dict:
+        return {"tokens": self.tokens, "documents": self.documents, "by_kind": dict(sorted(self.by_kind.items()))}
+
+
+class _SplitWriter:
+    """Writes each encoded document to train or val, holding back per kind the one document that
+    validation takes when no other of its kind got there (the kind's lowest split score)."""
+
+    def __init__(self, folder: Path, val_fraction: float):
+        self.val_fraction = val_fraction
+        self.files = {s: open(folder / f"{s}.bin", "wb") for s in SPLITS}
+        self.counts = {s: _Counts() for s in SPLITS}
+        self.seen: dict[str, int] = {}
+        self.kinds_in_val: set[str] = set()
+        self.reserve: dict[str, tuple[float, np.ndarray]] = {}
+
+    def add(self, kind: str, score: float, ids: np.ndarray) -> None:
+        self.seen[kind] = self.seen.get(kind, 0) + 1
+        if score < self.val_fraction:
+            self._write("val", kind, ids)
+            self.kinds_in_val.add(kind)
+            if kind in self.reserve:  # validation has this kind now: the reserve goes to training
+                self._write("train", kind, self.reserve.pop(kind)[1])
+        elif kind in self.kinds_in_val:
+            self._write("train", kind, ids)
+        elif kind not in self.reserve or score < self.reserve[kind][0]:
+            if kind in self.reserve:
+                self._write("train", kind, self.reserve[kind][1])
+            self.reserve[kind] = (score, ids)
+        else:
+            self._write("train", kind, ids)
+
+    def finish(self) -> dict:
+        for kind in sorted(self.reserve):
+            self._write("val" if self.seen[kind] >= 2 else "train", kind, self.reserve[kind][1])
+        self.reserve.clear()
+        for fh in self.files.values():
+            fh.flush()
+            os.fsync(fh.fileno())
+            fh.close()
+        return {s: c.as_dict() for s, c in self.counts.items()}
+
+    def close(self) -> None:
+        for fh in self.files.values():
+            fh.close()
+
+    def _write(self, split: str, kind: str, ids: np.ndarray) -> None:
+        ids.tofile(self.files[split])
+        self.counts[split].add(kind, len(ids))
+
+
+@dataclass
+class _Document:
+    kind: str
+    score: float
+    prefix: np.ndarray
+    text: str
+
+
+def _read_chunks(documents_file: Path, encoder: TextEncoder, seed: int) -> Iterator[tuple[list[_Document], int]]:
+    """Documents in file order, in chunks of about CHUNK_CHARS characters, with the bytes they took."""
+    chunk: list[_Document] = []
+    chars = size = 0
+    for line_no, raw, record in iter_documents(documents_file):
+        size += len(raw)
+        text = record["text"]
+        if not text:
+            continue
+        chunk.append(_Document(record["kind"], split_score(document_id(record, line_no), seed),
+                               encoder.prefix_ids(record["kind"], record.get("year")), text))
+        chars += len(text)
+        if chars >= CHUNK_CHARS:
+            yield chunk, size
+            chunk, chars, size = [], 0, 0
+    if chunk or size:
+        yield chunk, size
+
+
+def build_pretokenized(documents_file: Path, tokenizer_dir: Path, out_dir: Path, *, max_length: int,
+                       val_fraction: float, seed: int, workers: Optional[int] = None) -> dict:
+    """Tokenize every document into a new `out_dir` (replaced atomically); return its metadata."""
+    documents_file, out_dir = Path(documents_file), Path(out_dir)
+    started = time.perf_counter()
+    encoder = load_text_encoder(tokenizer_dir)
+    if not documents_file.is_file():
+        raise FileNotFoundError(f"documents file {documents_file} not found; build the cleaned corpus first: "
+                                "python 02_data_collection/historical_data_collector.py")
+    stat = documents_file.stat()
+    sha256 = file_sha256(documents_file)  # a separate pass: seconds, against minutes of tokenizing
+    chars = 0
+    with atomic_dir(out_dir) as tmp, \
+            tqdm(total=stat.st_size, unit="B", unit_scale=True, mininterval=1.0,
+                 desc="pre-tokenizing") as progress, encoder.parallel(workers):
+        writer = _SplitWriter(tmp, val_fraction)
+        try:
+            for chunk, size in _read_chunks(documents_file, encoder, seed):
+                for doc, ids in zip(chunk, encoder.encode_texts([d.text for d in chunk])):
+                    writer.add(doc.kind, doc.score, np.concatenate((doc.prefix, ids, encoder.eos)))
+                chars += sum(len(d.text) for d in chunk)
+                progress.update(size)
+            splits = writer.finish()
+        finally:
+            writer.close()
+        if splits["train"]["tokens"] == 0:
+            raise ValueError(f"{documents_file} holds no text to train on")
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "dtype": "uint16",
+            "byte_order": "little",
+            "tokenizer_sha256": encoder.sha256,
+            "tokenizer_dir": str(Path(tokenizer_dir)),
+            "vocab_size": encoder.vocab_size,
+            "eos_id": int(encoder.eos[0]),
+            "conditioning_tags": encoder.conditioning_tags,
+            "max_length": max_length,
+            "val_fraction": val_fraction,
+            "seed": seed,
+            "splits": splits,
+            "chars": chars,
+            "documents_file": {"path": str(documents_file), "sha256": sha256,
+                               "size": stat.st_size, "mtime_ns": stat.st_mtime_ns},
+            "build_seconds": round(time.perf_counter() - started, 3),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        write_json(tmp / "metadata.json", meta)  # last: its presence means the folder is complete
+    return meta
