@@ -75,10 +75,11 @@ def save_checkpoint(root: Path, step: int, *, model, optimizer_state: dict, rng_
     root = Path(root)
     final = root / f"checkpoint-{step}"
     with atomic.atomic_dir(final) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
+        tmp.chmod(0o755)  # mkdtemp makes it private; a checkpoint is an ordinary folder
+        _save_model_quietly(model, tmp)
         if generation_config is not None:
             generation_config.save_pretrained(tmp)
-        if tokenizer_dir is not None:
+        if tokenizer_dir is not None:  # the folder must load with AutoTokenizer on its own
             for name in TOKENIZER_FILES:
                 src = Path(tokenizer_dir) / name
                 if src.is_file():
@@ -91,6 +92,19 @@ def save_checkpoint(root: Path, step: int, *, model, optimizer_state: dict, rng_
     if save_total_limit and save_total_limit > 0:
         prune(root, save_total_limit, log=log)
     return final
+
+
+def _save_model_quietly(model, folder: Path) -> None:
+    """save_pretrained without its one-shard progress bar cutting through the training bar."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        model.save_pretrained(folder, safe_serialization=True)
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _write_manifest(folder: Path, step: int) -> None:

@@ -57,10 +57,12 @@ class MetricsLog:
     def __init__(self, path: Path, resume_step: Optional[int] = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if resume_step is None:
+        if resume_step is None or not self.path.exists():
             atomic.write_text(self.path, "")
-        elif self.path.exists():
+            self.path.chmod(0o644)
+        else:
             self._truncate_after(resume_step)
+            self.path.chmod(0o644)
         self._fh = open(self.path, "a", encoding="utf-8")
 
     def _truncate_after(self, step: int) -> None:

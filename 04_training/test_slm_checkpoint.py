@@ -1,0 +1,18 @@
+#!/usr/bin/env python3
+"""Check an SLM checkpoint (the guide also spells this script test_slm_checkpoint.py): validation loss on held-out text and generations from prompts.
+
+    python 04_training/test_slm_checkpoint.py                       # newest checkpoint of the SLM
+    python 04_training/test_slm_checkpoint.py --list-checkpoints
+    python 04_training/test_slm_checkpoint.py --checkpoint_path checkpoint-1500.pt --prompt "Parliament sat"
+    python 04_training/test_slm_checkpoint.py --interactive
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import config  # noqa: E402
+from london_llm.checkpoint_cli import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(None, prog=Path(__file__).name, default_model="slm", presets=config.PRESETS,
+                  paths_fn=config.paths, description=__doc__.splitlines()[0]))
