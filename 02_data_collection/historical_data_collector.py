@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Stage 02: download the historical London sources, then clean them into the corpus.
+
+    python 02_data_collection/historical_data_collector.py                    # everything enabled
+    python 02_data_collection/historical_data_collector.py --list-sources
+    python 02_data_collection/historical_data_collector.py --sources gutenberg old_bailey_sessions
+    python 02_data_collection/historical_data_collector.py --from-dir ../shared/corpus   # offline
+    python 02_data_collection/historical_data_collector.py --clean-only
+
+Downloads land in data/london_historical/downloads/<source_id>/<file> with <file>.meta.json written
+last; a rerun fetches only what is missing. Every base URL can point at a mirror (flags below or
+LONDON_LLM_<NAME>_MIRROR). Exit status: 0 when done (failures listed in the summary), 1 with
+--strict when any item failed, 2 on bad input (registry, flags, missing folders).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import config  # noqa: E402
+
+from london_llm import atomic  # noqa: E402
+from london_llm.collect.collector import CollectOptions, collect  # noqa: E402
+from london_llm.collect.fetch import DEFAULT_MAX_BYTES  # noqa: E402
+from london_llm.collect.http import USER_AGENT, HttpSettings  # noqa: E402
+from london_llm.collect.registry import MIRRORS, RegistryError, load_registry, resolve_mirrors, select_sources  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_REGISTRY = HERE / "data_sources.json"
+log = logging.getLogger("london_llm.collect")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="\n".join(__doc__.split("\n\n")[1:]))
+    what = p.add_argument_group("what to do")
+    what.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY,
+                      help=f"sources registry (default: {DEFAULT_REGISTRY.relative_to(HERE.parent)})")
+    what.add_argument("--sources", nargs="+", metavar="ID",
+                      help="only these source ids, or kinds/collections (gutenberg, old_bailey, ...); "
+                           "a disabled source runs when named by id (default: every enabled source)")
+    what.add_argument("--list-sources", action="store_true", help="print the registry's sources and exit")
+    what.add_argument("--download-only", action="store_true", help="download, do not clean")
+    what.add_argument("--clean-only", action="store_true", help="clean what is already downloaded, fetch nothing")
+    what.add_argument("--from-dir", type=Path, metavar="DIR",
+                      help="import already-downloaded files in the sources' own layouts (e.g. ../shared/corpus) "
+                           "instead of downloading, then clean")
+    what.add_argument("--strict", action="store_true", help="exit 1 when any item failed")
+
+    where = p.add_argument_group("where")
+    where.add_argument("--home", type=Path, help="artifact root (default: $LONDON_LLM_HOME or the repository)")
+    where.add_argument("--output-dir", type=Path,
+                       help="data folder holding downloads/, processed/, metadata/ and the corpus "
+                            "(default: <home>/data/london_historical)")
+    where.add_argument("--log-file", type=Path, help="log file (default: <home>/logs/data_collection.log)")
+
+    net = p.add_argument_group("network (politeness and robustness)")
+    net.add_argument("--workers", type=int, default=4, help="parallel downloads (default: 4)")
+    net.add_argument("--max-retries", type=int, default=5, help="retries per request and per file (default: 5)")
+    net.add_argument("--backoff", type=float, default=1.0,
+                     help="exponential backoff factor in seconds: waits backoff*2^(n-1) (default: 1.0)")
+    net.add_argument("--timeout", type=float, default=30.0,
+                     help="seconds to connect and between received bytes (default: 30)")
+    net.add_argument("--rate-limit", type=float, default=1.0,
+                     help="minimum seconds between requests to one host (default: 1.0; 0 disables)")
+    net.add_argument("--retry-after-max", type=float, default=600.0,
+                     help="longest Retry-After wait honoured, seconds (default: 600)")
+    net.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES,
+                     help=f"largest file accepted (default: {DEFAULT_MAX_BYTES:,})")
+    net.add_argument("--user-agent", default=USER_AGENT, help="User-Agent header (default: descriptive, names the project)")
+    mirrors = p.add_argument_group("mirrors (each also read from its environment variable)")
+    for m in MIRRORS.values():
+        mirrors.add_argument(m.flag, dest=f"mirror_{m.name}", metavar="URL",
+                             help=f"{m.what} (env {m.env}; default {m.default})")
+    mirrors.add_argument("--archive-mirror", dest="mirror_internet_archive", metavar="URL",
+                         help="alias of --internet-archive-mirror")
+
+    clean = p.add_argument_group("cleaning (passed to london_llm.cleaning.build.build_corpus)")
+    clean.add_argument("--min-year", type=int, default=1500, help="earliest year kept (default: 1500)")
+    clean.add_argument("--max-year", type=int, default=1913, help="latest year kept (default: 1913)")
+    clean.add_argument("--long-s", default="normalise", choices=("normalise", "keep"), help="long s (ſ) rule: normalise | keep (default: normalise)")
+    clean.add_argument("--clean-workers", type=int, default=None, help="cleaning processes (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+def setup_logging(log_file: Path) -> None:
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger("london_llm")
+    root.setLevel(logging.INFO)
+    for handler, level in ((logging.FileHandler(log_file, encoding="utf-8"), logging.INFO),
+                           (logging.StreamHandler(sys.stderr), logging.ERROR)):
+        handler.setFormatter(fmt)
+        handler.setLevel(level)
+        root.addHandler(handler)
+
+
+def list_sources(sources) -> None:
+    print(f"{'id':44} {'kind':24} {'on':3} {'doc':9} {'years':10} what")
+    for s in sources:
+        print(f"{s.id:44} {s.kind:24} {'yes' if s.enabled else 'no':3} {s.doc_kind:9} "
+              f"{s.date_range[0]}-{s.date_range[1]:<5} {s.summary()}")
+    print(f"{len(sources)} sources, {sum(s.enabled for s in sources)} enabled")
+
+
+def run_cleaning(args, data_dir: Path) -> int:
+    try:
+        from london_llm.cleaning.build import build_corpus
+    except ImportError as exc:
+        print(f"error: the cleaning library is not available ({exc}); use --download-only", file=sys.stderr)
+        return 2
+    try:
+        stats = build_corpus(data_dir / "downloads", data_dir / "processed",
+                             data_dir / "london_historical_corpus_comprehensive.txt", data_dir / "metadata",
+                             min_year=args.min_year, max_year=args.max_year, long_s=args.long_s,
+                             workers=args.clean_workers, progress=not args.no_progress)
+    except (ValueError, OSError) as exc:  # BuildError is a ValueError: its message says what to rerun
+        print(f"error: cleaning failed: {exc}", file=sys.stderr)
+        return 2
+    total = stats.get("total", stats) if isinstance(stats, dict) else {}
+    print(f"cleaned: {json.dumps({k: v for k, v in total.items() if isinstance(v, (int, float))})}")
+    print(f"corpus: {data_dir / 'london_historical_corpus_comprehensive.txt'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.download_only and args.clean_only:
+        print("error: --download-only and --clean-only exclude each other", file=sys.stderr)
+        return 2
+    paths = config.paths(args.home)
+    data_dir = (args.output_dir.expanduser().resolve() if args.output_dir else paths.data_dir)
+    try:
+        registry = load_registry(args.registry)
+        if args.list_sources:
+            list_sources(registry)
+            return 0
+        chosen = select_sources(registry, args.sources)
+        mirrors = resolve_mirrors({name: getattr(args, f"mirror_{name}") for name in MIRRORS})
+    except RegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for name, value in (("--workers", args.workers), ("--max-retries", args.max_retries + 1),
+                        ("--timeout", args.timeout), ("--max-bytes", args.max_bytes)):
+        if value <= 0:
+            print(f"error: {name} must be positive", file=sys.stderr)
+            return 2
+    setup_logging(args.log_file or paths.logs_dir / "data_collection.log")
+    downloads = data_dir / "downloads"
+    summary = None
+    if args.from_dir:
+        try:
+            from london_llm.cleaning.importer import import_from_dir
+            counts = import_from_dir(args.from_dir.expanduser().resolve(), downloads)
+        except (ImportError, OSError, ValueError) as exc:
+            print(f"error: --from-dir {args.from_dir}: {exc}", file=sys.stderr)
+            return 2
+        print(f"imported from {args.from_dir}: {json.dumps(counts, default=str)}")
+    elif not args.clean_only:
+        settings = HttpSettings(timeout=args.timeout, max_retries=args.max_retries, backoff=args.backoff,
+                                rate_limit=args.rate_limit, retry_after_max=args.retry_after_max,
+                                user_agent=args.user_agent)
+        options = CollectOptions(downloads_dir=downloads, mirrors=mirrors, settings=settings,
+                                 workers=args.workers, max_bytes=args.max_bytes, progress=not args.no_progress,
+                                 registry_dir=args.registry.resolve().parent)
+        log.info("collecting %d source(s) into %s", len(chosen), downloads)
+        summary = collect(chosen, options)
+        atomic.write_json(data_dir / "metadata" / "download_summary.json", summary.to_dict())
+        print(summary.report())
+        log.info("summary: %s", json.dumps(summary.to_dict()))
+    status = 0
+    if not args.download_only:
+        status = run_cleaning(args, data_dir)
+    if status == 0 and summary is not None and summary.failed and args.strict:
+        status = 1
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

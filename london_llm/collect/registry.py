@@ -1,0 +1,261 @@
+"""The sources registry (02_data_collection/data_sources.json): loading, validation, mirrors.
+
+Each entry names one source: `id`, `kind`, what to fetch (kind-specific keys), `date_range`,
+`licence`, `enabled`, and what it yields: document `doc_kind` (london_llm.tags.KINDS) and file
+`format` (README "Source downloads"). Remote entries fetch from a named base URL ("mirror") that a
+flag or an environment variable can point elsewhere, so the stage can run against any copy.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional
+
+from london_llm.tags import KINDS as DOC_KINDS
+
+REGISTRY_FORMAT_VERSION = 1
+
+SOURCE_KINDS = ("gutenberg", "internet_archive", "internet_archive_search", "old_bailey",
+                "london_lives", "url", "local")
+
+FORMATS = ("gutenberg_txt", "oldbailey_tei", "oldbailey_api_json", "ordinary_txt", "londonlives_txt",
+           "londonlives_tsv", "standardebooks_xhtml", "eebo_tei", "ia_djvu_txt", "plain_txt")
+
+# The collection a format comes from (the `source` field of a cleaned document).
+COLLECTION_OF_FORMAT = {
+    "gutenberg_txt": "gutenberg", "oldbailey_tei": "old_bailey", "oldbailey_api_json": "old_bailey",
+    "ordinary_txt": "old_bailey", "londonlives_txt": "london_lives", "londonlives_tsv": "london_lives",
+    "standardebooks_xhtml": "standard_ebooks", "eebo_tei": "eebo_tcp", "ia_djvu_txt": "internet_archive",
+    "plain_txt": "other",
+}
+
+OLD_BAILEY_SERIES = ("sessionsPapers", "ordinarysAccounts", "ordinarys_text", "api")
+
+
+@dataclass(frozen=True)
+class Mirror:
+    name: str
+    default: str
+    what: str
+
+    @property
+    def env(self) -> str:
+        return f"LONDON_LLM_{self.name.upper()}_MIRROR"
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name.replace('_', '-')}-mirror"
+
+
+# Base URLs of the real services. Paths under each follow the service's own layout (FORMATS.md).
+MIRRORS: dict[str, Mirror] = {m.name: m for m in (
+    Mirror("gutenberg", "https://www.gutenberg.org",
+           "Project Gutenberg: /cache/epub/N/pgN.txt, /files/N/N-0.txt, -8.txt, N.txt"),
+    Mirror("internet_archive", "https://archive.org",
+           "Internet Archive: /advancedsearch.php, /metadata/ID, /download/ID/FILE"),
+    Mirror("old_bailey",
+           "https://raw.githubusercontent.com/wszfln/Old-Bailey-Online-and-Visual-Analytics-Variant-A1-"
+           "Crime-Types-Trends/9375fffc88b59ac85a6f8af543a159570ec9c41a/data",
+           "Old Bailey TEI XML, OBO_XML_7-2 layout: sessionsPapers/ID.xml, ordinarysAccounts/ID.xml"),
+    Mirror("old_bailey_api", "https://www.dhi.ac.uk/api-proto/view",
+           "Old Bailey DHI API: oldbailey_record?..., oldbailey_record_single?idkey=ID"),
+    Mirror("old_bailey_text",
+           "https://raw.githubusercontent.com/sharonhoward/oldbaileyonline/765072b61457827ca1af1fd61a844ceef3e077a7/ordinarys",
+           "Ordinary's Accounts as plain text: oa_txt/ID.txt"),
+    Mirror("london_lives", "https://raw.githubusercontent.com/sharonhoward",
+           "London Lives datasets (Sharon Howard): REPO/COMMIT/PATH"),
+    Mirror("github_raw", "https://raw.githubusercontent.com",
+           "raw files of public GitHub repositories: OWNER/REPO/COMMIT/PATH"),
+)}
+
+
+class RegistryError(ValueError):
+    """The registry file is missing, not JSON, or an entry is invalid (the message names it)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    kind: str
+    title: str
+    licence: str
+    enabled: bool
+    doc_kind: str
+    format: str
+    date_range: tuple[int, int]
+    collection: str
+    author: Optional[str] = None
+    year: Optional[int] = None
+    spec: Mapping[str, Any] = field(default_factory=dict)  # the kind-specific keys (what to fetch)
+
+    def summary(self) -> str:
+        what = {
+            "gutenberg": lambda s: f"ebook #{s['ebook']}",
+            "internet_archive": lambda s: f"{len(s['identifiers'])} item(s)",
+            "internet_archive_search": lambda s: f"search {s['query']!r} (max {s.get('max_items', 50)})",
+            "old_bailey": lambda s: (f"{s['series']}: " + (f"{len(s['ids'])} id(s)" if s.get("ids")
+                                                           else f"search {s.get('api_search')}")),
+            "london_lives": lambda s: f"{len(s['files'])} file(s)",
+            "url": lambda s: f"{len(s.get('urls') or s.get('paths') or [])} URL(s)",
+            "local": lambda s: f"{s['path']} ({s.get('pattern', '*')})",
+        }[self.kind](self.spec)
+        return what
+
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
+_COMMON = {"id", "kind", "title", "author", "year", "licence", "enabled", "doc_kind", "format",
+           "date_range", "collection", "description", "notes"}
+_SPEC_KEYS = {
+    "gutenberg": ({"ebook"}, {"variants"}),
+    "internet_archive": ({"identifiers"}, set()),
+    "internet_archive_search": ({"query"}, {"max_items", "rows", "sort"}),
+    "old_bailey": ({"series"}, {"ids", "api_search", "max_items"}),
+    "london_lives": ({"files"}, {"dir"}),
+    "url": (set(), {"urls", "base", "paths"}),
+    "local": ({"path"}, {"pattern"}),
+}
+
+
+def _problem(where: str, message: str) -> RegistryError:
+    return RegistryError(f"{where}: {message}")
+
+
+def parse_source(entry: Mapping[str, Any], where: str) -> Source:
+    if not isinstance(entry, Mapping):
+        raise _problem(where, "each source must be a JSON object")
+    sid = entry.get("id")
+    if not isinstance(sid, str) or not _ID.match(sid):
+        raise _problem(where, f"id {sid!r} must be lower-case letters, digits, '_', '.', '-' (it names a folder)")
+    where = f"{where} ({sid})"
+    kind = entry.get("kind")
+    if kind not in SOURCE_KINDS:
+        raise _problem(where, f"kind {kind!r} is not one of {', '.join(SOURCE_KINDS)}")
+    required, optional = _SPEC_KEYS[kind]
+    unknown = set(entry) - _COMMON - required - optional
+    if unknown:
+        raise _problem(where, f"unknown key(s) for kind {kind}: {', '.join(sorted(unknown))}")
+    missing = [k for k in ("title", "licence", "doc_kind", "format", "date_range", *sorted(required))
+               if k not in entry]
+    if missing:
+        raise _problem(where, f"missing key(s): {', '.join(missing)}")
+    if entry["doc_kind"] not in DOC_KINDS:
+        raise _problem(where, f"doc_kind {entry['doc_kind']!r} is not one of {', '.join(DOC_KINDS)}")
+    if entry["format"] not in FORMATS:
+        raise _problem(where, f"format {entry['format']!r} is not one of {', '.join(FORMATS)}")
+    dr = entry["date_range"]
+    if (not isinstance(dr, list) or len(dr) != 2 or not all(isinstance(y, int) for y in dr) or dr[0] > dr[1]):
+        raise _problem(where, f"date_range must be [first_year, last_year], not {dr!r}")
+    year = entry.get("year")
+    if year is not None and not isinstance(year, int):
+        raise _problem(where, f"year must be an integer, not {year!r}")
+    enabled = entry.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise _problem(where, "enabled must be true or false")
+    spec = {k: entry[k] for k in entry if k in required | optional}
+    _check_spec(kind, spec, where)
+    return Source(id=sid, kind=kind, title=str(entry["title"]), licence=str(entry["licence"]), enabled=enabled,
+                  doc_kind=entry["doc_kind"], format=entry["format"], date_range=(dr[0], dr[1]),
+                  collection=str(entry.get("collection") or COLLECTION_OF_FORMAT[entry["format"]]),
+                  author=entry.get("author"), year=year, spec=spec)
+
+
+def _str_list(spec: Mapping[str, Any], key: str, where: str) -> None:
+    value = spec.get(key)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise _problem(where, f"{key} must be a non-empty list of strings")
+
+
+def _check_spec(kind: str, spec: Mapping[str, Any], where: str) -> None:
+    if kind == "gutenberg":
+        if not isinstance(spec["ebook"], int) or spec["ebook"] <= 0:
+            raise _problem(where, f"ebook must be a positive Gutenberg ebook number, not {spec['ebook']!r}")
+    elif kind == "internet_archive":
+        _str_list(spec, "identifiers", where)
+    elif kind == "internet_archive_search":
+        if not isinstance(spec["query"], str) or not spec["query"].strip():
+            raise _problem(where, "query must be a non-empty advanced-search query")
+    elif kind == "old_bailey":
+        if spec["series"] not in OLD_BAILEY_SERIES:
+            raise _problem(where, f"series must be one of {', '.join(OLD_BAILEY_SERIES)}")
+        if spec["series"] == "api" and not (spec.get("ids") or isinstance(spec.get("api_search"), dict)):
+            raise _problem(where, "series 'api' needs ids (record idkeys) or api_search (query parameters)")
+        if spec["series"] != "api":
+            _str_list(spec, "ids", where)
+        if spec.get("ids"):
+            _str_list(spec, "ids", where)
+    elif kind == "london_lives":
+        _str_list(spec, "files", where)
+    elif kind == "url":
+        if spec.get("urls"):
+            _str_list(spec, "urls", where)
+            if not all(u.startswith(("http://", "https://")) for u in spec["urls"]):
+                raise _problem(where, "urls must be http(s) URLs")
+        elif spec.get("paths"):
+            _str_list(spec, "paths", where)
+            if spec.get("base") not in MIRRORS:
+                raise _problem(where, f"paths need a base, one of {', '.join(MIRRORS)}")
+        else:
+            raise _problem(where, "give urls, or base and paths")
+    for key in ("files", "paths", "ids"):
+        for value in spec.get(key) or ():
+            if value.startswith("/") or ".." in value.split("/"):
+                raise _problem(where, f"{key} entry {value!r} must be a relative path without '..'")
+
+
+def load_registry(path: Path | str) -> list[Source]:
+    """All sources in the registry file, validated. Raises RegistryError naming the problem."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RegistryError(f"{path}: sources registry not found (pass --registry FILE)") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RegistryError(f"{path}: not valid UTF-8 JSON ({exc}); fix the file or restore it from git") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("sources"), list):
+        raise RegistryError(f"{path}: expected an object with a 'sources' list")
+    version = raw.get("format_version")
+    if version != REGISTRY_FORMAT_VERSION:
+        raise RegistryError(f"{path}: format_version {version!r}, this code reads {REGISTRY_FORMAT_VERSION}")
+    sources = [parse_source(e, f"{path.name} sources[{i}]") for i, e in enumerate(raw["sources"])]
+    seen: set[str] = set()
+    for s in sources:
+        if s.id in seen:
+            raise RegistryError(f"{path}: source id {s.id!r} appears twice")
+        seen.add(s.id)
+    return sources
+
+
+def select_sources(sources: Iterable[Source], wanted: Optional[Iterable[str]] = None) -> list[Source]:
+    """Enabled sources, or those named in `wanted` by id or by kind/collection (named ones even if disabled)."""
+    sources = list(sources)
+    if not wanted:
+        return [s for s in sources if s.enabled]
+    wanted = list(wanted)
+    chosen, unknown = [], []
+    for name in wanted:
+        hits = [s for s in sources if s.id == name]
+        if not hits:
+            hits = [s for s in sources if s.enabled and name in (s.kind, s.collection)]
+        if not hits:
+            unknown.append(name)
+        chosen.extend(h for h in hits if h not in chosen)
+    if unknown:
+        raise RegistryError(f"unknown source(s) {', '.join(unknown)}; see --list-sources for ids and kinds")
+    return chosen
+
+
+def resolve_mirrors(overrides: Optional[Mapping[str, Optional[str]]] = None,
+                    environ: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+    """Base URL per mirror: the flag if given, else $LONDON_LLM_<NAME>_MIRROR, else the real service."""
+    environ = os.environ if environ is None else environ
+    overrides = overrides or {}
+    out = {}
+    for name, mirror in MIRRORS.items():
+        value = overrides.get(name) or environ.get(mirror.env) or mirror.default
+        if not value.startswith(("http://", "https://")):
+            raise RegistryError(f"{mirror.flag} / {mirror.env}: {value!r} is not an http(s) URL")
+        out[name] = value.rstrip("/")
+    return out
