@@ -158,7 +158,7 @@ class RunStatus:
     val_loss: Optional[float]
     best_val_loss: Optional[float]
     tokens_per_sec: Optional[float]
-    mfu: Optional[float]
+    mfu: Optional[float]  # a fraction of the device's peak, as the trainer logs it
     last_update: Optional[float]
     newest_checkpoint: Optional[CheckpointInfo]
     checkpoints: int
@@ -242,7 +242,7 @@ def format_status(status: RunStatus, title: str, now: Optional[float] = None,
     lines.append(f"  train loss      {_num(status.train_loss)}")
     lines.append(f"  val loss        {_num(status.val_loss)}   best {_num(status.best_val_loss)}")
     if status.tokens_per_sec is not None or status.mfu is not None:
-        lines.append(f"  tokens/s        {_num(status.tokens_per_sec, ',.0f')}   MFU {_num(status.mfu, '.2f')}%")
+        lines.append(f"  tokens/s        {_num(status.tokens_per_sec, ',.0f')}   MFU {_num(None if status.mfu is None else 100 * status.mfu, '.1f')}%")
     if status.last_update is not None:
         lines.append(f"  last logged     {format_duration(now - status.last_update)} ago")
     ck = status.newest_checkpoint

@@ -76,6 +76,7 @@ def _draw_lr(ax, log: MetricsLog) -> None:
 def _draw_throughput(ax, log: MetricsLog) -> None:
     steps, tps = log.series("train/tokens_per_sec")
     msteps, mfu = log.series("train/mfu")
+    mfu = [100 * m for m in mfu]  # logged as a fraction of the device's peak
     if steps:
         ax.plot(steps, tps, color=_TRAIN, alpha=0.3, linewidth=0.8)
         ax.plot(steps, smooth(tps), color=_TRAIN, linewidth=1.6, label="tokens/s (smoothed)")

@@ -25,7 +25,7 @@ SEC_PER_STEP = 0.5
 def _train(step: int, t: float) -> dict:
     loss = 3.0 + 5.0 * math.exp(-step / 60)
     return {"step": step, "time": t, "kind": "train", "train/loss": loss, "train/lr": 1e-3 * min(1, step / 20),
-            "train/mfu": 1.5, "train/iter": step, "train/dt_ms": SEC_PER_STEP * 1000,
+            "train/mfu": 0.015, "train/iter": step, "train/dt_ms": SEC_PER_STEP * 1000,
             "train/grad_norm": 0.9, "train/tokens_per_sec": 2048.0}
 
 
@@ -114,6 +114,7 @@ def test_status_of_a_running_run_has_progress_eta_losses_and_newest_checkpoint(t
     assert "ETA             0m 50s (0.50 s/step)" in text
     assert "checkpoint-100 (val loss 4.5000" in text and "2 kept" in text
     assert "last logged     0m 05s ago" in text
+    assert "tokens/s        2,048   MFU 1.5%" in text, "MFU is logged as a fraction, shown in percent"
 
 
 def test_status_after_the_run_distinguishes_finished_stopped_and_not_started(tmp_path):
