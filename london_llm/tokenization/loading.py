@@ -4,13 +4,16 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tokenizers
-from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from london_llm.tags import END_OF_TEXT, PAD
 from london_llm.tokenization.errors import TokenizerError
 from london_llm.tokenization.training import FORMAT_VERSION, INFO_FILE
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 RETRAIN = "train it again: python 03_tokenizer/train_historical_tokenizer.py"
 REQUIRED_FILES = ("tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json",
@@ -77,11 +80,13 @@ def load_backend_tokenizer(folder: Path) -> tokenizers.Tokenizer:
     return tokenizer
 
 
-def load_tokenizer(folder: Path) -> PreTrainedTokenizerFast:
+def load_tokenizer(folder: Path) -> "PreTrainedTokenizerFast":
     """AutoTokenizer on the folder, offline, after checking it is a complete, consistent format-1 folder."""
     folder = Path(folder)
     info = tokenizer_info(folder)
     _check_files(folder, info)
+    from transformers import AutoTokenizer  # seconds to import: only when a folder is worth loading
+
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     except Exception as exc:  # transformers raises many types for a bad folder; all mean the same here

@@ -9,9 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import tokenizers
-import transformers
 from tqdm.auto import tqdm
-from transformers import PreTrainedTokenizerFast
 
 from london_llm import atomic
 from london_llm.tags import CONTROL_TOKENS, END_OF_TEXT, PAD
@@ -49,6 +47,9 @@ def _scan(documents_file: Path, held_out_fraction: float, show_progress: bool) -
 
 def _write_folder(tokenizer: tokenizers.Tokenizer, folder: Path, scan: DocumentScan, *, vocab_size: int,
                   min_frequency: int, held_out_fraction: float, model_max_length: int, seconds: float) -> None:
+    import transformers  # seconds to import: only once there is a tokenizer to save
+    from transformers import PreTrainedTokenizerFast
+
     hf = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         bos_token=END_OF_TEXT, eos_token=END_OF_TEXT, unk_token=END_OF_TEXT, pad_token=PAD,
