@@ -123,8 +123,9 @@ def run_cleaning(args, data_dir: Path) -> int:
     except (ValueError, OSError) as exc:  # BuildError is a ValueError: its message says what to rerun
         print(f"error: cleaning failed: {exc}", file=sys.stderr)
         return 2
-    total = stats.get("total", stats) if isinstance(stats, dict) else {}
-    print(f"cleaned: {json.dumps({k: v for k, v in total.items() if isinstance(v, (int, float))})}")
+    totals = stats.get("totals", {}) if isinstance(stats, dict) else {}
+    print("cleaned: " + ", ".join(f"{k} {totals[k]:,}" for k in ("files", "documents", "chars", "words")
+                                  if isinstance(totals.get(k), int)))
     print(f"corpus: {data_dir / 'london_historical_corpus_comprehensive.txt'}")
     return 0
 

@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 HTML_ERROR_PAGE = (b"<!DOCTYPE html>\n<html><head><title>503 Service Temporarily Unavailable</title></head>"
                    b"<body><h1>Service Temporarily Unavailable</h1><p>Please try again later.</p></body></html>\n")
-FAULTS = ("500", "429", "reset", "truncate", "html200", "stall", "slow", "truncated_xml")
+FAULTS = ("500", "429", "reset", "truncate", "html200", "stall", "truncated_xml", "slow")  # slow succeeds: last
 
 MIRROR_PREFIXES = {"gutenberg": "gutenberg", "internet_archive": "ia", "old_bailey": "obo",
                    "old_bailey_api": "dhi", "old_bailey_text": "oa-text", "london_lives": "ll", "github_raw": "raw"}
