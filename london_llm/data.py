@@ -29,9 +29,11 @@ def open_tokens(out_dir: Path, split: str) -> np.memmap:
     if not path.is_file():
         raise FileNotFoundError(f"pre-tokenized {split} data not found at {path}; {BUILD_HINT}")
     size = path.stat().st_size
-    if size == 0 or size % TOKEN_DTYPE.itemsize:
-        raise ValueError(f"{path} is {'empty' if size == 0 else f'{size} bytes, not whole uint16 tokens'} "
-                         f"(truncated or not a token file); {BUILD_HINT}")
+    if size == 0:
+        raise ValueError(f"{path} holds no tokens; {BUILD_HINT}")
+    if size % TOKEN_DTYPE.itemsize:
+        raise ValueError(f"{path} is {size} bytes, not whole uint16 tokens (truncated or not a token file); "
+                         f"{BUILD_HINT}")
     return np.memmap(path, dtype=TOKEN_DTYPE, mode="r")
 
 

@@ -323,7 +323,16 @@ def build_pretokenized(documents_file: Path, tokenizer_dir: Path, out_dir: Path,
         finally:
             writer.close()
         if splits["train"]["tokens"] == 0:
-            raise ValueError(f"{documents_file} holds no text to train on")
+            raise ValueError(f"{documents_file} holds no text to train on; rebuild it: "
+                             "python 02_data_collection/historical_data_collector.py")
+        if splits["val"]["tokens"] == 0:
+            raise ValueError(f"no document of {documents_file} went to validation ({splits['train']['documents']} "
+                             "documents; a kind gives one only when it has two or more): add documents or "
+                             "raise --val_fraction")
+        after = documents_file.stat()
+        if (after.st_size, after.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+            raise RuntimeError(f"{documents_file} changed while it was being pre-tokenized; run again once "
+                               "the data stage has finished writing it")
         meta = {
             "format_version": FORMAT_VERSION,
             "dtype": "uint16",

@@ -35,7 +35,7 @@ def test_open_tokens_memmaps_uint16_and_explains_problems(tmp_path):
     with pytest.raises(ValueError, match="not whole uint16 tokens"):
         open_tokens(tmp_path, "val")
     (tmp_path / "val.bin").write_bytes(b"")
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ValueError, match="holds no tokens"):
         open_tokens(tmp_path, "val")
     with pytest.raises(ValueError, match="split"):
         open_tokens(tmp_path, "test")

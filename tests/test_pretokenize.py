@@ -273,3 +273,10 @@ def test_concurrent_callers_build_once(tmp_path, small_documents, tokenizer_dir)
     reused = [m for log in logs for m in log if m.startswith("Using pre-tokenized data")]
     assert len(built) == 1 and len(reused) == 1, logs
     check_compatible(out, tokenizer_dir, 128, small_documents)
+
+
+def test_a_corpus_that_leaves_validation_empty_is_refused(tmp_path, tokenizer_dir):
+    docs = _write_jsonl(tmp_path / "documents.jsonl", [_doc(1, "book", 1750, "A single novel. " * 50)])
+    with pytest.raises(ValueError, match="no document .* went to validation.*add documents"):
+        prepare_pretokenized(docs, tokenizer_dir, tmp_path / "pre", log=lambda m: None, **SETTINGS)
+    assert not (tmp_path / "pre").exists()
