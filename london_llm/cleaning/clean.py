@@ -1,0 +1,123 @@
+"""One download item -> cleaned candidate documents, with what each filter removed.
+
+Runs in worker processes: everything here is a pure function of the file and the options.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from ..tags import KINDS
+from . import contamination, filters
+from .dedup import fold_and_hash, signature
+from .document import ParseError, RawDocument, year_of
+from .formats import COLLECTIONS, parser_for
+from .normalise import apply_long_s, tidy_whitespace
+from .sidecar import Item
+
+CONTAMINATED_SHARE = 0.25  # a document that is this much contamination is not period text
+
+
+@dataclass(frozen=True)
+class CleaningOptions:
+    filters: filters.FilterSettings = field(default_factory=filters.FilterSettings)
+    long_s: str = "normalise"
+
+    def to_dict(self) -> dict:
+        return {"long_s": self.long_s, **self.filters.__dict__}
+
+
+@dataclass
+class Candidate:
+    """A cleaned document before deduplication."""
+
+    record: dict  # the documents.jsonl fields except id
+    exact_hash: str
+    minhash: Optional[np.ndarray]
+    order: tuple  # (source_id, file, index): stable tie-break
+
+
+@dataclass
+class ItemResult:
+    source_id: str
+    source: str
+    path: str
+    bytes: int
+    candidates: list = field(default_factory=list)
+    removed: dict = field(default_factory=dict)  # filter -> Counter(documents, chars)
+    contamination: Counter = field(default_factory=Counter)  # category -> chars removed
+    error: Optional[str] = None
+
+    def count(self, name: str, chars: int) -> None:
+        c = self.removed.setdefault(name, Counter())
+        c["documents"] += 1
+        c["chars"] += chars
+
+
+def _record(raw: RawDocument, meta: dict, text: str, year: Optional[int]) -> dict:
+    origin = meta.get("url") or meta.get("origin") or ""
+    if raw.part:
+        origin = f"{origin}#{raw.part}"
+    kind = raw.kind or meta.get("kind") or "other"
+    date = raw.date or meta.get("date")
+    return {
+        "source": meta.get("source") or COLLECTIONS[meta["format"]],
+        "source_id": meta["source_id"],
+        "kind": kind if kind in KINDS else "other",
+        "title": (raw.title if raw.part else meta.get("title") or raw.title),
+        "author": meta.get("author") or raw.author,
+        "date": str(date) if date is not None else None,
+        "year": year,
+        "decade": year // 10 * 10 if year is not None else None,
+        "licence": meta.get("licence"),
+        "origin": origin,
+        "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "chars": len(text),
+        "words": len(text.split()),
+        "text": text,
+    }
+
+
+def process_item(item: Item, options: CleaningOptions) -> ItemResult:
+    meta = item.meta
+    result = ItemResult(meta["source_id"], meta.get("source") or COLLECTIONS[meta["format"]],
+                        str(item.path), 0)
+    try:
+        data = item.path.read_bytes()
+        result.bytes = len(data)
+        raws = parser_for(meta["format"])(data, meta)
+    except (ParseError, OSError) as exc:
+        result.error = f"{item.path}: {exc}"
+        result.count("unreadable", 0)
+        return result
+    settings = options.filters
+    for index, raw in enumerate(raws):
+        if raw.rejected:
+            result.count(raw.rejected, len(raw.text))
+            continue
+        year = raw.year or year_of(raw.date) or year_of(meta.get("year")) or year_of(meta.get("date"))
+        if filters.out_of_range(year, settings):
+            result.count("out_of_range", len(raw.text))
+            continue
+        text = apply_long_s(raw.text, options.long_s)
+        text, removed = contamination.strip(text)
+        result.contamination.update(removed)
+        text = tidy_whitespace(text)
+        removed_chars = sum(removed.values())
+        if removed_chars and removed_chars > CONTAMINATED_SHARE * (removed_chars + len(text)):
+            result.count("modern_contamination", len(text) + removed_chars)
+            continue
+        for name, rejects in (("too_short", filters.too_short), ("not_english", filters.not_english),
+                              ("ocr_garbage", filters.ocr_garbage)):
+            if rejects(text, settings):
+                result.count(name, len(text))
+                break
+        else:
+            folded, exact = fold_and_hash(text)
+            result.candidates.append(Candidate(_record(raw, meta, text, year), exact, signature(folded),
+                                               (meta["source_id"], item.path.name, index)))
+    return result

@@ -1,0 +1,72 @@
+"""Document filters. Each returns True when a document must be removed; the build counts them.
+
+  too_short     fewer than `min_chars` characters or `min_words` words after cleaning
+  out_of_range  a known year outside [min_year, max_year]
+  not_english   too few English function words (period spellings included)
+  ocr_garbage   too little of the text is made of plausible words
+Thresholds were set on ../shared/corpus: every real English document there scores well clear
+of them (see docs/data_cleaning.md); Latin, French and OCR noise fall below.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+# Function words of English from 1500 to 1913, with period forms (vnto, hath, doth, thee, ye).
+_FUNCTION_WORDS = frozenset("""
+a an the and or but nor of to in on at by for from with without into upon unto vnto as than then that this
+these those there here where when which who whom whose what why how not no yes all any some every each
+i me my mine we us our you your ye thou thee thy thine he him his she her it its they them their
+is are was were be been being am hath has have had doth does did do shall should will would may might must
+can could so if also very such being said same other own after before about against between through
+""".split())
+_TOKEN = re.compile(r"[a-z]+")
+_SAMPLE = 20_000  # characters examined from the start, middle and end of long documents
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    min_year: int = 1500
+    max_year: int = 1913
+    min_chars: int = 100
+    min_words: int = 20
+    min_english: float = 0.18  # share of tokens that are English function words
+    min_wordiness: float = 0.70  # share of non-space characters inside plausible words
+
+
+def _sample(text: str) -> str:
+    if len(text) <= 3 * _SAMPLE:
+        return text
+    mid = len(text) // 2
+    return text[:_SAMPLE] + " " + text[mid:mid + _SAMPLE] + " " + text[-_SAMPLE:]
+
+
+def english_score(text: str) -> float:
+    tokens = _TOKEN.findall(_sample(text).lower())
+    return sum(t in _FUNCTION_WORDS for t in tokens) / len(tokens) if tokens else 0.0
+
+
+_WORDLIKE = re.compile(r"[A-Za-z\u00c0-\u024f\u017f]+(?:['’][A-Za-z]+)?")
+
+
+def wordiness(text: str) -> float:
+    sample = _sample(text)
+    chars = len(sample) - sample.count(" ") - sample.count("\n")
+    return sum(len(w) for w in _WORDLIKE.findall(sample)) / chars if chars > 0 else 0.0
+
+
+def too_short(text: str, s: FilterSettings) -> bool:
+    return len(text) < s.min_chars or len(text.split()) < s.min_words
+
+
+def out_of_range(year: Optional[int], s: FilterSettings) -> bool:
+    return year is not None and not s.min_year <= year <= s.max_year
+
+
+def not_english(text: str, s: FilterSettings) -> bool:
+    return english_score(text) < s.min_english
+
+
+def ocr_garbage(text: str, s: FilterSettings) -> bool:
+    return wordiness(text) < s.min_wordiness

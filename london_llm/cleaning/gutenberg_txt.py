@@ -1,0 +1,85 @@
+"""Project Gutenberg plain text: keep the book, drop every header, footer and licence variant.
+
+Markers (see ../shared/corpus/FORMATS.md §1): `*** START OF THE/THIS PROJECT GUTENBERG EBOOK ..`
+with or without spaces or a title; the 1990s "SMALL PRINT" block (the body follows its
+`*END*THE SMALL PRINT` line); end lines `*** END OF THE/THIS PROJECT GUTENBERG EBOOK`,
+`End of (the) Project Gutenberg('s) ...`, `End of this Etext ...`. Only those count as an end:
+a chapter line such as `END OF THE FIRST EPOCH.` is book text. Producer and transcriber credits,
+transcriber's notes and `[Illustration]` / `[Footnote ..]` insertions are removed.
+"""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from .document import ParseError, RawDocument, looks_like_html
+from .encoding import decode_bytes
+
+RESTRICTED_MARK = "WORLD LIBRARY, INC."
+
+_START = re.compile(
+    r"^[^\n\w]*\*{3}\s*START\s+OF\s+(?:THE|THIS)\s+(?:COPYRIGHTED\s+)?PROJECT\s+GUTENBERG[^\n]*$", re.I | re.M)
+_SMALL_PRINT_END = re.compile(r"^\*+\s*END\*?\s*THE SMALL PRINT[^\n]*$", re.I | re.M)
+_END = re.compile(
+    r"^[^\n\w]*(?:\*{3}\s*END\s+OF\s+(?:THE|THIS)\s+(?:COPYRIGHTED\s+)?PROJECT\s+GUTENBERG"
+    r"|End\s+of\s+(?:the\s+|this\s+)?Project\s+Gutenberg"
+    r"|End\s+of\s+(?:the\s+|this\s+)(?:Project\s+Gutenberg\s+)?E-?text\b)", re.I | re.M)
+_TITLE = re.compile(r"^\s*Title:\s*(.+)$", re.M)
+_AUTHOR = re.compile(r"^\s*Author:\s*(.+)$", re.M)
+_CREDIT = re.compile(
+    r"^(?:Produced\s+by|Transcribed\s+(?:from|by)|This\s+e-?text\s+was\s+(?:prepared|produced)|"
+    r"E-?text\s+(?:prepared|produced|scanned)|Scanned\s+(?:and\s+proofed\s+)?by|Prepared\s+by|"
+    r"\[?Transcriber'?s?\s+Notes?|\[?Note:\s+Project Gutenberg|Proofreading Team)", re.I)
+_ILLUSTRATION = re.compile(r"\[(?:Illustration|Frontispiece)[^\]]*\]", re.I)
+_FOOTNOTE = re.compile(r"\[Footnote[^\]]*\]", re.I)
+_ITALICS = re.compile(r"(?<![\w_])_([^_\n][^_]*?)_(?![\w_])")
+_SECTION_BREAK = re.compile(r"^[ \t]*(?:\*[ \t]*){3,}$", re.M)
+
+
+def body_span(text: str) -> tuple[int, int]:
+    """(start, end) character offsets of the book inside a Gutenberg file."""
+    start = 0
+    match = _START.search(text)
+    if match:
+        start = match.end()
+    else:
+        small = None
+        for small in _SMALL_PRINT_END.finditer(text, 0, len(text) // 2 + 1):
+            pass
+        if small:
+            start = small.end()
+    end_match = _END.search(text, start)
+    return start, end_match.start() if end_match else len(text)
+
+
+def _drop_credit_paragraphs(body: str) -> str:
+    """Remove producer/transcriber paragraphs (a credit line and its continuation lines)."""
+    kept = []
+    for paragraph in re.split(r"\n[ \t]*\n", body):
+        if _CREDIT.match(paragraph.strip()):
+            continue
+        kept.append(paragraph)
+    return "\n\n".join(kept)
+
+
+def _header_field(pattern: re.Pattern, header: str) -> Optional[str]:
+    match = pattern.search(header)
+    return match.group(1).strip() if match else None
+
+
+def parse(data: bytes, meta: dict) -> list[RawDocument]:
+    text = decode_bytes(data).text
+    if looks_like_html(text):
+        raise ParseError("an HTML page, not Gutenberg plain text")
+    if RESTRICTED_MARK in text:  # World Library Shakespeare: personal use only
+        return [RawDocument(text="", rejected="licence_restricted")]
+    start, end = body_span(text)
+    header = text[:start]
+    body = text[start:end]
+    body = _ILLUSTRATION.sub("", body)
+    body = _FOOTNOTE.sub("", body)
+    if "_" in body:  # the italics pattern has no literal prefix: skip the scan when it cannot match
+        body = _ITALICS.sub(r"\1", body)
+    body = _SECTION_BREAK.sub("", body)
+    body = _drop_credit_paragraphs(body)
+    return [RawDocument(text=body, title=_header_field(_TITLE, header), author=_header_field(_AUTHOR, header))]
