@@ -42,19 +42,24 @@ DOCUMENTS_CHANGED = "Documents changed"
 SPLIT_CHANGED = "Split settings changed"
 FORMAT_MISMATCH = "Format version mismatch"
 CORRUPT = "Pre-tokenized data corrupt"
+# ...and why a build can fail (the same exception, so a caller handles one type)
+DOCUMENTS_MISSING = "Documents not found"
+TOO_FEW_DOCUMENTS = "Too few documents"
 
+COLLECT = "python 02_data_collection/historical_data_collector.py (or pass --documents_file)"
 REBUILD_HINT = ("rebuild it: run training without --use_pretokenized (it re-tokenizes when the data "
                 "does not fit) or with --no_pretokenized")
 
 
 class PretokenizedIncompatible(Exception):
-    """The pretokenized folder cannot be used as it is. `.reason` is one of the phrases above."""
+    """The pretokenized folder cannot be used as it is, or cannot be built. `.reason` is one of the
+    phrases above; the message names the folder and what to do."""
 
-    def __init__(self, reason: str, detail: str, out_dir: Path):
+    def __init__(self, reason: str, detail: str, out_dir: Path, remedy: str = f"To {REBUILD_HINT}."):
         self.reason = reason
         self.detail = detail
         self.out_dir = Path(out_dir)
-        super().__init__(f"{reason}: {detail} ({self.out_dir}). To {REBUILD_HINT}.")
+        super().__init__(f"{reason}: {detail} ({self.out_dir}). {remedy}")
 
 
 # --- compatibility --------------------------------------------------------------------------
@@ -304,8 +309,8 @@ def build_pretokenized(documents_file: Path, tokenizer_dir: Path, out_dir: Path,
     started = time.perf_counter()
     encoder = load_text_encoder(tokenizer_dir)
     if not documents_file.is_file():
-        raise FileNotFoundError(f"documents file {documents_file} not found; build the cleaned corpus first: "
-                                "python 02_data_collection/historical_data_collector.py")
+        raise PretokenizedIncompatible(DOCUMENTS_MISSING, f"{documents_file} does not exist", out_dir,
+                                       f"Build the cleaned corpus first: {COLLECT}")
     stat = documents_file.stat()
     sha256 = file_sha256(documents_file)  # a separate pass: seconds, against minutes of tokenizing
     chars = 0
@@ -323,16 +328,17 @@ def build_pretokenized(documents_file: Path, tokenizer_dir: Path, out_dir: Path,
         finally:
             writer.close()
         if splits["train"]["tokens"] == 0:
-            raise ValueError(f"{documents_file} holds no text to train on; rebuild it: "
-                             "python 02_data_collection/historical_data_collector.py")
+            raise PretokenizedIncompatible(TOO_FEW_DOCUMENTS, f"{documents_file} holds no text to train on",
+                                           out_dir, f"Rebuild it: {COLLECT}")
         if splits["val"]["tokens"] == 0:
-            raise ValueError(f"no document of {documents_file} went to validation ({splits['train']['documents']} "
-                             "documents; a kind gives one only when it has two or more): add documents or "
-                             "raise --val_fraction")
+            raise PretokenizedIncompatible(
+                TOO_FEW_DOCUMENTS, f"none of the {splits['train']['documents']} documents of {documents_file} went "
+                "to validation (a kind gives one only when it has two or more)", out_dir,
+                "Add documents (a larger corpus) or raise --val_fraction.")
         after = documents_file.stat()
         if (after.st_size, after.st_mtime_ns) != (stat.st_size, stat.st_mtime_ns):
-            raise RuntimeError(f"{documents_file} changed while it was being pre-tokenized; run again once "
-                               "the data stage has finished writing it")
+            raise PretokenizedIncompatible(DOCUMENTS_CHANGED, f"{documents_file} changed while it was being "
+                                           "pre-tokenized", out_dir, "Run again once the data stage has finished.")
         meta = {
             "format_version": FORMAT_VERSION,
             "dtype": "uint16",

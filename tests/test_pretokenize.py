@@ -237,7 +237,8 @@ def test_truncated_or_missing_files_are_caught(built, tmp_path, tokenizer_dir):
 
 
 def test_bad_documents_get_one_clear_message(tmp_path, tokenizer_dir):
-    with pytest.raises(FileNotFoundError, match="documents file .* not found"):
+    with pytest.raises(PretokenizedIncompatible, match="Documents not found: .*missing.jsonl does not exist.*"
+                                                       "historical_data_collector.py"):
         prepare_pretokenized(tmp_path / "missing.jsonl", tokenizer_dir, tmp_path / "pre", log=lambda m: None,
                              **SETTINGS)
     html = tmp_path / "documents.jsonl"
@@ -277,6 +278,6 @@ def test_concurrent_callers_build_once(tmp_path, small_documents, tokenizer_dir)
 
 def test_a_corpus_that_leaves_validation_empty_is_refused(tmp_path, tokenizer_dir):
     docs = _write_jsonl(tmp_path / "documents.jsonl", [_doc(1, "book", 1750, "A single novel. " * 50)])
-    with pytest.raises(ValueError, match="no document .* went to validation.*add documents"):
+    with pytest.raises(PretokenizedIncompatible, match="Too few documents: none of the 1 documents.*Add documents"):
         prepare_pretokenized(docs, tokenizer_dir, tmp_path / "pre", log=lambda m: None, **SETTINGS)
     assert not (tmp_path / "pre").exists()
