@@ -111,7 +111,7 @@ def list_sources(sources) -> None:
 
 def run_cleaning(args, data_dir: Path) -> int:
     try:
-        from london_llm.cleaning.build import build_corpus
+        from london_llm.cleaning.build import BuildError, build_corpus
     except ImportError as exc:
         print(f"error: the cleaning library is not available ({exc}); use --download-only", file=sys.stderr)
         return 2
@@ -120,7 +120,7 @@ def run_cleaning(args, data_dir: Path) -> int:
                              data_dir / "london_historical_corpus_comprehensive.txt", data_dir / "metadata",
                              min_year=args.min_year, max_year=args.max_year, long_s=args.long_s,
                              workers=args.clean_workers, progress=not args.no_progress)
-    except (ValueError, OSError) as exc:  # BuildError is a ValueError: its message says what to rerun
+    except (BuildError, ValueError, OSError) as exc:  # the message names the file and what to rerun
         print(f"error: cleaning failed: {exc}", file=sys.stderr)
         return 2
     totals = stats.get("totals", {}) if isinstance(stats, dict) else {}
