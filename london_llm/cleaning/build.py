@@ -45,7 +45,7 @@ FILTER_DESCRIPTIONS = {
 }
 
 
-class BuildError(RuntimeError):
+class BuildError(ValueError):
     pass
 
 

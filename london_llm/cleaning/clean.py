@@ -65,7 +65,7 @@ def _record(raw: RawDocument, meta: dict, text: str, year: Optional[int]) -> dic
     kind = raw.kind or meta.get("kind") or "other"
     date = raw.date or meta.get("date")
     return {
-        "source": meta.get("source") or COLLECTIONS[meta["format"]],
+        "source": meta.get("source") or meta.get("collection") or COLLECTIONS[meta["format"]],
         "source_id": meta["source_id"],
         "kind": kind if kind in KINDS else "other",
         "title": (raw.title if raw.part else meta.get("title") or raw.title),
@@ -84,7 +84,7 @@ def _record(raw: RawDocument, meta: dict, text: str, year: Optional[int]) -> dic
 
 def process_item(item: Item, options: CleaningOptions) -> ItemResult:
     meta = item.meta
-    result = ItemResult(meta["source_id"], meta.get("source") or COLLECTIONS[meta["format"]],
+    result = ItemResult(meta["source_id"], meta.get("source") or meta.get("collection") or COLLECTIONS[meta["format"]],
                         str(item.path), 0)
     try:
         data = item.path.read_bytes()

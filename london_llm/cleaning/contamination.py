@@ -26,7 +26,7 @@ PATTERNS = {
                r"world\s+library,\s+inc",
     "scanner": r"digiti[sz]ed\s+(?:by|for|with)|internet\s+archive|google\s+books|with\s+funding\s+from|"
                r"scanned\s+(?:by|from|and\s+proofed)",
-    "editorial": r"transcriber'?s?\s+notes?|^[ \t]*produced\s+by\b|proofreading\s+team|distributed\s+proofreaders|"
+    "editorial": r"transcriber['’]?s?\s+notes?|\bhtml\b|\bpdf\b|\bmidi\b|^[ \t]*produced\s+by\b|proofreading\s+team|distributed\s+proofreaders|"
                  r"\[\s*illustration|\bthis\s+(?:e-?text|file)\s+(?:was|is)\s+(?:prepared|produced|made)",
 }
 _ANY = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in PATTERNS.items()), re.I | re.M)
@@ -39,7 +39,7 @@ _NEWLINE = re.compile("\n")
 TRIGGERS = ("://", "www.", ".org", ".com", ".net", ".edu", ".gov", ".info", ".io", "@", "gutenberg", "text",
             "book", "commons", "cc", "reserved", "copyright", "public domain", "terms of use", "library, inc",
             "digiti", "archive", "google", "funding", "scanned", "transcriber", "produced", "proofread",
-            "illustration")
+            "illustration", "html", "pdf", "midi")
 
 
 def _suspect_lines(text: str) -> set[int]:

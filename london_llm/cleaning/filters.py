@@ -2,7 +2,8 @@
 
   too_short     fewer than `min_chars` characters or `min_words` words after cleaning
   out_of_range  a known year outside [min_year, max_year]
-  not_english   too few English function words (period spellings included)
+  not_english   more Latin/French/German/Dutch function words than English ones, or (long
+                texts) too few English function words (period spellings included)
   ocr_garbage   too little of the text is made of plausible words
 Thresholds were set on ../shared/corpus: every real English document there scores well clear
 of them (see docs/data_cleaning.md); Latin, French and OCR noise fall below.
@@ -21,6 +22,14 @@ i me my mine we us our you your ye thou thee thy thine he him his she her it its
 is are was were be been being am hath has have had doth does did do shall should will would may might must
 can could so if also very such being said same other own after before about against between through
 """.split())
+# Function words of the other languages met in these sources (Latin, French, German, Dutch);
+# words shared with English ("in", "a", "die") are left out.
+_FOREIGN_WORDS = frozenset("""
+et est non ad cum quod sed qui quae ut per ex sunt enim autem vel atque nec ab esse eius hoc
+le la les des du une que dans pour pas sur avec ce cette sont mais nous vous il ils elle leur
+der und das ist nicht ein eine zu den mit sich auf dem des auch es von sie ich
+het een van niet zijn voor ook maar wij
+""".split())
 _TOKEN = re.compile(r"[a-z]+")
 _SAMPLE = 20_000  # characters examined from the start, middle and end of long documents
 
@@ -31,7 +40,7 @@ class FilterSettings:
     max_year: int = 1913
     min_chars: int = 100
     min_words: int = 20
-    min_english: float = 0.18  # share of tokens that are English function words
+    min_english: float = 0.05  # share of tokens that are English function words (long texts)
     min_wordiness: float = 0.70  # share of non-space characters inside plausible words
 
 
@@ -64,8 +73,21 @@ def out_of_range(year: Optional[int], s: FilterSettings) -> bool:
     return year is not None and not s.min_year <= year <= s.max_year
 
 
+def foreign_score(text: str) -> float:
+    tokens = _TOKEN.findall(_sample(text).lower())
+    return sum(t in _FOREIGN_WORDS for t in tokens) / len(tokens) if tokens else 0.0
+
+
 def not_english(text: str, s: FilterSettings) -> bool:
-    return english_score(text) < s.min_english
+    """More foreign than English function words; or, in a long text, almost no English ones.
+
+    Telegraphic English (`JOHN BARRY (25), PLEADED GUILTY to uttering counterfeit coin`) has few
+    function words, so a low English share alone only counts in texts of 200 words or more.
+    """
+    english, foreign = english_score(text), foreign_score(text)
+    if foreign > english:
+        return True
+    return english < s.min_english and len(text.split()) >= 200
 
 
 def ocr_garbage(text: str, s: FilterSettings) -> bool:

@@ -29,7 +29,8 @@ _AUTHOR = re.compile(r"^\s*Author:\s*(.+)$", re.M)
 _CREDIT = re.compile(
     r"^(?:Produced\s+by|Transcribed\s+(?:from|by)|This\s+e-?text\s+was\s+(?:prepared|produced)|"
     r"E-?text\s+(?:prepared|produced|scanned)|Scanned\s+(?:and\s+proofed\s+)?by|Prepared\s+by|"
-    r"\[?Transcriber'?s?\s+Notes?|\[?Note:\s+Project Gutenberg|Proofreading Team)", re.I)
+    r"\[?Transcriber['’]?s?\s+Notes?|\[?Note:\s+Project Gutenberg|Proofreading Team)", re.I)
+_TRANSCRIBER_BLOCK = re.compile(r"\[\s*Transcriber['’]?s?\s+Notes?:?.*?\][ \t]*(?:\n|$)", re.I | re.S)
 _ILLUSTRATION = re.compile(r"\[(?:Illustration|Frontispiece)[^\]]*\]", re.I)
 _FOOTNOTE = re.compile(r"\[Footnote[^\]]*\]", re.I)
 _ITALICS = re.compile(r"(?<![\w_])_([^_\n][^_]*?)_(?![\w_])")
@@ -52,11 +53,21 @@ def body_span(text: str) -> tuple[int, int]:
     return start, end_match.start() if end_match else len(text)
 
 
+# Producers' notes about the e-text itself, met in the first paragraphs of a body.
+_PRODUCER_NOTE = re.compile(r"\b(?:html|pdf|midi|underscores?|italics|e-?texts?|e-?books?|this file|"
+                            r"transcriber|proofread|scanned|ascii|version of this|project gutenberg)\b", re.I)
+_OPENING_CHARS = 4_000
+
+
 def _drop_credit_paragraphs(body: str) -> str:
-    """Remove producer/transcriber paragraphs (a credit line and its continuation lines)."""
+    """Remove producer/transcriber paragraphs (a credit line and its continuation lines), and
+    notes about the e-text (its underscores, its html version) among the opening paragraphs."""
     kept = []
+    offset = 0
     for paragraph in re.split(r"\n[ \t]*\n", body):
-        if _CREDIT.match(paragraph.strip()):
+        opening = offset < _OPENING_CHARS
+        offset += len(paragraph) + 2
+        if _CREDIT.match(paragraph.strip()) or (opening and _PRODUCER_NOTE.search(paragraph)):
             continue
         kept.append(paragraph)
     return "\n\n".join(kept)
@@ -76,6 +87,7 @@ def parse(data: bytes, meta: dict) -> list[RawDocument]:
     start, end = body_span(text)
     header = text[:start]
     body = text[start:end]
+    body = _TRANSCRIBER_BLOCK.sub("", body)
     body = _ILLUSTRATION.sub("", body)
     body = _FOOTNOTE.sub("", body)
     if "_" in body:  # the italics pattern has no literal prefix: skip the scan when it cannot match

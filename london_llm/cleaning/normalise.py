@@ -55,7 +55,16 @@ def collapse_inline(text: str) -> str:
     return " ".join(text.split())
 
 
+# Folding for dedup: apostrophes vanish (kiss'd / kiss’d / kissd), ligature letters spelt out.
+_FOLD_TABLE = str.maketrans({"'": None, "’": None, "‘": None, "ʼ": None, "æ": "ae", "Æ": "AE", "œ": "oe",
+                             "Œ": "OE", "ß": "ss", "ſ": "s", "ø": "o", "Ø": "O", "þ": "th", "ð": "d"})
+
+
 def ascii_fold(text: str) -> str:
-    """Lower-case ASCII letters and digits only, one space between words (for dedup hashing)."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    """Lower-case ASCII letters and digits only, one space between words (for dedup hashing).
+
+    The ASCII, Latin-1 and UTF-8 files of one Gutenberg book fold to (almost) the same string.
+    """
+    folded = unicodedata.normalize("NFKD", text.translate(_FOLD_TABLE))
+    folded = folded.encode("ascii", "ignore").decode("ascii").lower()
     return " ".join(re.findall(r"[a-z0-9]+", folded))

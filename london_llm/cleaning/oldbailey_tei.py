@@ -17,7 +17,10 @@ from .document import ParseError, RawDocument, year_of
 from .normalise import collapse_inline, fix_tag_spacing
 
 _DROP = ("interp", "join", "note", "xptr")
-_EDITORIAL = re.compile(r"\[[^\]]{0,80}\bSee (?:summary|original)[^\]]{0,40}\]\s*", re.I)
+# Editors' insertions: `[Transportation. See summary.]`, `[Pleaded gulty: See orginal trial image.]`,
+# `(See Half-Yearly Index.)`.
+_EDITORIAL = re.compile(r"[\[(][^\[\]()]{0,80}\bSee (?:summary|original|orginal|trial image|half-yearly index)"
+                        r"[^\[\]()]{0,40}[\])]\s*", re.I)
 _SESSION_ID = re.compile(r"t?(\d{8})")
 
 
