@@ -19,6 +19,7 @@ RESTRICTED_MARK = "WORLD LIBRARY, INC."
 
 _START = re.compile(
     r"^[^\n\w]*\*{3}\s*START\s+OF\s+(?:THE|THIS)\s+(?:COPYRIGHTED\s+)?PROJECT\s+GUTENBERG[^\n]*$", re.I | re.M)
+_WRAPPED_TITLE = re.compile(r"(?:[^\n*]*\n){0,2}[^\n*]*\*{3}[ \t]*$", re.M)
 _SMALL_PRINT_END = re.compile(r"^\*+\s*END\*?\s*THE SMALL PRINT[^\n]*$", re.I | re.M)
 _END = re.compile(
     r"^[^\n\w]*(?:\*{3}\s*END\s+OF\s+(?:THE|THIS)\s+(?:COPYRIGHTED\s+)?PROJECT\s+GUTENBERG"
@@ -31,7 +32,7 @@ _CREDIT = re.compile(
     r"E-?text\s+(?:prepared|produced|scanned)|Scanned\s+(?:and\s+proofed\s+)?by|Prepared\s+by|"
     r"\[?Transcriber['’]?s?\s+Notes?|\[?Note:\s+Project Gutenberg|Proofreading Team)", re.I)
 _TRANSCRIBER_BLOCK = re.compile(r"\[\s*Transcriber['’]?s?\s+Notes?:?.*?\][ \t]*(?:\n|$)", re.I | re.S)
-_ILLUSTRATION = re.compile(r"\[(?:Illustration|Frontispiece)[^\]]*\]", re.I)
+_ILLUSTRATION = re.compile(r"\[(?:Illustration|Frontispiece|Picture|Decoration)[^\]]*\]", re.I)
 _FOOTNOTE = re.compile(r"\[Footnote[^\]]*\]", re.I)
 _ITALICS = re.compile(r"(?<![\w_])_([^_\n][^_]*?)_(?![\w_])")
 _SECTION_BREAK = re.compile(r"^[ \t]*(?:\*[ \t]*){3,}$", re.M)
@@ -43,6 +44,10 @@ def body_span(text: str) -> tuple[int, int]:
     match = _START.search(text)
     if match:
         start = match.end()
+        if not match.group(0).rstrip().endswith("***"):  # the title wrapped onto the next line(s)
+            wrapped = _WRAPPED_TITLE.match(text, start)
+            if wrapped:
+                start = wrapped.end()
     else:
         small = None
         for small in _SMALL_PRINT_END.finditer(text, 0, len(text) // 2 + 1):
@@ -53,23 +58,46 @@ def body_span(text: str) -> tuple[int, int]:
     return start, end_match.start() if end_match else len(text)
 
 
-# Producers' notes about the e-text itself, met in the first paragraphs of a body.
-_PRODUCER_NOTE = re.compile(r"\b(?:html|pdf|midi|underscores?|italics|e-?texts?|e-?books?|this file|"
-                            r"transcriber|proofread|scanned|ascii|version of this|project gutenberg)\b", re.I)
-_OPENING_CHARS = 4_000
+# Producers' notes about the e-text itself, met among the opening paragraphs of a body.
+_PRODUCER_NOTE = re.compile(r"\b(?:html|pdf|midi|underscores?|e-?texts?|e-?books?|this file|transcriber|"
+                            r"proofread|scanner['’]?s? notes?|ascii|version of this|project gutenberg|"
+                            r"executive director|Michael S\. Hart)\b", re.I)
+_OPENING_CHARS = 12_000
+_NOTE_GAP = 10  # paragraphs without a note word that may sit inside one notes block
+_SIGNATURE = re.compile(r"^[A-Z][\w.]*(?: [A-Z][\w.]*){0,3}$")  # "David Reed" under a scanner's note
+
+
+def _notes_block(paragraphs: list[str]) -> tuple[int, int]:
+    """(first, last) paragraph of the producers' notes block among the opening paragraphs, or (0, -1)."""
+    first, offset = None, 0
+    for index, paragraph in enumerate(paragraphs):
+        if offset > _OPENING_CHARS:
+            break
+        offset += len(paragraph) + 2
+        if _PRODUCER_NOTE.search(paragraph):
+            first = index
+            break
+    if first is None:
+        return 0, -1
+    last = first
+    for index in range(first + 1, len(paragraphs)):
+        if index - last > _NOTE_GAP or offset > _OPENING_CHARS:
+            break
+        offset += len(paragraphs[index]) + 2
+        if _PRODUCER_NOTE.search(paragraphs[index]):
+            last = index
+    if last + 1 < len(paragraphs) and _SIGNATURE.match(paragraphs[last + 1].strip()):
+        last += 1
+    return first, last
 
 
 def _drop_credit_paragraphs(body: str) -> str:
-    """Remove producer/transcriber paragraphs (a credit line and its continuation lines), and
-    notes about the e-text (its underscores, its html version) among the opening paragraphs."""
-    kept = []
-    offset = 0
-    for paragraph in re.split(r"\n[ \t]*\n", body):
-        opening = offset < _OPENING_CHARS
-        offset += len(paragraph) + 2
-        if _CREDIT.match(paragraph.strip()) or (opening and _PRODUCER_NOTE.search(paragraph)):
-            continue
-        kept.append(paragraph)
+    """Remove producer/transcriber paragraphs anywhere (a credit line and its continuation
+    lines), and the block of notes about the e-text among the opening paragraphs (the First
+    Folio files open with pages of Executive Director's and Scanner's notes)."""
+    paragraphs = [p for p in re.split(r"\n[ \t]*\n", body) if p.strip()]
+    first, last = _notes_block(paragraphs)
+    kept = [p for i, p in enumerate(paragraphs) if not first <= i <= last and not _CREDIT.match(p.strip())]
     return "\n\n".join(kept)
 
 
