@@ -100,3 +100,12 @@ def broadcast_object(ctx: DistContext, obj: Any) -> Any:
     box = [obj]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+@torch.no_grad()
+def weights_agree(ctx: DistContext, model: torch.nn.Module) -> bool:
+    """True when every rank holds bit-identical parameters (DDP's promise; checked at the end of training)."""
+    digest = torch.stack([p.detach().double().sum() + p.detach().double().abs().sum() * 1e-3
+                          for p in model.parameters()]).cpu()
+    digests = gather_objects(ctx, digest)
+    return all(torch.equal(digests[0], d) for d in digests[1:])

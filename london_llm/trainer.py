@@ -336,6 +336,11 @@ def train(job: TrainJob) -> TrainResult:
                                 f"{final_path}; rerun the same command to resume.")
                 break
     bar.close()
+    if ctx.enabled:
+        same = dist_utils.weights_agree(ctx, raw_model)
+        if main:
+            (log.info if same else log.error)(
+                f"Weights are {'identical' if same else 'DIFFERENT'} on all {ctx.world_size} ranks at step {step}")
     if main:
         wandb.finish()
         metrics.close()
