@@ -78,6 +78,14 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(_figures("modern tokenizer on held-out historical", comparison["modern_tokenizer_on_historical"]))
         lines.append(_figures("historical tokenizer on held-out modern", comparison["historical_tokenizer_on_modern"]))
         lines.append(_figures("modern tokenizer on held-out modern", comparison["modern_tokenizer_on_modern"]))
+        if "historical_tokenizer_at_modern_size_on_historical" in comparison:
+            size = f"{comparison['modern_vocab_size']:,}"
+            lines.append(f"at the same size ({size}; the modern text is too small for min_frequency to reach "
+                         f"{report['vocab_size']:,}), the historical tokenizer's first {size} ids:")
+            lines.append(_figures(f"historical@{size} on held-out historical",
+                                  comparison["historical_tokenizer_at_modern_size_on_historical"]))
+            lines.append(_figures(f"historical@{size} on held-out modern",
+                                  comparison["historical_tokenizer_at_modern_size_on_modern"]))
     for line in lines:
         log.info("%s", line)
     for failure in report["failures"]:

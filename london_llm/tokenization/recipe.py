@@ -7,6 +7,7 @@ symbols back to the exact bytes. So decode(encode(text)) == text for any Unicode
 """
 from __future__ import annotations
 
+import json
 from typing import Iterable, Optional
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
@@ -44,3 +45,24 @@ def train_byte_level_bpe(texts: Iterable[str], vocab_size: int, min_frequency: i
     tokenizer.train_from_iterator(texts, trainer=trainer, length=length)
     tokenizer.encode_special_tokens = True
     return tokenizer
+
+
+def truncate_bpe(tokenizer: Tokenizer, size: int) -> Tokenizer:
+    """The same tokenizer with only its first `size` ids: exactly what training to `size` would give.
+
+    BPE training is greedy (each merge is the most frequent pair given the merges before it), so a
+    smaller vocabulary's merges are a prefix of a larger one's; this compares tokenizers at one size.
+    """
+    spec = json.loads(tokenizer.to_str())
+    model = spec["model"]
+    if size >= len(model["vocab"]) + sum(1 for t in spec["added_tokens"] if t["content"] not in model["vocab"]):
+        return tokenizer
+    fixed = len(model["vocab"]) - len(model["merges"])  # special tokens and the byte alphabet
+    if size < fixed:
+        raise ValueError(f"cannot truncate below the {fixed} special and byte tokens")
+    model["vocab"] = {token: i for token, i in model["vocab"].items() if i < size}
+    model["merges"] = model["merges"][: size - fixed]
+    spec["added_tokens"] = [t for t in spec["added_tokens"] if t["id"] < size]
+    truncated = Tokenizer.from_str(json.dumps(spec))
+    truncated.encode_special_tokens = True
+    return truncated

@@ -12,7 +12,7 @@ from london_llm.tokenization import checks
 from london_llm.tokenization.documents import held_out_texts, iter_documents, document_id
 from london_llm.tokenization.loading import load_backend_tokenizer, load_tokenizer, tokenizer_info
 from london_llm.tokenization.modern_english import SOURCE_DESCRIPTION, modern_english_texts, split_held_out
-from london_llm.tokenization.recipe import train_byte_level_bpe
+from london_llm.tokenization.recipe import train_byte_level_bpe, truncate_bpe
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def compare_with_modern(backend, info: dict, historical: list[str]) -> dict:
     def measure(tok, sample):
         return checks.compression(lambda batch: [e.ids for e in tok.encode_batch(batch)], sample).as_dict()
 
-    return {
+    report = {
         "modern_source": SOURCE_DESCRIPTION.format(version=platform.python_version()),
         "modern_training_chars": sum(len(t) for t in train),
         "modern_vocab_size": modern.get_vocab_size(),
@@ -65,6 +65,13 @@ def compare_with_modern(backend, info: dict, historical: list[str]) -> dict:
         "historical_tokenizer_on_modern": measure(backend, held),
         "modern_tokenizer_on_modern": measure(modern, held),
     }
+    if modern.get_vocab_size() < backend.get_vocab_size():
+        # Too little modern text for min_frequency to reach our size: compare at its size as well,
+        # with our tokenizer cut to the same number of ids (what training to that size gives).
+        same = truncate_bpe(backend, modern.get_vocab_size())
+        report["historical_tokenizer_at_modern_size_on_historical"] = measure(same, historical)
+        report["historical_tokenizer_at_modern_size_on_modern"] = measure(same, held)
+    return report
 
 
 def check_tokenizer(folder: Path, documents_file: Optional[Path], max_chars_per_kind: int = 200_000,
