@@ -6,7 +6,8 @@ exactly on held-out documents of every kind and on text with characters absent f
 every special token is one id and ordinary text containing its string never produces it; tags put
 in by id decode to their strings. Reports characters/token and tokens/word on held-out historical
 text next to a byte-level BPE of the same size trained on modern English (the Python standard
-library's reference docs and docstrings, shipped with every Python).
+library's reference docs and docstrings, shipped with every Python); when that text is too small for
+min_frequency to reach our size, also at its size, against our tokenizer cut to as many ids.
 """
 from __future__ import annotations
 
