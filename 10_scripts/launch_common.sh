@@ -8,11 +8,14 @@ note() { echo "[$(basename "$0")] $*" >&2; }
 # .venv/, else python3 from PATH. torchrun is then `python -m torch.distributed.run` of that same
 # interpreter, so it can never pick up another environment's torch.
 pick_python() {
+  if [ -n "${LONDON_LLM_PYTHON:-}" ]; then
+    [ -x "$LONDON_LLM_PYTHON" ] || die "LONDON_LLM_PYTHON=$LONDON_LLM_PYTHON is not an executable; unset it or point it at the project's python"
+    PY="$LONDON_LLM_PYTHON"; return
+  fi
   local candidate
-  for candidate in "${LONDON_LLM_PYTHON:-}" "$ROOT/helloLondon/bin/python" "$ROOT/.venv/bin/python"; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ]; then PY="$candidate"; return; fi
+  for candidate in "$ROOT/helloLondon/bin/python" "$ROOT/.venv/bin/python"; do
+    if [ -x "$candidate" ]; then PY="$candidate"; return; fi
   done
-  if [ -n "${LONDON_LLM_PYTHON:-}" ]; then die "LONDON_LLM_PYTHON=$LONDON_LLM_PYTHON is not an executable"; fi
   PY="$(command -v python3 || true)"
   [ -n "$PY" ] || die "no python found: run ./run.sh once (it creates helloLondon/), or set LONDON_LLM_PYTHON"
   "$PY" -c "import torch" 2>/dev/null \
@@ -25,6 +28,8 @@ count_gpus() {
   local smi=0 torch_n
   if command -v nvidia-smi >/dev/null 2>&1; then
     smi="$(nvidia-smi --query-gpu=index --format=csv,noheader 2>/dev/null | grep -c . || true)"
+  elif ! compgen -G "/dev/nvidia[0-9]*" >/dev/null && [ ! -e /dev/kfd ]; then
+    echo 0; return  # no GPU device nodes at all: spare the seconds importing torch takes
   fi
   torch_n="$("$PY" -c 'import torch; print(torch.cuda.device_count())' 2>/dev/null | tail -n 1)" || torch_n=""
   case "$torch_n" in ''|*[!0-9]*) echo "${smi:-0}"; return;; esac

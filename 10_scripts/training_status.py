@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import config  # noqa: E402
-from london_llm import checkpoint, monitor  # noqa: E402
+from london_llm import monitor  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -42,8 +42,9 @@ def model_dirs(paths: config.Paths, only: str | None) -> dict[str, Path]:
     return {name: paths.checkpoint_dir(name) for name in names}
 
 
-def total_steps(checkpoints: list[checkpoint.CheckpointInfo], flag: int | None, model: str) -> int | None:
+def total_steps(checkpoints: list, flag: int | None, model: str) -> int | None:
     """--max_steps, else what the newest checkpoint recorded, else the preset's."""
+    from london_llm import checkpoint
     if flag is not None:
         return flag
     for info in reversed([c for c in checkpoints if c.problem is None]):
@@ -58,6 +59,7 @@ def total_steps(checkpoints: list[checkpoint.CheckpointInfo], flag: int | None, 
 
 
 def show_status(args: argparse.Namespace, paths: config.Paths) -> int:
+    from london_llm import checkpoint  # imports torch: only where checkpoints are read
     model = args.model or "slm"
     out_dir = Path(args.output_dir).expanduser().resolve() if args.output_dir else paths.checkpoint_dir(model)
     try:
@@ -86,6 +88,7 @@ def main(argv=None) -> int:
         print(f"{model}\t{path}")
         return 0
     if args.list_checkpoints:
+        from london_llm import checkpoint
         dirs = model_dirs(paths, args.model)
         per_model = {m: checkpoint.list_checkpoints(d) for m, d in dirs.items()}
         # tiny is a test preset: list it only when it has checkpoints

@@ -13,10 +13,12 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
-from .checkpoint import CheckpointInfo
 from .runlock import LOCK_NAME
+
+if TYPE_CHECKING:  # only the type: the status script answers without importing torch
+    from .checkpoint import CheckpointInfo
 
 METRICS_FILE = "metrics.jsonl"
 KINDS = ("train", "eval")
