@@ -105,6 +105,7 @@ def process_item(item: Item, options: CleaningOptions) -> ItemResult:
             continue
         text = apply_long_s(raw.text, options.long_s)
         text, removed = contamination.strip(text)
+        removed.update(raw.removed)
         result.contamination.update(removed)
         text = tidy_whitespace(text)
         removed_chars = sum(removed.values())

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 
@@ -20,6 +20,7 @@ class RawDocument:
     part: Optional[str] = None  # which part of the file (trial id, TSV row id), appended to origin
     kind: Optional[str] = None  # overrides the sidecar's kind (an Ordinary's Account in OBO XML)
     rejected: Optional[str] = None  # filter name when the parser already knows it must not be used
+    removed: dict = field(default_factory=dict)  # contamination category -> chars the parser cut out
 
 
 _YEAR = re.compile(r"(?<!\d)(1[0-9]{3})(?!\d)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Optional
 
 from .document import ParseError, RawDocument, looks_like_html
 from .encoding import decode_bytes
@@ -32,7 +33,9 @@ def _head_key(line: str) -> str:
     return re.sub(r"[^A-Z]", "", line.upper())
 
 
-def clean_ocr(text: str) -> str:
+def clean_ocr(text: str, removed: Optional[Counter] = None) -> str:
+    """OCR text without page furniture; scanner boilerplate cut is counted in `removed`."""
+    removed = Counter() if removed is None else removed
     lines = [line.strip() for line in text.split("\n")]
     # A running head is a short line that recurs on several pages (OCR may vary the digits).
     heads = Counter(_head_key(line) for line in lines if 0 < len(line) <= _RUNNING_HEAD_MAX)
@@ -42,7 +45,10 @@ def clean_ocr(text: str) -> str:
         if not line:
             kept.append("")
             continue
-        if _PAGE_NUMBER.match(line) or _BOILERPLATE.search(line):
+        if _BOILERPLATE.search(line):
+            removed["scanner"] += len(line) + 1
+            continue
+        if _PAGE_NUMBER.match(line):
             continue
         if len(line) <= _RUNNING_HEAD_MAX and _head_key(line) in repeated:
             continue
@@ -65,4 +71,6 @@ def parse(data: bytes, meta: dict) -> list[RawDocument]:
     text = decode_bytes(data).text
     if looks_like_html(text):
         raise ParseError("an HTML page (the archive.org /stream/ viewer?), not _djvu.txt")
-    return [RawDocument(text=clean_ocr(text))]
+    removed: Counter = Counter()
+    cleaned = clean_ocr(text, removed)
+    return [RawDocument(text=cleaned, removed=dict(removed))]
