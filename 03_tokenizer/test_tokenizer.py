@@ -21,7 +21,7 @@ import config  # noqa: E402
 from london_llm import atomic  # noqa: E402
 from london_llm.tokenization.logs import setup_logging  # noqa: E402
 from london_llm.tokenization.report import check_tokenizer  # noqa: E402
-from london_llm.tokenizer import TokenizerError  # noqa: E402
+from london_llm.tokenizer import TokenizerError, tokenizer_info  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tokenizer folder to check (default: %(default)s)")
     parser.add_argument("--documents", type=Path, default=None,
                         help="documents.jsonl holding the held-out documents (default: the file the "
-                             "tokenizer was trained on, as london_tokenizer.json records)")
+                             "tokenizer was trained on, as london_tokenizer.json records, else "
+                             f"{paths.documents_file})")
     parser.add_argument("--max_chars_per_kind", "--max-chars-per-kind", type=int, default=200_000,
                         help="held-out characters checked per document kind (default: %(default)s)")
     parser.add_argument("--no_comparison", "--no-comparison", action="store_true",
@@ -52,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log = setup_logging(args.log_file)
     try:
-        report = check_tokenizer(args.tokenizer_dir, args.documents, args.max_chars_per_kind,
+        documents = args.documents
+        if documents is None:  # the file it was trained on; else this machine's default location
+            recorded = Path(tokenizer_info(args.tokenizer_dir)["training_data"]["documents_file"])
+            documents = recorded if recorded.is_file() else config.paths().documents_file
+        report = check_tokenizer(args.tokenizer_dir, documents, args.max_chars_per_kind,
                                  compare=not args.no_comparison)
     except TokenizerError as exc:
         log.error("%s", exc)

@@ -9,9 +9,10 @@ from typing import Optional
 
 from london_llm.tags import CONTROL_TOKENS, END_OF_TEXT
 from london_llm.tokenization import checks
-from london_llm.tokenization.documents import held_out_texts, iter_documents, document_id
+from london_llm.tokenization.documents import held_out_texts, iter_documents
 from london_llm.tokenization.loading import load_backend_tokenizer, load_tokenizer, tokenizer_info
 from london_llm.tokenization.modern_english import SOURCE_DESCRIPTION, modern_english_texts, split_held_out
+from london_llm.tokenization.training import sha256_file
 from london_llm.tokenization.recipe import train_byte_level_bpe, truncate_bpe
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,13 @@ def check_tokenizer(folder: Path, documents_file: Optional[Path], max_chars_per_
     tokenizer = load_tokenizer(folder)
     backend = load_backend_tokenizer(folder)
     documents_file = Path(documents_file or info["training_data"]["documents_file"])
+    same_file = (documents_file.is_file()
+                 and sha256_file(documents_file) == info["training_data"]["sha256"])
+    if not same_file:
+        log.warning("%s is not the documents file this tokenizer was trained on (sha256 differs); held-out "
+                    "documents are looked up by id", documents_file)
     report: dict = {"tokenizer_dir": str(folder), "documents_file": str(documents_file),
+                    "documents_match_training": same_file,
                     "vocab_size": info["vocab_size"], "conditioning_tags": info["conditioning_tags"],
                     "failures": []}
     failures = report["failures"]

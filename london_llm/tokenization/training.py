@@ -31,7 +31,7 @@ TAG_RULE = ("One <|kind:K|> tag per document kind and one <|period:S-E|> tag per
 log = logging.getLogger(__name__)
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -83,7 +83,7 @@ def _write_folder(tokenizer: tokenizers.Tokenizer, folder: Path, scan: DocumentS
         "special_token_ids": {t: saved.token_to_id(t) for t in specials},
         "special_token_rule": SPECIAL_TOKEN_RULE,
         "tag_rule": TAG_RULE,
-        "tokenizer_sha256": _sha256_file(folder / "tokenizer.json"),
+        "tokenizer_sha256": sha256_file(folder / "tokenizer.json"),
         "training_data": {
             "documents_file": str(scan.path.resolve()),
             "sha256": scan.sha256,
