@@ -161,3 +161,22 @@ def test_a_two_process_checkpoint_resumes_exactly_in_one_process(inputs, ddp_run
     resumed = curve(target)
     assert min(step for step, _ in resumed) == 12
     assert_same_curve(resumed, {k: v for k, v in curve(ddp_dir).items() if k[0] > 10})
+
+
+def test_plot_and_status_scripts_on_the_real_two_process_run(ddp_run, tmp_path):
+    from matplotlib.image import imread
+
+    ddp_dir, _, _ = ddp_run
+    plots = tmp_path / "plots"
+    out = run([sys.executable, str(REPO / "10_scripts" / "plot_training.py"), "--model", "tiny",
+               "--output_dir", str(ddp_dir), "--out_dir", str(plots)], cwd=tmp_path)
+    written = [Path(p) for p in out.stdout.split()]
+    assert sorted(p.name for p in written) == sorted(["loss.png", "learning_rate.png", "throughput.png",
+                                                      "step_time.png", "training_overview.png"])
+    for png in written:
+        pixels = imread(png)
+        assert pixels.shape[0] > 300 and pixels.std() > 0.05, f"{png} is blank"
+    out = run([sys.executable, str(REPO / "10_scripts" / "training_status.py"), "--model", "tiny",
+               "--output_dir", str(ddp_dir)], cwd=tmp_path)
+    assert "FINISHED" in out.stdout and f"{STEPS} / {STEPS} (100.0%)" in out.stdout
+    assert f"newest ckpt     checkpoint-{STEPS}" in out.stdout
