@@ -93,6 +93,7 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
     items.sort(key=lambda it: -it.size)  # largest first: the pool ends evenly
     workers = max(1, workers or os.cpu_count() or 1)
     results = _run(items, options, workers, progress)
+    parsed = time.perf_counter()
 
     per_source: dict[str, dict] = {}
     candidates = []
@@ -112,6 +113,7 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
         candidates.extend(res.candidates)
 
     kept = _deduplicate(candidates, near_threshold, per_source, progress)
+    deduplicated = time.perf_counter()
     kept.sort(key=lambda c: c.order)
     documents = []
     for cand in kept:
@@ -139,6 +141,9 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
                    "documents": len(documents), "chars": sum(d["chars"] for d in documents),
                    "words": sum(d["words"] for d in documents), "seconds": round(seconds, 2),
                    "workers": workers, "removed": _sum_removed(per_source),
+                   "phase_seconds": {"parse_clean": round(parsed - started, 2),
+                                     "deduplicate": round(deduplicated - parsed, 2),
+                                     "write": round(seconds - (deduplicated - started), 2)},
                    "contamination_chars_removed": {c: contamination_total.get(c, 0) for c in CATEGORIES}},
         "sources": {sid: {**s, "kinds": dict(s["kinds"]),
                           "contamination_chars_removed": dict(s["contamination_chars_removed"])}
