@@ -5,8 +5,6 @@ import argparse
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import checkpoint as ckpt
-
 EXIT_USAGE = 2
 
 
@@ -40,6 +38,7 @@ def build_parser(prog: str, description: str, default_model: str, presets) -> ar
 def main(argv: Optional[list[str]], *, prog: str, description: str, default_model: str, presets,
          paths_fn: Callable) -> int:
     args = build_parser(prog, description, default_model, presets).parse_args(argv)
+    from . import checkpoint as ckpt
     from . import checkpoint_check as check
     from .precision import PrecisionError, choose_device
 

@@ -12,12 +12,13 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import checkpoint as ckpt
-from . import distributed as dist_utils
 from .settings import TrainConfig, add_config_flags, describe, resolve
-from .train_logging import setup_logging, wandb_mode
 
 EXIT_USAGE = 2
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on; the message says why and what to rerun."""
 
 
 def build_parser(prog: str, description: str, default_model: str, presets: dict[str, TrainConfig]) -> argparse.ArgumentParser:
@@ -55,6 +56,8 @@ def build_parser(prog: str, description: str, default_model: str, presets: dict[
 
 def archive_previous(output_dir: Path, log: Callable[[str], None]) -> Optional[Path]:
     """Move existing checkpoints and metrics aside (nothing is deleted) before a fresh start."""
+    from . import checkpoint as ckpt
+
     olds = [p for p in output_dir.glob("checkpoint-*") if ckpt.step_of(p) is not None]
     metrics = output_dir / "metrics.jsonl"
     if not olds and not metrics.exists():
@@ -68,6 +71,8 @@ def archive_previous(output_dir: Path, log: Callable[[str], None]) -> Optional[P
 
 
 def choose_resume(args, output_dir: Path, log: Callable[[str], None]) -> Optional[Path]:
+    from . import checkpoint as ckpt
+
     if args.fresh:
         return None
     if args.resume_from_checkpoint:
@@ -85,12 +90,13 @@ def resolve_config(preset: TrainConfig, args, resume: Optional[Path]) -> TrainCo
     """The preset with flags over it; when resuming, the checkpoint's configuration with flags over it."""
     if resume is None:
         return resolve(preset, args)
+    from . import checkpoint as ckpt
+
     saved = TrainConfig.from_dict(ckpt.read_trainer_state(resume)["config"])
     config = resolve(saved, args)
     changed = [f"{k} {getattr(saved, k)} -> {getattr(config, k)}" for k in SHAPE_FIELDS
                if getattr(saved, k) != getattr(config, k)]
     if changed:
-        from .trainer import TrainingError
         raise TrainingError(f"{resume} holds a model of another shape ({', '.join(changed)}); resume without "
                             "those flags, or start a new model with --fresh (or another --output_dir)")
     return config
@@ -102,12 +108,14 @@ SHAPE_FIELDS = ("n_layer", "n_head", "n_embd", "max_length", "pad_vocab_to_multi
 def main(argv: Optional[list[str]], *, prog: str, description: str, default_model: str,
          presets: dict[str, TrainConfig], paths_fn: Callable) -> int:
     args = build_parser(prog, description, default_model, presets).parse_args(argv)
-    # heavy imports after --help has been answered
-    from .precision import PrecisionError, choose_precision
-    from .pretokenize import PretokenizedIncompatible, prepare_pretokenized
+    # imports after --help is answered; transformers only once the run is known to go ahead
+    from . import checkpoint as ckpt
+    from . import distributed as dist_utils
+    from .precision import PrecisionError
+    from .pretokenize import PretokenizedIncompatible
     from .runlock import RunLock, RunLocked
-    from .tokenizer import TokenizerError, load_tokenizer
-    from .trainer import TrainingError, TrainJob, file_sha256, train
+    from .tokenizer import TokenizerError
+    from .train_logging import setup_logging, wandb_mode
 
     paths = paths_fn(args.home)
     model_name = args.model
@@ -142,6 +150,11 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
         resume = dist_utils.broadcast_object(ctx, str(resume) if resume else None)
         resume = Path(resume) if resume else None
         config = resolve_config(preset, args, resume)
+        from .precision import choose_precision
+        from .pretokenize import prepare_pretokenized
+        from .tokenizer import load_tokenizer
+        from .trainer import TrainJob, file_sha256, train
+
         precision = choose_precision(ctx.device, config.dtype)
 
         tokenizer = load_tokenizer(tokenizer_dir)
@@ -178,7 +191,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
             logger.info(f"Stopped cleanly by {result.stopped_by_signal} at step {result.step}.")
         return 0
     except (RunLocked, ckpt.CheckpointError, PretokenizedIncompatible, TokenizerError, TrainingError,
-            PrecisionError) as exc:
+            PrecisionError, ValueError) as exc:
         logger.error(f"ERROR: {exc}")
         return EXIT_USAGE
     finally:

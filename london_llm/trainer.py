@@ -31,11 +31,8 @@ from .model import build_model, flops_per_token, generation_config
 from .optim import learning_rate, make_optimizer, set_learning_rate
 from .precision import Precision
 from .settings import TrainConfig
+from .train_cli import TrainingError
 from .train_logging import MetricsLog, WandbRun, progress_bar
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on; the message says why and what to rerun."""
 
 
 # model-shape fields a resumed run must share with its checkpoint

@@ -159,6 +159,7 @@ def test_sigkill_at_any_step_then_auto_resume_is_exact(reference, setup):
     assert resumed.returncode == 0, resumed.stdout
     assert "Resuming from the newest complete checkpoint" in resumed.stdout
     assert "Taking over a stale lock" in resumed.stdout
+    assert "Using pre-tokenized data" in resumed.stdout  # compatible data is reused, not rebuilt
     assert records(out) == records(ref), f"killed at step {kill_at}"
     assert_same_weights(out / f"checkpoint-{STEPS}", ref / f"checkpoint-{STEPS}")
 
@@ -220,36 +221,33 @@ def test_second_live_run_is_refused(reference, setup):
 
 
 def test_pretokenization_rules_through_the_script(reference, setup):
-    data = setup["data"]
+    data = setup["root"] / "pretok_data"
+    shutil.copytree(setup["data"], data)  # built at max_length 64 by the reference run
     out = setup["root"] / "pretok"
-    # --use_pretokenized with another context length: fails naming the reason, builds nothing
-    refused = train(setup, out, "--use_pretokenized", "--max_length", "32", "--max_steps", "1")
+    # --use_pretokenized with another context length: fails naming the reason, changes nothing
+    refused = train(setup, out, "--use_pretokenized", "--max_length", "32", data_dir=data)
     assert refused.returncode == 2 and "Max length mismatch" in refused.stdout, refused.stdout
     assert json.loads((data / "metadata.json").read_text())["max_length"] == 64
     # the default: warns with the reason and rebuilds
-    rebuilt = train(setup, out, "--max_length", "32", "--max_steps", "1", "--fresh")
+    rebuilt = train(setup, out, "--max_length", "32", "--max_steps", "1", data_dir=data)
     assert rebuilt.returncode == 0, rebuilt.stdout
     assert "Warning: Max length mismatch" in rebuilt.stdout
     assert json.loads((data / "metadata.json").read_text())["max_length"] == 32
-    # compatible data is reused; --use_pretokenized accepts it
-    reused = train(setup, out, "--max_length", "32", "--max_steps", "2", "--use_pretokenized")
-    assert reused.returncode == 0 and "Using pre-tokenized data" in reused.stdout, reused.stdout
-    # --no_pretokenized always rebuilds
+    # --no_pretokenized rebuilds even compatible data
     created = json.loads((data / "metadata.json").read_text())["created"]
-    forced = train(setup, out, "--max_length", "32", "--max_steps", "3", "--no_pretokenized")
+    forced = train(setup, out, "--max_length", "32", "--max_steps", "2", "--no_pretokenized", data_dir=data)
     assert forced.returncode == 0, forced.stdout
     assert "Pre-tokenized" in forced.stdout and json.loads((data / "metadata.json").read_text())["created"] != created
-    # back to 64 for any test that runs after this one
-    assert train(setup, out, "--fresh", "--max_steps", "1").returncode == 0
+    assert "Resuming from the newest complete checkpoint" in forced.stdout  # from the run before it
 
 
 def test_fresh_keeps_earlier_checkpoints_aside(reference, setup):
     out = setup["root"] / "fresh"
-    assert train(setup, out, "--max_steps", "5").returncode == 0
-    again = train(setup, out, "--max_steps", "5", "--fresh")
+    assert train(setup, out, "--max_steps", "1").returncode == 0
+    again = train(setup, out, "--max_steps", "1", "--fresh")
     assert again.returncode == 0, again.stdout
     assert "Resuming" not in again.stdout and "moved 1 earlier checkpoint" in again.stdout
-    assert list(out.glob("previous_runs/*/checkpoint-5")) and (out / "checkpoint-5").is_dir()
+    assert list(out.glob("previous_runs/*/checkpoint-1")) and (out / "checkpoint-1").is_dir()
 
 
 def test_help_documents_every_flag():
