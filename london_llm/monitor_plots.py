@@ -54,8 +54,10 @@ def _draw_loss(ax, log: MetricsLog) -> None:
     if vsteps:
         ax.plot(vsteps, vloss, "o-", color=_VAL, markersize=4, linewidth=1.4, label="validation loss")
         best = min(range(len(vloss)), key=vloss.__getitem__)
+        late = best > 0 and vsteps[best] > 0.7 * vsteps[-1]  # keep the label inside the axes
         ax.annotate(f"best {vloss[best]:.3f} @ {vsteps[best]:,}", (vsteps[best], vloss[best]),
-                    textcoords="offset points", xytext=(0, 10), ha="center", fontsize=8, color=_VAL)
+                    textcoords="offset points", xytext=(0, 10), ha="right" if late else "center",
+                    fontsize=8, color=_VAL)
     ax.set_title("Loss (cross-entropy)")
     ax.set_ylabel("loss")
     if steps or vsteps:
