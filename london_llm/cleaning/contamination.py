@@ -36,8 +36,8 @@ _NEWLINE = re.compile("\n")
 
 
 # Every match of PATTERNS contains one of these (lower-cased) literals.
-TRIGGERS = ("://", "www.", ".org", ".com", ".net", ".edu", ".gov", ".info", ".io", "@", "gutenberg", "text",
-            "book", "commons", "cc", "reserved", "copyright", "public domain", "terms of use", "library, inc",
+TRIGGERS = ("://", "www.", ".org", ".com", ".net", ".edu", ".gov", ".info", ".io", "@", "gutenberg", "etext",
+            "e-text", "ebook", "e-book", "commons", "cc-by", "cc by", "reserved", "copyright", "public domain", "terms of use", "library, inc",
             "digiti", "archive", "google", "funding", "scanned", "transcriber", "produced", "proofread",
             "illustration", "html", "pdf", "midi")
 

@@ -10,6 +10,7 @@ detection only compares documents of at least `NEAR_MIN_CHARS`: short formulaic 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Optional
 
@@ -30,6 +31,15 @@ _BATCH = 20_000
 
 def _identity(value):  # the shingle hashes are already 32-bit integers
     return value
+
+
+SCHEME = "affine32"
+
+
+@functools.lru_cache(maxsize=1)
+def _permutations():
+    """The seed's permutation parameters, made once per process (not once per document)."""
+    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 
 
 def fold_and_hash(text: str) -> tuple[str, str]:
@@ -55,7 +65,8 @@ def signature(folded: str) -> Optional[np.ndarray]:
     """MinHash hash values of a document long enough for near-duplicate detection, else None."""
     if len(folded) < NEAR_MIN_CHARS:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_identity)
+    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_identity, scheme=SCHEME,
+                      permutations=_permutations())
     hashes = shingle_hashes(folded)
     for start in range(0, hashes.size, _BATCH):
         minhash.update_batch(hashes[start:start + _BATCH].tolist())
@@ -76,7 +87,7 @@ class Deduplicator:
         if exact_hash in self.seen:
             return "exact_duplicate", self.seen[exact_hash]
         if hashvalues is not None:
-            minhash = LeanMinHash(seed=SEED, hashvalues=hashvalues, scheme="affine32")
+            minhash = LeanMinHash(seed=SEED, hashvalues=hashvalues, scheme=SCHEME)
             for other in self.lsh.query(minhash):
                 if self.signatures[other].jaccard(minhash) >= self.threshold:
                     return "near_duplicate", other

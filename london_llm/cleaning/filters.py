@@ -51,9 +51,18 @@ def _sample(text: str) -> str:
     return text[:_SAMPLE] + " " + text[mid:mid + _SAMPLE] + " " + text[-_SAMPLE:]
 
 
-def english_score(text: str) -> float:
+def _shares(text: str) -> tuple[float, float]:
+    """(English, foreign) function-word shares of the tokens of a text (one tokenisation)."""
     tokens = _TOKEN.findall(_sample(text).lower())
-    return sum(t in _FUNCTION_WORDS for t in tokens) / len(tokens) if tokens else 0.0
+    if not tokens:
+        return 0.0, 0.0
+    english = sum(map(_FUNCTION_WORDS.__contains__, tokens))
+    foreign = sum(map(_FOREIGN_WORDS.__contains__, tokens))
+    return english / len(tokens), foreign / len(tokens)
+
+
+def english_score(text: str) -> float:
+    return _shares(text)[0]
 
 
 _WORDLIKE = re.compile(r"[A-Za-z\u00c0-\u024f\u017f]+(?:['’][A-Za-z]+)?")
@@ -62,7 +71,7 @@ _WORDLIKE = re.compile(r"[A-Za-z\u00c0-\u024f\u017f]+(?:['’][A-Za-z]+)?")
 def wordiness(text: str) -> float:
     sample = _sample(text)
     chars = len(sample) - sample.count(" ") - sample.count("\n")
-    return sum(len(w) for w in _WORDLIKE.findall(sample)) / chars if chars > 0 else 0.0
+    return sum(map(len, _WORDLIKE.findall(sample))) / chars if chars > 0 else 0.0
 
 
 def too_short(text: str, s: FilterSettings) -> bool:
@@ -73,18 +82,13 @@ def out_of_range(year: Optional[int], s: FilterSettings) -> bool:
     return year is not None and not s.min_year <= year <= s.max_year
 
 
-def foreign_score(text: str) -> float:
-    tokens = _TOKEN.findall(_sample(text).lower())
-    return sum(t in _FOREIGN_WORDS for t in tokens) / len(tokens) if tokens else 0.0
-
-
 def not_english(text: str, s: FilterSettings) -> bool:
     """More foreign than English function words; or, in a long text, almost no English ones.
 
     Telegraphic English (`JOHN BARRY (25), PLEADED GUILTY to uttering counterfeit coin`) has few
     function words, so a low English share alone only counts in texts of 200 words or more.
     """
-    english, foreign = english_score(text), foreign_score(text)
+    english, foreign = _shares(text)
     if foreign > english:
         return True
     return english < s.min_english and len(text.split()) >= 200

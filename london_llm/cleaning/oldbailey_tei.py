@@ -14,7 +14,7 @@ from typing import Optional
 from lxml import etree
 
 from .document import ParseError, RawDocument, year_of
-from .normalise import collapse_inline, fix_tag_spacing
+from .normalise import fix_tag_spacing
 
 _DROP = ("interp", "join", "note", "xptr")
 # Editors' insertions: `[Transportation. See summary.]`, `[Pleaded gulty: See orginal trial image.]`,
@@ -45,11 +45,12 @@ def div_text(div) -> str:
     paragraphs = []
     blocks = div.findall(".//p") or [div]
     for p in blocks:
-        line = fix_tag_spacing(collapse_inline("".join(p.itertext())))
-        line = _EDITORIAL.sub("", line).strip()
+        line = " ".join("".join(p.itertext()).split())
         if line:
             paragraphs.append(line)
-    return "\n".join(paragraphs)
+    # spacing and editorial notes fixed once for the whole text, not once per paragraph
+    text = _EDITORIAL.sub("", fix_tag_spacing("\n".join(paragraphs)))
+    return "\n".join(line.strip() for line in text.split("\n") if line.strip())
 
 
 def _trial(div, session_date: Optional[str]) -> RawDocument:
