@@ -100,7 +100,10 @@ class EpochBatches:
 
     def permutation(self, epoch: int) -> np.ndarray:
         if epoch != self._perm_epoch:
-            self._perm = np.random.default_rng((self.seed, epoch)).permutation(self.windows_per_epoch)
+            # int32 halves the memory of a large corpus' permutation; the order is the same as int64's
+            index_type = np.int32 if self.windows_per_epoch < 2**31 else np.int64
+            windows = np.arange(self.windows_per_epoch, dtype=index_type)
+            self._perm = np.random.default_rng((self.seed, epoch)).permutation(windows)
             self._perm_epoch = epoch
         return self._perm
 

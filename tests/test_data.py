@@ -67,6 +67,8 @@ def test_an_epoch_takes_every_window_once_then_reshuffles():
     assert batches.state_dict()["epoch"] == 1
     again = EpochBatches(tokens, block, 6, seed=3)
     assert [_window_index(r, tokens, block) for r in again.next_batch()[0]] == epochs[0][:6]
+    # the documented order: numpy's seeded permutation of the window indices, epoch by epoch
+    assert epochs[1][:6] == np.random.default_rng((3, 1)).permutation(24)[:6].tolist()
     other_seed = EpochBatches(tokens, block, 6, seed=4)
     assert [_window_index(r, tokens, block) for r in other_seed.next_batch()[0]] != epochs[0][:6]
 
