@@ -64,11 +64,11 @@ def documents_from_corpus(corpus: Path, out: Path, max_chars: int) -> Path:
     return out
 
 
-def library_encode_batch(tokenizer_dir: Path, texts: list[str]) -> float:
-    """Seconds for the library's encode_batch over all texts at once, on every core."""
+def library_encode_batch(tokenizer_dir: Path, texts: list[str], parallel: bool = True) -> float:
+    """Seconds for the library's encode_batch over all texts at once, on every core (or one)."""
     tokenizer = load_text_encoder(tokenizer_dir).tokenizer
     previous = os.environ.get("TOKENIZERS_PARALLELISM")
-    os.environ["TOKENIZERS_PARALLELISM"] = "true"
+    os.environ["TOKENIZERS_PARALLELISM"] = "true" if parallel else "false"
     try:
         started = time.perf_counter()
         tokenizer.encode_batch(texts, add_special_tokens=False)
@@ -80,7 +80,8 @@ def library_encode_batch(tokenizer_dir: Path, texts: list[str]) -> float:
             os.environ["TOKENIZERS_PARALLELISM"] = previous
 
 
-def bench_throughput(documents: Path, tokenizer_dir: Path, work: Path, repeats: int, workers) -> Path:
+def bench_throughput(documents: Path, tokenizer_dir: Path, work: Path, repeats: int, workers,
+                     serial: bool) -> Path:
     texts = [record["text"] for _, _, record in iter_documents(documents) if record["text"]]
     chars = sum(map(len, texts))
     print(f"text: {len(texts):,} documents, {chars / 1e6:.1f} M characters from {documents}")
@@ -98,6 +99,10 @@ def bench_throughput(documents: Path, tokenizer_dir: Path, work: Path, repeats: 
     print(f"pretokenization (read JSONL, hash, encode, split, write): {our_rate / 1e6:.2f} M chars/s, "
           f"{tokens / min(ours) / 1e6:.2f} M tokens/s (runs: {', '.join(f'{t:.2f}s' for t in ours)})")
     print(f"pretokenization / library = {our_rate / lib_rate:.1%} (target >= 90%)")
+    if serial:
+        one_core = chars / library_encode_batch(tokenizer_dir, texts, parallel=False)
+        print(f"library encode_batch on one core: {one_core / 1e6:.2f} M chars/s; all cores give "
+              f"{lib_rate / one_core:.2f}x on {os.cpu_count()} CPUs")
     return work / "pretokenized_data"
 
 
@@ -155,6 +160,8 @@ def main(argv=None) -> int:
     parser.add_argument("--vocab_size", type=int, default=30_000, help="vocabulary of a tokenizer trained here")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each side; the best is reported")
     parser.add_argument("--workers", type=int, default=None, help="pretokenization workers (default: all cores)")
+    parser.add_argument("--no_serial", action="store_true",
+                        help="skip timing the library on one core (how much its own threads gain)")
     parser.add_argument("--open_gb", type=float, default=2.0, help="size of the token file for the open test")
     parser.add_argument("--block_size", type=int, default=512, help="window length for the open test")
     parser.add_argument("--batch_size", type=int, default=18, help="batch size for the open test")
@@ -174,7 +181,8 @@ def main(argv=None) -> int:
             tokenizer_dir = train_tokenizer(documents, work / "tokenizer", vocab_size=args.vocab_size,
                                             show_progress=False)
             print(f"trained a {args.vocab_size:,} tokenizer for the benchmark in {time.perf_counter() - started:.1f} s")
-        pretokenized = bench_throughput(documents, tokenizer_dir, work, args.repeats, args.workers)
+        pretokenized = bench_throughput(documents, tokenizer_dir, work, args.repeats, args.workers,
+                                        not args.no_serial)
         bench_open(pretokenized, tokenizer_dir, work, args.open_gb, args.block_size, args.batch_size)
     finally:
         if args.work_dir is None:

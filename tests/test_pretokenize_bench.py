@@ -13,7 +13,7 @@ SCRIPT = REPO / "bench" / "bench_pretokenize.py"
 def test_help_documents_every_flag():
     out = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, check=True).stdout
     for flag in ("--documents", "--tokenizer_dir", "--corpus", "--max_chars", "--vocab_size", "--repeats",
-                 "--workers", "--open_gb", "--block_size", "--batch_size", "--work_dir"):
+                 "--workers", "--no_serial", "--open_gb", "--block_size", "--batch_size", "--work_dir"):
         assert flag in out
 
 
@@ -27,5 +27,6 @@ def test_small_run_on_the_real_corpus_prints_both_figures(shared_corpus, tmp_pat
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
     assert re.search(r"pretokenization / library = \d+\.\d%", out), out
+    assert re.search(r"all cores give \d+\.\d+x", out), out
     assert re.search(r"total to first batch \d+\.\d+ s", out), out
     assert (tmp_path / "work" / "pretokenized_data" / "metadata.json").is_file()
