@@ -249,3 +249,11 @@ def test_truncating_a_bpe_equals_training_it_smaller(mixed_documents, trained, t
     assert cut.encode(text).ids == reference.encode(text).ids
     assert cut.decode(cut.encode(text).ids) == text
     assert cut.encode(END_OF_TEXT).ids != [0]  # the special-token rule survives
+
+
+def test_oversized_line_is_refused_without_reading_it_whole(tmp_path):
+    from london_llm.tokenization.documents import iter_documents
+    docs = write_documents(tmp_path / "documents.jsonl", [record("book", 1700, "word " * 400, "d1")])
+    with pytest.raises(TokenizerError, match="line 1 is over 1,000 bytes"):
+        list(iter_documents(docs, max_line_bytes=1000))
+    assert len(list(iter_documents(docs, max_line_bytes=10_000))) == 1

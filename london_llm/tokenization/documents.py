@@ -16,6 +16,7 @@ from london_llm.tags import KINDS, tag_set
 from london_llm.tokenization.errors import TokenizerError
 
 DOCUMENTS_FORMAT_VERSION = 1
+MAX_LINE_BYTES = 256 * 2**20  # the longest book is a few MB; a bigger line is not one document
 REBUILD_HINT = "rebuild it with: python 02_data_collection/historical_data_collector.py"
 
 
@@ -67,14 +68,19 @@ def _parse_line(path: Path, line_no: int, raw: bytes) -> dict:
     return record
 
 
-def iter_documents(path: Path) -> Iterator[tuple[int, bytes, dict]]:
+def iter_documents(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes, dict]]:
     """(line number, raw line, validated record) for each non-blank line."""
     path = Path(path)
     if not path.is_file():
         raise TokenizerError(f"documents file {path} not found; build the cleaned corpus first: "
                              "python 02_data_collection/historical_data_collector.py (or pass --documents)")
     with open(path, "rb") as fh:
-        for line_no, raw in enumerate(fh, start=1):
+        line_no = 0
+        while raw := fh.readline(max_line_bytes + 1):
+            line_no += 1
+            if len(raw) > max_line_bytes:
+                raise TokenizerError(f"{path}: line {line_no} is over {max_line_bytes:,} bytes; one document "
+                                     f"that size is not cleaned text - {REBUILD_HINT}")
             if raw.strip():
                 yield line_no, raw, _parse_line(path, line_no, raw)
 
