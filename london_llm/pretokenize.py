@@ -271,7 +271,7 @@ class _SplitWriter:
             fh.close()
 
     def _write(self, split: str, kind: str, ids: np.ndarray) -> None:
-        ids.tofile(self.files[split])
+        ids.astype(DTYPE, copy=False).tofile(self.files[split])  # little-endian on any machine
         self.counts[split].add(kind, len(ids))
 
 
