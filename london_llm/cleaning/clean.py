@@ -58,7 +58,7 @@ class ItemResult:
         c["chars"] += chars
 
 
-def _record(raw: RawDocument, meta: dict, text: str, year: Optional[int]) -> dict:
+def _record(raw: RawDocument, meta: dict, text: str, year: Optional[int], words: int) -> dict:
     origin = meta.get("url") or meta.get("origin") or ""
     if raw.part:
         origin = f"{origin}#{raw.part}"
@@ -77,7 +77,7 @@ def _record(raw: RawDocument, meta: dict, text: str, year: Optional[int]) -> dic
         "origin": origin,
         "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
         "chars": len(text),
-        "words": len(text.split()),
+        "words": words,
         "text": text,
     }
 
@@ -112,13 +112,14 @@ def process_item(item: Item, options: CleaningOptions) -> ItemResult:
         if removed_chars and removed_chars > CONTAMINATED_SHARE * (removed_chars + len(text)):
             result.count("modern_contamination", len(text) + removed_chars)
             continue
+        measured = filters.measure(text)
         for name, rejects in (("too_short", filters.too_short), ("not_english", filters.not_english),
                               ("ocr_garbage", filters.ocr_garbage)):
-            if rejects(text, settings):
+            if rejects(measured, settings):
                 result.count(name, len(text))
                 break
         else:
             folded, exact = fold_and_hash(text)
-            result.candidates.append(Candidate(_record(raw, meta, text, year), exact, signature(folded),
+            result.candidates.append(Candidate(_record(raw, meta, text, year, measured.words), exact, signature(folded),
                                                (meta["source_id"], item.path.name, index)))
     return result

@@ -30,7 +30,7 @@ le la les des du une que dans pour pas sur avec ce cette sont mais nous vous il 
 der und das ist nicht ein eine zu den mit sich auf dem des auch es von sie ich
 het een van niet zijn voor ook maar wij
 """.split())
-_TOKEN = re.compile(r"[a-z]+")
+_TOKEN = re.compile(r"[a-zà-ÿ]+")
 _SAMPLE = 20_000  # characters examined from the start, middle and end of long documents
 
 
@@ -51,48 +51,60 @@ def _sample(text: str) -> str:
     return text[:_SAMPLE] + " " + text[mid:mid + _SAMPLE] + " " + text[-_SAMPLE:]
 
 
-def _shares(text: str) -> tuple[float, float]:
-    """(English, foreign) function-word shares of the tokens of a text (one tokenisation)."""
-    tokens = _TOKEN.findall(_sample(text).lower())
-    if not tokens:
-        return 0.0, 0.0
-    english = sum(map(_FUNCTION_WORDS.__contains__, tokens))
-    foreign = sum(map(_FOREIGN_WORDS.__contains__, tokens))
-    return english / len(tokens), foreign / len(tokens)
+@dataclass(frozen=True)
+class TextStats:
+    """What the filters look at, measured in one tokenisation of (a sample of) the text."""
+
+    chars: int
+    words: int
+    english: float  # share of tokens that are English function words
+    foreign: float  # share that are Latin/French/German/Dutch function words
+    wordiness: float  # share of non-space characters inside letter tokens
+
+
+def measure(text: str) -> TextStats:
+    sample = _sample(text)
+    tokens = _TOKEN.findall(sample.lower())
+    nonspace = len(sample) - sample.count(" ") - sample.count("\n")
+    n = len(tokens) or 1
+    return TextStats(chars=len(text), words=len(text.split()),
+                     english=sum(map(_FUNCTION_WORDS.__contains__, tokens)) / n,
+                     foreign=sum(map(_FOREIGN_WORDS.__contains__, tokens)) / n,
+                     wordiness=sum(map(len, tokens)) / nonspace if nonspace > 0 else 0.0)
 
 
 def english_score(text: str) -> float:
-    return _shares(text)[0]
-
-
-_WORDLIKE = re.compile(r"[A-Za-z\u00c0-\u024f\u017f]+(?:['’][A-Za-z]+)?")
+    return measure(text).english
 
 
 def wordiness(text: str) -> float:
-    sample = _sample(text)
-    chars = len(sample) - sample.count(" ") - sample.count("\n")
-    return sum(map(len, _WORDLIKE.findall(sample))) / chars if chars > 0 else 0.0
+    return measure(text).wordiness
 
 
-def too_short(text: str, s: FilterSettings) -> bool:
-    return len(text) < s.min_chars or len(text.split()) < s.min_words
+def _stats(text_or_stats) -> TextStats:
+    return text_or_stats if isinstance(text_or_stats, TextStats) else measure(text_or_stats)
+
+
+def too_short(text, s: FilterSettings) -> bool:
+    m = _stats(text)
+    return m.chars < s.min_chars or m.words < s.min_words
 
 
 def out_of_range(year: Optional[int], s: FilterSettings) -> bool:
     return year is not None and not s.min_year <= year <= s.max_year
 
 
-def not_english(text: str, s: FilterSettings) -> bool:
+def not_english(text, s: FilterSettings) -> bool:
     """More foreign than English function words; or, in a long text, almost no English ones.
 
     Telegraphic English (`JOHN BARRY (25), PLEADED GUILTY to uttering counterfeit coin`) has few
     function words, so a low English share alone only counts in texts of 200 words or more.
     """
-    english, foreign = _shares(text)
-    if foreign > english:
+    m = _stats(text)
+    if m.foreign > m.english:
         return True
-    return english < s.min_english and len(text.split()) >= 200
+    return m.english < s.min_english and m.words >= 200
 
 
-def ocr_garbage(text: str, s: FilterSettings) -> bool:
-    return wordiness(text) < s.min_wordiness
+def ocr_garbage(text, s: FilterSettings) -> bool:
+    return _stats(text).wordiness < s.min_wordiness

@@ -24,8 +24,8 @@ def parse_txt(data: bytes, meta: dict) -> list[RawDocument]:
     text = decode_bytes(data).text
     if looks_like_html(text):
         raise ParseError("an HTML page, not a London Lives text")
-    lines = [fix_tag_spacing(" ".join(line.split())) for line in text.split("\n")]
-    return [RawDocument(text="\n".join(line for line in lines if line))]
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return [RawDocument(text=fix_tag_spacing("\n".join(line for line in lines if line)))]
 
 
 def _pick(header: list[str], names: tuple[str, ...]):

@@ -21,6 +21,6 @@ def parse(data: bytes, meta: dict) -> list[RawDocument]:
     name = str(meta.get("origin") or meta.get("url") or meta.get("title") or "")
     match = _OA_NAME.search(name)
     date = f"{match.group(1)}-{match.group(2)}-{match.group(3)}" if match else None
-    lines = [fix_tag_spacing(" ".join(line.split())) for line in text.split("\n")]
-    return [RawDocument(text="\n".join(line for line in lines if line), date=date,
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    return [RawDocument(text=fix_tag_spacing("\n".join(line for line in lines if line)), date=date,
                         year=int(match.group(1)) if match else None, kind="ordinary")]
