@@ -91,6 +91,24 @@ def _notes_block(paragraphs: list[str]) -> tuple[int, int]:
     return first, last
 
 
+# Transcribers' errata and change lists at the end of a book: cut from there to the end.
+_END_NOTES = re.compile(r"^\W*(?:errata\b|transcriber|the transcriber|corrections? made|notes? by (?:the )?transcriber|"
+                        r"changes made)", re.I)
+_TRANSCRIBER = re.compile(r"\btranscri(?:ber|bers|bed by)\b|\bdespeckled\b", re.I)
+_TAIL_SHARE = 0.2
+
+
+def _drop_end_notes(paragraphs: list[str]) -> list[str]:
+    total = sum(len(p) + 2 for p in paragraphs)
+    offset, cut = 0, len(paragraphs)
+    for index, paragraph in enumerate(paragraphs):
+        if offset >= total * (1 - _TAIL_SHARE) and _END_NOTES.match(paragraph.strip()):
+            cut = index
+            break
+        offset += len(paragraph) + 2
+    return [p for p in paragraphs[:cut] if not _TRANSCRIBER.search(p)]
+
+
 def _drop_credit_paragraphs(body: str) -> str:
     """Remove producer/transcriber paragraphs anywhere (a credit line and its continuation
     lines), and the block of notes about the e-text among the opening paragraphs (the First
@@ -98,7 +116,7 @@ def _drop_credit_paragraphs(body: str) -> str:
     paragraphs = [p for p in re.split(r"\n[ \t]*\n", body) if p.strip()]
     first, last = _notes_block(paragraphs)
     kept = [p for i, p in enumerate(paragraphs) if not first <= i <= last and not _CREDIT.match(p.strip())]
-    return "\n\n".join(kept)
+    return "\n\n".join(_drop_end_notes(kept))
 
 
 def _header_field(pattern: re.Pattern, header: str) -> Optional[str]:
