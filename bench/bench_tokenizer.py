@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -24,6 +25,12 @@ import config  # noqa: E402
 
 from london_llm.tokenization.report import check_tokenizer  # noqa: E402
 from london_llm.tokenizer import tokenizer_info, train_tokenizer  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its threads: the figure load cannot inflate."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def load() -> str:
@@ -74,15 +81,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"documents: {documents} ({size / 1e6:.1f} MB; {origin})", flush=True)
 
         print(f"before training: {load()}", flush=True)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), cpu_seconds()
         folder = train_tokenizer(documents, work / "tokenizer", vocab_size=args.vocab_size, show_progress=True)
-        total = time.perf_counter() - started
+        total, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
         info = tokenizer_info(folder)
         data = info["training_data"]
         print(f"after training: {load()}")
         print(f"TRAINING: {info['vocab_size']:,} tokens from {data['training_documents']:,} documents, "
               f"{data['chars']:,} chars ({size / 1e6:.1f} MB): {info['training_seconds']:.1f} s BPE training, "
               f"{total:.1f} s including the scan and writing the folder ({size / 1e6 / total:.1f} MB/s)")
+        cores = os.cpu_count() or 1
+        print(f"CPU time: {cpu:.1f} s over {total:.1f} s wall ({cpu / total:.2f} cores ours); on an idle {cores}-core "
+              f"machine the wall time lies between {cpu / cores:.1f} s (every core busy) and {cpu:.1f} s (one)")
         print(f"conditioning tags ({len(info['conditioning_tags'])}): {' '.join(info['conditioning_tags'])}")
         if not args.no_check:
             report = check_tokenizer(folder, documents, max_chars_per_kind=500_000)
