@@ -168,3 +168,11 @@ def test_ia_djvu_page_numbers_hyphens_and_scanner_lines(shared_corpus):
 def test_plain_text_any_encoding(shared_corpus):
     raw = (shared_corpus / "old-bailey-api-json-samples/t17000115-17.txt").read_bytes()
     assert _one(plain_txt.parse(raw, {})).text.startswith("Anne Buckler")
+
+
+def test_transcribers_errata_at_the_end_are_cut(shared_corpus):
+    raw = (shared_corpus / "gutenberg-gitenberg-format-variants/pg25063/25063.txt").read_bytes()
+    assert b"Errata Noted by Transcriber:" in raw
+    doc = _one(gutenberg_txt.parse(raw, {}))
+    assert "Transcriber" not in doc.text and "Inconsistencies:" not in doc.text
+    assert "Through all the Employments of Life" in doc.text  # the opera itself is kept
