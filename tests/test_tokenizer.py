@@ -257,3 +257,15 @@ def test_oversized_line_is_refused_without_reading_it_whole(tmp_path):
     with pytest.raises(TokenizerError, match="line 1 is over 1,000 bytes"):
         list(iter_documents(docs, max_line_bytes=1000))
     assert len(list(iter_documents(docs, max_line_bytes=10_000))) == 1
+
+
+def test_load_rejects_a_config_that_would_split_special_strings(tmp_path, trained):
+    folder = _copy(trained, tmp_path)
+    config_file = folder / "tokenizer_config.json"
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    config_file.write_text(json.dumps({**config, "split_special_tokens": False}), encoding="utf-8")
+    with pytest.raises(TokenizerError, match="split_special_tokens"):
+        load_tokenizer(folder)
+    config_file.write_text(json.dumps({**config, "pad_token": END_OF_TEXT}), encoding="utf-8")
+    with pytest.raises(TokenizerError, match="bos/eos/pad"):
+        load_tokenizer(folder)
