@@ -266,6 +266,10 @@ def test_load_rejects_a_config_that_would_split_special_strings(tmp_path, traine
     config_file.write_text(json.dumps({**config, "split_special_tokens": False}), encoding="utf-8")
     with pytest.raises(TokenizerError, match="split_special_tokens"):
         load_tokenizer(folder)
-    config_file.write_text(json.dumps({**config, "pad_token": END_OF_TEXT}), encoding="utf-8")
+    config_file.write_text(json.dumps(config), encoding="utf-8")
+    load_tokenizer(folder)
+    map_file = folder / "special_tokens_map.json"  # transformers lets it override the config
+    map_file.write_text(json.dumps({**json.loads(map_file.read_text(encoding="utf-8")), "pad_token": END_OF_TEXT}),
+                        encoding="utf-8")
     with pytest.raises(TokenizerError, match="bos/eos/pad"):
         load_tokenizer(folder)
