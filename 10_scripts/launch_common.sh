@@ -51,8 +51,12 @@ training_script() {
 
 # Fills TORCHRUN (an array) for NPROC processes on this node. Multi-node when NNODES > 1:
 # c10d rendezvous at RDZV_ENDPOINT, every node running the same command with its NODE_RANK.
+# On SIGTERM/Ctrl-C torchrun passes the signal on and SIGKILLs workers still alive after
+# --shutdown_timeout (30 s by default): too short for a regular-size checkpoint on a slow disk, so
+# the workers get $LONDON_LLM_SHUTDOWN_TIMEOUT seconds (default 120) to finish the step and save.
 torchrun_command() {
-  TORCHRUN=("$PY" -m torch.distributed.run --nproc_per_node="$NPROC")
+  TORCHRUN=("$PY" -m torch.distributed.run --nproc_per_node="$NPROC"
+            --shutdown_timeout="${LONDON_LLM_SHUTDOWN_TIMEOUT:-120}")
   if [ "${NNODES:-1}" -gt 1 ]; then
     [ -n "${RDZV_ENDPOINT:-}" ] || die "--nnodes $NNODES needs --rdzv_endpoint HOST:PORT (the first node's address)"
     TORCHRUN+=(--nnodes="$NNODES" --rdzv_backend=c10d --rdzv_endpoint="$RDZV_ENDPOINT"

@@ -11,8 +11,10 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -61,11 +63,13 @@ def inputs(small_documents, tmp_path_factory) -> dict[str, Path]:
 
 
 def train_flags(inputs: dict[str, Path], batch_size: int, steps: int = STEPS) -> list[str]:
+    # Every step lies inside the linear warm-up, so the learning rate of a step does not depend on
+    # --max_steps: a long run stopped early can be compared with a short one step by step.
     return ["--model", "tiny", "--no_wandb", "--tokenizer_dir", str(inputs["tokenizer"]),
             "--documents_file", str(inputs["documents"]), "--data_dir", str(inputs["data"]),
             "--max_steps", str(steps), "--batch_size", str(batch_size), "--logging_steps", "2",
             "--eval_steps", "10", "--save_steps", "10", "--eval_iters", "2", "--dtype", "fp32",
-            "--workers", "1"]
+            "--warmup_steps", "1000", "--learning_rate", "0.05", "--workers", "1"]
 
 
 def run(cmd: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
@@ -122,6 +126,7 @@ def test_two_cpu_processes_follow_the_single_process_loss_curve(single_run, ddp_
     state = checkpoint.read_trainer_state(ddp_dir / f"checkpoint-{STEPS}")
     assert state["world_size"] == 2 and state["global_batch"] == 4
     assert "2 process(es)" in result.stderr, "rank 0 reports the world size"
+    assert "Weights are identical on all 2 ranks" in result.stderr
 
 
 def test_both_ranks_end_with_identical_weights_equal_to_the_single_process_ones(single_run, ddp_run):
@@ -180,3 +185,44 @@ def test_plot_and_status_scripts_on_the_real_two_process_run(ddp_run, tmp_path):
                "--output_dir", str(ddp_dir)], cwd=tmp_path)
     assert "FINISHED" in out.stdout and f"{STEPS} / {STEPS} (100.0%)" in out.stdout
     assert f"newest ckpt     checkpoint-{STEPS}" in out.stdout
+
+
+def test_sigterm_to_the_launcher_under_torchrun_saves_and_the_resume_script_continues_exactly(
+        inputs, ddp_run, tmp_path):
+    """A preemptible machine's SIGTERM reaches torchrun (the launcher execs it), which passes it to
+    both workers: they agree to stop, save a checkpoint and exit; resuming on two processes then
+    reproduces the uninterrupted two-process run."""
+    ddp_dir, _, _ = ddp_run
+    out = tmp_path / "preempted"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = dict(os.environ, LONDON_LLM_PYTHON=sys.executable)
+    proc = subprocess.Popen([str(REPO / "launch_training.sh"), "--nproc_per_node", "2", *train_flags(inputs, 2, 400),
+                             "--output_dir", str(out)], cwd=elsewhere, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 120
+        while not ((out / "metrics.jsonl").is_file() and (out / "metrics.jsonl").read_text().strip()):
+            assert proc.poll() is None and time.time() < deadline, "training did not start"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        log, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    saved = [p for p in out.glob("checkpoint-*") if checkpoint.step_of(p) is not None]
+    assert len(saved) == 1, log[-3000:]
+    stop = checkpoint.step_of(saved[0])
+    assert f"SIGTERM received: stopped at step {stop} after saving" in log
+    assert checkpoint.verify(saved[0]) is None, "a complete checkpoint"
+    assert not (out / "training.lock").exists(), "the lock is released on a clean stop"
+    assert 2 <= stop < STEPS
+
+    result = run([str(REPO / "resume_training.sh"), str(saved[0]), "--model", "tiny", "--nproc_per_node", "2",
+                  *train_flags(inputs, 2)[2:]], cwd=elsewhere, LONDON_LLM_PYTHON=sys.executable)
+    assert f"Resumed from {saved[0]} at step {stop}" in result.stderr
+    assert "Weights are identical on all 2 ranks" in result.stderr
+    # a train loss is the mean over its logging window (2 steps): compare the windows wholly after the stop
+    after = lambda key: key[0] > stop and (key[1] != "train/loss" or key[0] - 2 >= stop)  # noqa: E731
+    assert_same_curve({k: v for k, v in curve(out).items() if after(k)},
+                      {k: v for k, v in curve(ddp_dir).items() if after(k)})

@@ -85,13 +85,13 @@ def test_launcher_runs_one_cpu_process_when_torch_sees_no_gpu(tmp_path, elsewher
     bin_dir = fake_nvidia_smi(tmp_path / "bin", 2)
     out = sh(LAUNCH, "--dry_run", cwd=elsewhere, PATH=f"{bin_dir}:{os.environ['PATH']}")
     assert "nvidia-smi lists 2 GPU(s) but torch sees none" in out.stderr
-    assert "--nproc_per_node=1 --standalone" in out.stderr
+    assert "--nproc_per_node=1 --shutdown_timeout=120 --standalone" in out.stderr
     assert f"{REPO / '04_training' / 'train_model_slm.py'} --model slm --fresh" in out.stderr
 
 
 def test_launcher_commands_for_regular_several_processes_and_several_nodes(elsewhere):
     out = sh(LAUNCH, "--model", "regular", "--nproc_per_node", "2", "--dry_run", "--batch_size", "1", cwd=elsewhere)
-    assert "-m torch.distributed.run --nproc_per_node=2 --standalone" in out.stderr
+    assert "-m torch.distributed.run --nproc_per_node=2 --shutdown_timeout=120 --standalone" in out.stderr
     assert f"{REPO / '04_training' / 'train_model.py'} --model regular --fresh --batch_size 1" in out.stderr
     out = sh(LAUNCH, "--nnodes", "2", "--node_rank", "1", "--rdzv_endpoint", "10.0.0.1:29500", "--dry_run",
              cwd=elsewhere)
