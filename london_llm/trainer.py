@@ -121,6 +121,29 @@ def _loss(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1))
 
 
+def optimizer_step(model, raw_model, optimizer, scaler, next_batch, precision: Precision, accum: int,
+                   grad_clip: float, device: torch.device, ddp: bool = False):
+    """One optimizer step over `accum` micro-batches -> (summed loss, grad norm), both tensors left on
+    the device: no host sync here. Under DDP gradients are all-reduced only on the last micro-step."""
+    loss_total = torch.zeros((), device=device)
+    for micro in range(accum):
+        x, y = _to_device(next_batch(), device)
+        sync = model.no_sync() if ddp and micro < accum - 1 else contextlib.nullcontext()
+        with sync:
+            with precision.autocast():
+                loss = _loss(model, x, y) / accum  # mean over the global batch once summed
+            scaler.scale(loss).backward()
+        loss_total += loss.detach()
+    norm = None
+    if grad_clip > 0:
+        scaler.unscale_(optimizer)
+        norm = torch.nn.utils.clip_grad_norm_(raw_model.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    return loss_total, norm
+
+
 @torch.no_grad()
 def estimate_loss(model, tokens, job: TrainJob) -> float:
     """Mean loss over `eval_iters` fixed batches of `tokens`, averaged across ranks."""
@@ -266,20 +289,11 @@ def train(job: TrainJob) -> TrainResult:
     with stop:
         while step < steps_total:
             set_learning_rate(optimizer, lr := learning_rate(step, cfg, steps_total))
-            for micro in range(accum):
-                x, y = _to_device(batches.next_batch(), device)
-                sync = contextlib.nullcontext() if (micro == accum - 1 or not ctx.enabled) else model.no_sync()
-                with sync:
-                    with job.precision.autocast():
-                        loss = _loss(model, x, y) / accum
-                    scaler.scale(loss).backward()
-                loss_sum += loss.detach()
-            if cfg.grad_clip > 0:
-                scaler.unscale_(optimizer)
-                norm_sum += torch.nn.utils.clip_grad_norm_(raw_model.parameters(), cfg.grad_clip)
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
+            loss, norm = optimizer_step(model, raw_model, optimizer, scaler, batches.next_batch, job.precision,
+                                        accum, cfg.grad_clip, device, ddp=ctx.enabled)
+            loss_sum += loss
+            if norm is not None:
+                norm_sum += norm
             step += 1
             steps_since_log += 1
             bar.update(1)

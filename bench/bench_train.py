@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Training throughput: tokens/s and MFU of the real training step for any preset or shape, on any
+device, in fp32 and bf16 in the same run, beside a nanoGPT-architecture fp32 yardstick.
+
+    python bench/bench_train.py --model tiny --n_layer 4 --n_head 4 --n_embd 256 --max_length 256 \\
+        --batch_size 8 --vocab_size 50304          # the issue's CPU comparison shape
+    python bench/bench_train.py --model slm --dtypes bf16 --compile on --device cuda
+
+Step time is measured over --steps optimizer steps after --warmup, on random token ids (the data
+path is benchmarked by bench/bench_pretokenize.py). Note the machine load (printed) when quoting.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import config  # noqa: E402
+from london_llm.settings import add_config_flags, resolve  # noqa: E402
+
+
+def parse(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", choices=sorted(config.PRESETS), default="tiny", help="preset to start from")
+    p.add_argument("--dtypes", default="fp32,bf16", help="comma-separated precisions to measure (auto = hardware's)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--steps", type=int, default=10, help="timed optimizer steps per measurement")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps first (allocations, oneDNN, compile)")
+    p.add_argument("--no_reference", "--no-reference", action="store_true", help="skip the nanoGPT-style yardstick")
+    p.add_argument("--peak_flops", "--peak-flops", type=float, help="peak FLOP/s for MFU (default: detected)")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    add_config_flags(p, config.PRESETS["tiny"])
+    args = p.parse_args(argv)
+    return args, resolve(config.PRESETS[args.model], args)
+
+
+def batches(vocab: int, batch: int, context: int, seed: int = 0):
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    data = [torch.randint(0, vocab, (batch, context + 1), generator=g) for _ in range(4)]
+    i = 0
+    while True:
+        row = data[i % len(data)]
+        i += 1
+        yield row[:, :-1].contiguous(), row[:, 1:].contiguous()
+
+
+def sync(device):
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure_ours(cfg, precision, steps, warmup):
+    import torch
+
+    from london_llm.model import build_model, flops_per_token
+    from london_llm.optim import make_optimizer
+    from london_llm.trainer import optimizer_step
+
+    device = precision.device
+    model = build_model(cfg, cfg.vocab_size, 0, 0, seed=cfg.seed).to(device).train()
+    optimizer = make_optimizer(model, cfg, device)
+    scaler = precision.grad_scaler()
+    use_compile = cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
+    run_model = torch.compile(model) if use_compile else model
+    data = batches(cfg.vocab_size, cfg.batch_size, cfg.max_length)
+    nxt = lambda: next(data)  # noqa: E731
+    for _ in range(warmup):
+        optimizer_step(run_model, model, optimizer, scaler, nxt, precision, cfg.gradient_accumulation_steps,
+                       cfg.grad_clip, device)
+    sync(device)
+    t0 = time.perf_counter()
+    total = torch.zeros((), device=device)
+    for _ in range(steps):
+        loss, _ = optimizer_step(run_model, model, optimizer, scaler, nxt, precision,
+                                 cfg.gradient_accumulation_steps, cfg.grad_clip, device)
+        total += loss
+    total.item()  # the one sync
+    dt = (time.perf_counter() - t0) / steps
+    return dt, flops_per_token(model, cfg.n_layer, cfg.n_embd, cfg.max_length)
+
+
+def measure_reference(cfg, device, steps, warmup):
+    import torch
+
+    import nanogpt_reference as ref
+
+    torch.manual_seed(0)
+    model, optimizer = ref.make(cfg.vocab_size, cfg.max_length, cfg.n_layer, cfg.n_head, cfg.n_embd)
+    model.to(device)
+    data = batches(cfg.vocab_size, cfg.batch_size, cfg.max_length)
+    for _ in range(warmup):
+        ref.step(model, optimizer, *(t.to(device) for t in next(data)))
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        for _ in range(cfg.gradient_accumulation_steps):
+            loss = ref.step(model, optimizer, *(t.to(device) for t in next(data)))
+    loss.item()
+    return (time.perf_counter() - t0) / steps
+
+
+def main(argv=None) -> int:
+    args, cfg = parse(argv)
+    import torch
+
+    from london_llm.mfu import device_peak, mfu
+    from london_llm.precision import choose_device, choose_precision
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = choose_device(args.device)
+    tokens_per_step = cfg.batch_size * cfg.max_length * cfg.gradient_accumulation_steps
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"device {device} ({name}); torch {torch.__version__}; load average {load[0]:.2f}")
+    print(f"shape: {cfg.n_layer} layers, {cfg.n_head} heads, width {cfg.n_embd}, context {cfg.max_length}, "
+          f"batch {cfg.batch_size} x accum {cfg.gradient_accumulation_steps}, vocab {cfg.vocab_size}; "
+          f"{args.steps} timed steps after {args.warmup} warm-up")
+    results = {}
+    if not args.no_reference:
+        dt = measure_reference(cfg, device, args.steps, args.warmup)
+        results["nanoGPT-style fp32"] = tokens_per_step / dt
+        print(f"  {'nanoGPT-style fp32 (yardstick)':<34} {dt * 1000:8.1f} ms/step {tokens_per_step / dt:10,.0f} tok/s")
+    for requested in [d.strip() for d in args.dtypes.split(",") if d.strip()]:
+        try:
+            precision = choose_precision(device, requested)
+        except ValueError as exc:
+            print(f"  {requested}: skipped ({exc})")
+            continue
+        dt, fpt = measure_ours(cfg, precision, args.steps, args.warmup)
+        tok_s = tokens_per_step / dt
+        peak = device_peak(device, precision.name, args.peak_flops)
+        fraction = mfu(fpt, tok_s, peak)
+        mfu_text = f"MFU {100 * fraction:5.1f}% of {peak.label}" if fraction is not None else f"MFU n/a ({peak.label})"
+        label = f"ours {precision.name}" + (" (auto)" if requested == "auto" else "")
+        ratio = (f"  {tok_s / results['nanoGPT-style fp32']:.2f}x yardstick" if "nanoGPT-style fp32" in results else "")
+        print(f"  {label:<34} {dt * 1000:8.1f} ms/step {tok_s:10,.0f} tok/s  {mfu_text}{ratio}")
+        results[label] = tok_s
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,195 @@
+"""Unit tests of the training building blocks on small inputs built here (fast, in process)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from london_llm import checkpoint as ckpt
+from london_llm import rng
+from london_llm.mfu import Peak, cpu_peak_estimate, gpu_peak, mfu
+from london_llm.model import build_model, flops_per_token, generation_config, padded_vocab_size
+from london_llm.optim import learning_rate, make_optimizer
+from london_llm.precision import PrecisionError, choose_device, choose_precision, cpu_has_bf16
+from london_llm.runlock import RunLock, RunLocked
+from london_llm.settings import TrainConfig
+from london_llm.train_logging import MetricsLog, read_metrics, wandb_mode
+from london_llm.trainer import total_steps
+
+SMALL = TrainConfig(n_layer=1, n_head=2, n_embd=16, max_length=8, vocab_size=100, batch_size=2,
+                    max_steps=100, warmup_steps=10, learning_rate=1e-3, min_lr_ratio=0.1)
+
+
+def test_model_pads_vocab_ties_weights_and_uses_sdpa():
+    model = build_model(SMALL, vocab_size=100, bos_id=0, eos_id=0, pad_id=1, seed=3)
+    assert model.config.vocab_size == 128 and model.config.tokenizer_vocab_size == 100
+    assert model.lm_head.weight.data_ptr() == model.transformer.wte.weight.data_ptr()
+    assert model.config._attn_implementation == "sdpa"
+    again = build_model(SMALL, vocab_size=100, bos_id=0, eos_id=0, seed=3)
+    assert torch.equal(model.transformer.h[0].attn.c_attn.weight, again.transformer.h[0].attn.c_attn.weight)
+    gen = generation_config(model.config)
+    assert gen.suppress_tokens == list(range(100, 128))
+    assert padded_vocab_size(30_000, 64) == 30_016 and padded_vocab_size(100, 1) == 100
+
+
+def test_flops_per_token_matches_the_6n_rule():
+    model = build_model(SMALL, vocab_size=100, bos_id=0, eos_id=0)
+    n = sum(p.numel() for p in model.parameters()) - model.transformer.wpe.weight.numel()
+    assert flops_per_token(model, 1, 16, 8) == 6 * n + 12 * 1 * 16 * 8
+
+
+def test_weight_decay_only_on_matrices_and_embeddings():
+    model = build_model(SMALL, vocab_size=100, bos_id=0, eos_id=0)
+    opt = make_optimizer(model, SMALL, torch.device("cpu"))
+    decay, no_decay = opt.param_groups
+    assert decay["weight_decay"] == SMALL.weight_decay and no_decay["weight_decay"] == 0.0
+    assert all(p.dim() >= 2 for p in decay["params"]) and all(p.dim() == 1 for p in no_decay["params"])
+    ids = {id(p) for g in opt.param_groups for p in g["params"]}
+    assert len(ids) == len(list(model.parameters()))  # every parameter once, tied weight included
+    assert model.transformer.wte.weight in decay["params"]
+
+
+def test_schedule_warms_up_linearly_then_decays_by_cosine_to_the_floor():
+    lrs = [learning_rate(s, SMALL, 100) for s in range(101)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
+    assert lrs[10] == pytest.approx(1e-3)
+    assert lrs[55] == pytest.approx(1e-4 + 0.5 * 9e-4)  # half-way through the decay
+    assert lrs[100] == pytest.approx(1e-4)
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
+
+
+def test_total_steps_is_the_earlier_of_max_steps_and_epochs():
+    assert total_steps(SMALL.replace(max_steps=100, num_epochs=1), windows_per_epoch=1000, world_size=1) == 100
+    assert total_steps(SMALL.replace(max_steps=None, num_epochs=2), windows_per_epoch=100, world_size=2) == 50
+    assert total_steps(SMALL.replace(max_steps=None, num_epochs=0.5, gradient_accumulation_steps=5),
+                       windows_per_epoch=100, world_size=1) == 5
+
+
+def test_precision_choice_honours_the_hardware():
+    cpu = torch.device("cpu")
+    assert choose_precision(cpu, "fp32").name == "fp32"
+    auto = choose_precision(cpu, "auto")
+    assert auto.name == ("bf16" if cpu_has_bf16() else "fp32")
+    with pytest.raises(PrecisionError, match="fp16 needs a GPU"):
+        choose_precision(cpu, "fp16")
+    if not torch.cuda.is_available():
+        with pytest.raises(PrecisionError, match="CUDA is not available"):
+            choose_device("cuda")
+    assert not auto.grad_scaler().is_enabled()
+
+
+def test_mfu_is_measured_against_the_detected_card_or_not_at_all():
+    assert gpu_peak("NVIDIA H100 80GB HBM3").label == "H100 SXM bf16"
+    assert gpu_peak("NVIDIA H100 PCIe").flops == 756e12
+    assert gpu_peak("NVIDIA H200").label == "H200 bf16"
+    assert gpu_peak("NVIDIA A100-SXM4-80GB").flops == 312e12
+    assert gpu_peak("NVIDIA L4").label == "L4 bf16" and gpu_peak("NVIDIA L40S").label == "L40S bf16"
+    assert gpu_peak("Tesla V100-SXM2-16GB").label == "V100 fp16"
+    assert gpu_peak("NVIDIA GeForce RTX 4090").flops == 165e12
+    unknown = gpu_peak("Mystery Accelerator 9000")
+    assert unknown.flops is None and mfu(1e9, 1e3, unknown) is None
+    assert "estimate" in cpu_peak_estimate(cores=2).label
+    assert mfu(6e6, 1000, Peak(12e9, "x")) == pytest.approx(0.5)
+    assert mfu(6e6, 1000, Peak(12e9, "x"), world_size=2) == pytest.approx(0.25)
+
+
+def test_rng_state_round_trips_through_weights_only_torch_files(tmp_path):
+    random.seed(1), np.random.seed(2), torch.manual_seed(3)
+    state = rng.capture()
+    torch.save(state, tmp_path / "rng.pt")
+    expected = (random.random(), np.random.rand(), torch.rand(3))
+    rng.restore(torch.load(tmp_path / "rng.pt", weights_only=True))
+    assert (random.random(), np.random.rand()) == expected[:2] and torch.equal(torch.rand(3), expected[2])
+
+
+def _save(root: Path, step: int, model, val=None, limit=0):
+    opt = make_optimizer(model, SMALL, torch.device("cpu"))
+    return ckpt.save_checkpoint(root, step, model=model, optimizer_state={"optimizer": opt.state_dict()},
+                                rng_states=[rng.capture()], trainer_state={"last_val_loss": val, "config": {}},
+                                tokenizer_dir=None, save_total_limit=limit, log=lambda m: None)
+
+
+def test_checkpoints_verify_list_resolve_and_prune(tmp_path):
+    model = build_model(SMALL, vocab_size=100, bos_id=0, eos_id=0)
+    for step in (10, 20, 30):
+        _save(tmp_path, step, model, val=1.0 / step)
+    assert [i.step for i in ckpt.list_checkpoints(tmp_path)] == [10, 20, 30]
+    assert ckpt.verify(tmp_path / "checkpoint-30") is None
+    assert ckpt.resolve(tmp_path, "checkpoint-20") == (tmp_path / "checkpoint-20").resolve()
+    assert ckpt.resolve(tmp_path, "checkpoint-20.pt") == (tmp_path / "checkpoint-20").resolve()
+    assert ckpt.resolve(tmp_path, str(tmp_path / "checkpoint-10.pt")) == (tmp_path / "checkpoint-10").resolve()
+    with pytest.raises(ckpt.CheckpointNotFound, match="checkpoint-10, checkpoint-20, checkpoint-30"):
+        ckpt.resolve(tmp_path, "checkpoint-7465")
+    assert torch.load(tmp_path / "checkpoint-30" / "optimizer.pt", weights_only=True)["optimizer"]["param_groups"]
+    # a truncated file and a missing manifest are both recognised; the newest good one is chosen
+    weights = tmp_path / "checkpoint-30" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-10])
+    assert "truncated" in ckpt.verify(tmp_path / "checkpoint-30")
+    (tmp_path / "checkpoint-20" / "manifest.json").unlink()
+    assert "interrupted" in ckpt.verify(tmp_path / "checkpoint-20")
+    warnings = []
+    assert ckpt.newest_good(tmp_path, log=warnings.append) == tmp_path / "checkpoint-10"
+    assert len(warnings) == 2 and "checkpoint-30" in warnings[0]
+    _save(tmp_path, 40, model, limit=2)
+    assert [i.step for i in ckpt.list_checkpoints(tmp_path)] == [30, 40]
+    assert not list(tmp_path.glob(".checkpoint-*"))  # no temporary folders left behind
+
+
+def test_metrics_log_drops_events_past_the_resumed_step(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    log = MetricsLog(path)
+    for step in range(1, 6):
+        log.write(step, "train", {"train/loss": float(step)})
+    log.close()
+    with open(path, "a") as fh:
+        fh.write('{"step": 6, "kin')  # torn by a kill
+    log = MetricsLog(path, resume_step=3)
+    log.write(4, "train", {"train/loss": 40.0})
+    log.close()
+    records = read_metrics(path)
+    assert [(r["step"], r["train/loss"]) for r in records] == [(1, 1.0), (2, 2.0), (3, 3.0), (4, 40.0)]
+    assert all({"step", "time", "kind"} <= r.keys() for r in records)
+
+
+def test_wandb_mode_never_goes_online_without_credentials(monkeypatch, tmp_path):
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "none"))
+    assert wandb_mode(False) == "offline"
+    assert wandb_mode(True) == "disabled"
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    assert wandb_mode(False) == "online"
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    assert wandb_mode(False) == "disabled"
+
+
+def test_run_lock_refuses_a_live_holder_and_takes_over_a_dead_ones(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        from london_llm.runlock import RunLock
+        lock = RunLock({str(tmp_path)!r}).acquire()  # held while this process lives
+        print("locked", flush=True)
+        time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RunLocked, match=f"pid {holder.pid}"):
+            RunLock(tmp_path).acquire()
+    finally:
+        holder.kill()
+        holder.wait()
+    messages = []
+    with RunLock(tmp_path, log=messages.append) as lock:
+        assert json.loads(lock.path.read_text())["pid"] == os.getpid()
+    assert messages and "stale lock" in messages[0] and str(holder.pid) in messages[0]
+    assert not (tmp_path / "training.lock").exists()
