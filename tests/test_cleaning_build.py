@@ -55,6 +55,9 @@ def source_tree(shared_corpus, tmp_path_factory) -> Path:
     # a restricted World Library file (header quoted in FORMATS.md over a real play) and scanner noise
     henry = (shared_corpus / "gutenberg-london-books-rcdm-uga/texts/Shakespeare__Henry_VIII.txt").read_bytes()
     (root / "gutenberg-london-books-rcdm-uga/texts/Hamlet.txt").write_bytes(WORLD_LIBRARY + henry)
+    inquest = root / "london-lives-westminster-coroners-inquests/coroners_inquests/wa_inq_txt/WACWIC652000005_652000004.txt"
+    inquest.write_bytes(inquest.read_bytes() + b"\nImage: https://www.londonlives.org/browse.jsp?div=WACWIC652000005 "
+                        b"(e-mail corrections to editor@londonlives.org)\n")
     djvu = (shared_corpus / "ia-djvu-ocr-samples/philtrans07681315_07681315_djvu.txt").read_bytes()
     (root / "ia-djvu-ocr-samples/philtrans07681315_07681315_djvu.txt").write_bytes(
         b"Digitized by the Internet Archive \nin 2011 with funding from \nUniversity of Toronto \n\n"
@@ -140,6 +143,7 @@ def test_statistics_count_every_filter(built):
     assert sources["old_bailey_api"]["removed"]["api_snippet"]["documents"] == 10
     assert stats["totals"]["contamination_chars_removed"]["scanner"] > 0
     assert stats["totals"]["contamination_chars_removed"]["url"] > 0
+    assert stats["totals"]["contamination_chars_removed"]["email"] > 0
     assert "removed" in built["stdout"] and "MB/s" in built["stdout"]
 
 

@@ -20,6 +20,11 @@ from .normalise import apply_long_s, tidy_whitespace
 from .sidecar import Item
 
 CONTAMINATED_SHARE = 0.25  # a document that is this much contamination is not period text
+# Which copy of a duplicated text to keep: the marked-up original before a text extracted from it
+# (OBO XML before the Ordinary's Accounts .txt, the API record before a saved .txt).
+FORMAT_RANK = {"oldbailey_tei": 0, "oldbailey_api_json": 0, "eebo_tei": 0, "standardebooks_xhtml": 0,
+               "gutenberg_txt": 1, "ordinary_txt": 1, "londonlives_txt": 1, "londonlives_tsv": 1,
+               "ia_djvu_txt": 1, "plain_txt": 2}
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class Candidate:
     exact_hash: str
     minhash: Optional[np.ndarray]
     order: tuple  # (source_id, file, index): stable tie-break
+    rank: int = 1  # FORMAT_RANK of the file it came from
 
 
 @dataclass
@@ -121,5 +127,6 @@ def process_item(item: Item, options: CleaningOptions) -> ItemResult:
         else:
             folded, exact = fold_and_hash(text)
             result.candidates.append(Candidate(_record(raw, meta, text, year, measured.words), exact, signature(folded),
-                                               (meta["source_id"], item.path.name, index)))
+                                               (meta["source_id"], item.path.name, index),
+                                               FORMAT_RANK.get(meta["format"], 2)))
     return result

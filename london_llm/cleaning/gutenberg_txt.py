@@ -35,7 +35,7 @@ _TRANSCRIBER_BLOCK = re.compile(r"\[\s*Transcriber['’]?s?\s+Notes?:?.*?\][ \t]
 _ILLUSTRATION = re.compile(r"\[(?:Illustration|Frontispiece|Picture|Decoration)[^\]]*\]", re.I)
 _FOOTNOTE = re.compile(r"\[Footnote[^\]]*\]", re.I)
 _ITALICS = re.compile(r"(?<![\w_])_([^_\n][^_]*?)_(?![\w_])")
-_SECTION_BREAK = re.compile(r"^[ \t]*(?:\*[ \t]*){3,}$", re.M)
+_SECTION_BREAK = re.compile(r"^[ \t]*(?:(?:\*[ \t]*){3,}|[-=_~]{5,}[ \t]*)$", re.M)
 
 
 def body_span(text: str) -> tuple[int, int]:
