@@ -176,3 +176,13 @@ def test_transcribers_errata_at_the_end_are_cut(shared_corpus):
     doc = _one(gutenberg_txt.parse(raw, {}))
     assert "Transcriber" not in doc.text and "Inconsistencies:" not in doc.text
     assert "Through all the Employments of Life" in doc.text  # the opera itself is kept
+
+
+def test_ia_running_heads_repeated_on_pages_are_dropped(shared_corpus):
+    raw = (shared_corpus / "ia-djvu-ocr-samples/philtrans07681315_07681315_djvu.txt").read_text(encoding="utf-8")
+    blocks = [b for b in raw.split("\n\n") if b.strip()]
+    pages = [f"PROCEEDINGS  OF  THE  ROYAL  SOCIETY. \n\n{n + 400} \n\n{block}" for n, block in enumerate(blocks)]
+    doc = _one(ia_djvu_txt.parse("\n\n".join(pages).encode("utf-8"), {}))
+    assert "PROCEEDINGS" not in doc.text and "ROYAL SOCIETY." not in doc.text
+    assert not re.search(r"(^|\n)4\d\d(\n|$)", doc.text)
+    assert "sparteine" in doc.text

@@ -27,13 +27,17 @@ FORMAT_RANK = {"oldbailey_tei": 0, "oldbailey_api_json": 0, "eebo_tei": 0, "stan
                "ia_djvu_txt": 1, "plain_txt": 2}
 
 
+MAX_FILE_BYTES = 1 << 30  # one download larger than this is refused (memory is bounded per worker)
+
+
 @dataclass(frozen=True)
 class CleaningOptions:
     filters: filters.FilterSettings = field(default_factory=filters.FilterSettings)
     long_s: str = "normalise"
+    max_file_bytes: int = MAX_FILE_BYTES
 
     def to_dict(self) -> dict:
-        return {"long_s": self.long_s, **self.filters.__dict__}
+        return {"long_s": self.long_s, "max_file_bytes": self.max_file_bytes, **self.filters.__dict__}
 
 
 @dataclass
@@ -93,11 +97,18 @@ def process_item(item: Item, options: CleaningOptions) -> ItemResult:
     result = ItemResult(meta["source_id"], meta.get("source") or meta.get("collection") or COLLECTIONS[meta["format"]],
                         str(item.path), 0)
     try:
+        size = item.path.stat().st_size
+        if size > options.max_file_bytes:
+            raise ParseError(f"{size:,} bytes is over the {options.max_file_bytes:,}-byte limit for one file")
         data = item.path.read_bytes()
         result.bytes = len(data)
         raws = parser_for(meta["format"])(data, meta)
     except (ParseError, OSError) as exc:
         result.error = f"{item.path}: {exc}"
+        result.count("unreadable", 0)
+        return result
+    except Exception as exc:  # a file no parser rule foresaw must not stop the other items
+        result.error = f"{item.path}: unexpected {type(exc).__name__} in the {meta['format']} parser: {exc}"
         result.count("unreadable", 0)
         return result
     settings = options.filters
