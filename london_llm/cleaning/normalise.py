@@ -38,6 +38,7 @@ class _CharMap:
 _LIGATURE_TABLE = _CharMap(_LIGATURES)
 _INVISIBLE_TABLE = _CharMap(_INVISIBLE)
 _BLANKS = re.compile(r"\n{3,}")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _TAG_SPACING = [(f" {p}", p) for p in ",;:.!?)]"] + [(f"{p} ", p) for p in "(["]
 
 
@@ -87,4 +88,4 @@ def ascii_fold(text: str) -> str:
     """
     folded = unicodedata.normalize("NFKD", _FOLD_TABLE(text))
     folded = folded.encode("ascii", "ignore").decode("ascii").lower()
-    return " ".join(re.findall(r"[a-z0-9]+", folded))
+    return _NOT_ALNUM.sub(" ", folded).strip()  # one substitution per run, no list of words
