@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # only the type: the status script answers without importing 
 METRICS_FILE = "metrics.jsonl"
 KINDS = ("train", "eval")
 ETA_WINDOW = 50  # train records (of the current segment) the step rate is measured over
+RESTART_GAP_S = 120.0  # a pause between log lines shorter than this is never taken for a restart
 
 
 class MonitorError(Exception):
@@ -81,9 +82,9 @@ def read_metrics(location: Path | str) -> MetricsLog:
         raise MonitorError(
             f"no metrics log at {path}: it is written by the training scripts "
             f"(04_training/train_model_slm.py, ./launch_training.sh); start a run, or point "
-            f"--checkpoint_dir/--metrics at the folder of one")
+            f"--output_dir (or --metrics) at the folder of one")
     raw = path.read_bytes()
-    complete, _, partial = raw.rpartition(b"\n")
+    complete, _, _being_written = raw.rpartition(b"\n")
     # The text after the last newline is a line still being written by a live run: not data yet.
     lines = complete.split(b"\n") if complete else []
     records, skipped = [], 0
@@ -99,26 +100,36 @@ def read_metrics(location: Path | str) -> MetricsLog:
             records.append(record)
         else:
             skipped += 1
-    if partial.strip() and not complete and not records:
-        # a single line without a newline: a finished writer would have ended it; try it anyway
-        try:
-            record = json.loads(partial.decode("utf-8"))
-            if _valid(record):
-                records.append(record)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            pass
     timeline, starts = live_timeline(records)
     return MetricsLog(path=path, records=timeline, segment_starts=starts, skipped_lines=skipped)
 
 
-def live_timeline(records: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[int]]:
-    """Drop what a resume overwrote: when a kind's step goes back, earlier records from that step on go.
+def _stopped_between(prev: Optional[dict[str, Any]], record: dict[str, Any]) -> bool:
+    """Whether the run was stopped and restarted between two train records.
 
-    Returns the records and the index at which each segment (first run, then each resume) starts.
+    The trainer trims the log back to the checkpoint it resumes from, so a resume usually shows
+    only as a pause far longer than the steps between the records took (their own `train/dt_ms`),
+    allowing generously for evaluations and checkpoint saves in between.
+    """
+    if prev is None or record["kind"] != "train":
+        return False
+    dt_ms = record.get("train/dt_ms")
+    if not isinstance(dt_ms, (int, float)) or dt_ms <= 0:
+        return False
+    expected = (record["step"] - prev["step"]) * dt_ms / 1000
+    return record["time"] - prev["time"] > max(RESTART_GAP_S, 10 * expected)
+
+
+def live_timeline(records: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[int]]:
+    """The records the model really followed, and where each segment (first start, each resume) begins.
+
+    A restart from an earlier checkpoint shows as a step going back: the abandoned records from that
+    step on are dropped. A restart after the log was trimmed shows as a long pause.
     """
     out: list[dict[str, Any]] = []
     starts: list[int] = []
     newest: dict[str, int] = {}
+    prev_train: Optional[dict[str, Any]] = None
     for r in records:
         step, kind = r["step"], r["kind"]
         if not out or (kind in newest and step <= newest[kind]):
@@ -128,9 +139,15 @@ def live_timeline(records: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any
                 newest = {}
                 for o in out:
                     newest[o["kind"]] = o["step"]
+                trains = [o for o in out if o["kind"] == "train"]
+                prev_train = trains[-1] if trains else None
+            starts.append(len(out))
+        elif _stopped_between(prev_train, r):
             starts.append(len(out))
         out.append(r)
         newest[kind] = step
+        if kind == "train":
+            prev_train = r
     return out, starts
 
 

@@ -98,6 +98,22 @@ def test_a_resumed_run_replaces_the_steps_it_redid_and_starts_a_segment(tmp_path
     assert monitor.steps_per_second(log) == pytest.approx(1 / SEC_PER_STEP)
 
 
+def test_a_resume_after_the_log_was_trimmed_is_found_by_its_pause(tmp_path):
+    """The trainer trims the log back to the checkpoint it resumes from: no step repeats, only a pause."""
+    first = records(1, 100)
+    second = records(101, 200, t0=first[-1]["time"] + 3600)
+    log = monitor.read_metrics(write_log(tmp_path / "metrics.jsonl", first + second))
+    assert len(log.segment_starts) == 2 and log.records[log.segment_starts[1]]["step"] == 110
+    assert monitor.steps_per_second(log) == pytest.approx(1 / SEC_PER_STEP)
+    # evaluation pauses of a slow model are not restarts
+    slow = [dict(r, time=T0 + r["step"] * 10.0, **({"train/dt_ms": 10_000.0} if r["kind"] == "train" else {}))
+            for r in records(1, 200)]
+    for r in slow:
+        if r["step"] > 50:
+            r["time"] += 300  # a five-minute evaluation at step 50
+    assert monitor.read_metrics(write_log(tmp_path / "slow.jsonl", slow)).segment_starts == [0]
+
+
 # --- status ------------------------------------------------------------------------------------------
 
 def test_status_of_a_running_run_has_progress_eta_losses_and_newest_checkpoint(tmp_path):
