@@ -183,3 +183,27 @@ def test_clean_only_without_downloads_says_what_to_run(tmp_path):
     result = collector("--clean-only", "--home", str(tmp_path), "--no-progress")
     assert result.returncode == 2
     assert "historical_data_collector.py" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_from_dir_imports_real_layouts_offline(shared_corpus, tmp_path):
+    """--from-dir takes files in the sources' own layouts (as in ../shared/corpus) without any network."""
+    if not _cleaning_ready():
+        pytest.skip("london_llm.cleaning (importer) is not available yet")
+    src = tmp_path / "copy"
+    for rel in ("old-bailey-obo-xml-7.2/sessionsPapers/17800112.xml",
+                "gutenberg-gitenberg-format-variants/pg25063/25063-8.txt",
+                "old-bailey-ordinarys-accounts-txt/oa_txt/OA17400213.txt"):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).symlink_to(shared_corpus / rel)
+    result = collector("--from-dir", str(src), "--home", str(tmp_path / "home"), "--no-progress",
+                       "--gutenberg-mirror", "http://127.0.0.1:9")  # any network use would fail loudly
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "imported from" in result.stdout and "cleaned:" in result.stdout
+    data = tmp_path / "home" / "data" / "london_historical"
+    assert len(list((data / "downloads").rglob("*.meta.json"))) == 3
+    assert (data / "london_historical_corpus_comprehensive.txt").stat().st_size > 100_000
+
+
+def test_from_dir_that_is_missing_is_named(tmp_path):
+    result = collector("--from-dir", str(tmp_path / "nowhere"), "--home", str(tmp_path))
+    assert result.returncode == 2 and "nowhere" in result.stderr and "Traceback" not in result.stderr
