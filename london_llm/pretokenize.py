@@ -119,6 +119,23 @@ def check_compatible(out_dir: Path, tokenizer_dir: Path, max_length: int,
                 CORRUPT, f"{path.name} holds {path.stat().st_size} bytes, metadata.json says {expected}", out_dir)
 
 
+def wait_until_compatible(out_dir: Path, tokenizer_dir: Path, max_length: int, *, timeout_s: Optional[float] = None,
+                          poll_s: float = 2.0, **settings) -> None:
+    """Block until `out_dir` passes check_compatible (another process is building it), polling files.
+
+    For ranks other than 0: unlike a collective barrier it has no timeout of its own, and a long
+    build on a large corpus does not trip the process group's. torchrun ends the waiters if rank 0 fails.
+    """
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while True:
+        try:
+            return check_compatible(out_dir, tokenizer_dir, max_length, **settings)
+        except PretokenizedIncompatible:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise
+        time.sleep(poll_s)
+
+
 def _check_documents(documents_file: Path, recorded: dict, out_dir: Path) -> None:
     stat = documents_file.stat()
     if stat.st_size != recorded.get("size"):

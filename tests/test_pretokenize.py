@@ -14,7 +14,7 @@ from london_llm import text_encoder
 from london_llm.data import open_tokens
 from london_llm.pretokenize import (CORRUPT, DOCUMENTS_CHANGED, MAX_LENGTH_MISMATCH, NOT_FOUND, SPLIT_CHANGED,
                                     TOKENIZER_MISMATCH, PretokenizedIncompatible, check_compatible,
-                                    prepare_pretokenized, split_score)
+                                    prepare_pretokenized, split_score, wait_until_compatible)
 from london_llm.tags import END_OF_TEXT, document_tags
 from london_llm.tokenizer import TokenizerError, load_backend_tokenizer, train_tokenizer
 
@@ -281,3 +281,17 @@ def test_a_corpus_that_leaves_validation_empty_is_refused(tmp_path, tokenizer_di
     with pytest.raises(PretokenizedIncompatible, match="Too few documents: none of the 1 documents.*Add documents"):
         prepare_pretokenized(docs, tokenizer_dir, tmp_path / "pre", log=lambda m: None, **SETTINGS)
     assert not (tmp_path / "pre").exists()
+
+
+def test_other_ranks_can_wait_for_the_build_by_polling(tmp_path, small_documents, tokenizer_dir):
+    out = tmp_path / "pretokenized_data"
+    with pytest.raises(PretokenizedIncompatible) as err:
+        wait_until_compatible(out, tokenizer_dir, 128, timeout_s=0.2, poll_s=0.05)
+    assert err.value.reason == NOT_FOUND
+    builder = threading.Timer(0.3, prepare_pretokenized, args=(small_documents, tokenizer_dir, out),
+                              kwargs=dict(log=lambda m: None, **SETTINGS))
+    builder.start()
+    wait_until_compatible(out, tokenizer_dir, 128, timeout_s=60, poll_s=0.05, documents_file=small_documents,
+                          val_fraction=0.05, seed=7)
+    builder.join()
+    assert (out / "metadata.json").is_file()
