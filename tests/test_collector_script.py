@@ -36,6 +36,9 @@ def registry(path: Path) -> Path:
         {"id": "coroners", "kind": "london_lives",
          "dir": "ll-coroners/47dd9e6ba5737627b7a5b77a549476fc85f95479/coroners_inquests/wa_inq_txt",
          "files": ["WACWIC652000003_652000002.txt", "WACWIC652000005_652000004.txt"], "title": "Inquests",
+         "catalogue": "ll-coroners/47dd9e6ba5737627b7a5b77a549476fc85f95479/coroners_inquests/wa_coroners_inquests_v1-1.tsv",
+         "catalogue_key": "inquisition_img", "catalogue_date": "doc_date",
+         "catalogue_title": "Coroner's inquisition: {the_deceased}, {parish}",
          "date_range": [1760, 1799], "doc_kind": "parish", "format": "londonlives_txt"},
         {"id": "ia_items", "kind": "internet_archive", "identifiers": ["philtrans01419782"], "title": "Royal Society",
          "date_range": [1850, 1852], "doc_kind": "ocr", "format": "ia_djvu_txt"},
@@ -88,6 +91,9 @@ def test_clean_run_downloads_and_builds_the_corpus(runs):
     assert "downloaded 11, already present 0, skipped 0, failed 0" in result.stdout
     sidecars = sorted(p.relative_to(data / "downloads").as_posix() for p in (data / "downloads").rglob("*.meta.json"))
     assert "gutenberg_16215/pg16215.txt.meta.json" in sidecars and len(sidecars) == 11
+    inquest = json.loads((data / "downloads/coroners/WACWIC652000003_652000002.txt.meta.json").read_text())
+    assert inquest["date"] == "1760-02-14" and inquest["year"] == 1760  # from the London Lives catalogue
+    assert inquest["title"] == "Coroner's inquisition: Joseph Bladzen, St Martin in the Fields"
     summary = json.loads((data / "metadata" / "download_summary.json").read_text())
     assert summary["counts"]["downloaded"] == 11
     if not _cleaning_ready():

@@ -8,8 +8,12 @@ that runs in the worker.
 """
 from __future__ import annotations
 
+import csv
+import functools
+import io
 import json
 import re
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -208,8 +212,47 @@ def _plan_files(source: Source, base: str, paths: list[str], prefix: str = "") -
                    author=source.author, date=date, year=year or source.year, extra={"path": full})
 
 
-def _plan_london_lives(source: Source, mirrors: Mapping[str, str], **_: Any) -> Iterator[Item]:
-    yield from _plan_files(source, mirrors["london_lives"], source.spec["files"], source.spec.get("dir", ""))
+def _plan_london_lives(source: Source, mirrors: Mapping[str, str], settings: HttpSettings, **_: Any) -> Iterator[Item]:
+    base, spec = mirrors["london_lives"], source.spec
+    catalogue = _LazyCatalogue(f"{base}/{quote(spec['catalogue'])}", spec["catalogue_key"], settings) \
+        if spec.get("catalogue") else None
+
+    def dated(item: Item, session: requests.Session) -> Item:
+        """The catalogue dates each document and names it (fetched once, and only if something is missing)."""
+        row = catalogue.rows(session).get(PurePosixPath(item.name).stem.split("_")[0])
+        if not row:
+            return replace(item, resolve=None)
+        date = (row.get(spec.get("catalogue_date", "")) or "").strip() or None
+        title = spec.get("catalogue_title")
+        return replace(item, date=date, year=_year_of(date), resolve=None,
+                       title=re.sub(r"\{(\w+)\}", lambda m: (row.get(m.group(1)) or "").strip(), title)
+                       if title else item.title)
+
+    for item in _plan_files(source, base, spec["files"], spec.get("dir", "")):
+        yield replace(item, resolve=functools.partial(dated, item)) if catalogue else item
+
+
+class _LazyCatalogue:
+    def __init__(self, url: str, key: str, settings: HttpSettings):
+        self.url, self.key, self.settings = url, key, settings
+        self._rows: Optional[dict[str, dict]] = None
+        self._lock = threading.Lock()
+
+    def rows(self, session: requests.Session) -> dict[str, dict]:
+        with self._lock:  # one fetch for all worker threads; a failure is retried by the next item
+            if self._rows is None:
+                self._rows = _catalogue(session, self.url, self.key, self.settings)
+            return self._rows
+
+
+def _catalogue(session: requests.Session, url: str, key: str, settings: HttpSettings) -> dict[str, dict]:
+    """Rows of a tab-separated catalogue by `key` column; an answer without that column is retried."""
+    def parse(data: bytes) -> dict[str, dict]:
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter="\t")
+        if key not in (reader.fieldnames or []):
+            raise ValueError(f"catalogue has no column {key!r} (got {str(reader.fieldnames)[:80]})")
+        return {row[key]: row for row in reader if row.get(key)}
+    return _get(session, url, settings, parse, accept="text/tab-separated-values")
 
 
 def _plan_url(source: Source, mirrors: Mapping[str, str], **_: Any) -> Iterator[Item]:
@@ -253,21 +296,26 @@ def plan_source(source: Source, *, mirrors: Mapping[str, str], settings: HttpSet
     return items
 
 
-def _get_json(session: requests.Session, url: str, settings: HttpSettings,
-              sleep: Callable[[float], None] = time.sleep) -> Any:
-    """GET a JSON answer, retrying what urllib3 cannot see: a body cut short, an HTML page with 200."""
+def _get_json(session: requests.Session, url: str, settings: HttpSettings) -> Any:
+    return _get(session, url, settings, lambda data: json.loads(data.decode("utf-8-sig")))
+
+
+def _get(session: requests.Session, url: str, settings: HttpSettings, parse: Callable[[bytes], Any],
+         accept: str = "application/json", sleep: Callable[[float], None] = time.sleep) -> Any:
+    """GET and parse an answer, retrying what urllib3 cannot see: a body cut short, an HTML page with 200,
+    an answer that does not parse (ValueError from `parse`)."""
     last = ""
     for attempt in range(1, settings.max_retries + 2):
         try:
-            response = session.get(url, timeout=settings.timeout, headers={"Accept": "application/json"})
+            response = session.get(url, timeout=settings.timeout, headers={"Accept": accept})
             if response.status_code in (404, 410):
                 raise PlanError(f"{url}: HTTP {response.status_code}")
             if response.status_code != 200:
                 raise ValueError(f"HTTP {response.status_code}")
             if len(response.content) > MAX_JSON_BYTES:
                 raise PlanError(f"{url}: answer over {MAX_JSON_BYTES:,} bytes")
-            return json.loads(response.content.decode("utf-8-sig"))
-        except (requests.RequestException, ValueError) as exc:  # JSONDecodeError is a ValueError
+            return parse(response.content)
+        except (requests.RequestException, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError too
             last = f"{type(exc).__name__}: {exc}"
         if attempt <= settings.max_retries:
             sleep(settings.backoff_delay(attempt))

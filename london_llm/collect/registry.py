@@ -113,7 +113,7 @@ _SPEC_KEYS = {
     "internet_archive": ({"identifiers"}, set()),
     "internet_archive_search": ({"query"}, {"max_items", "rows", "sort"}),
     "old_bailey": ({"series"}, {"ids", "api_search", "max_items"}),
-    "london_lives": ({"files"}, {"dir"}),
+    "london_lives": ({"files"}, {"dir", "catalogue", "catalogue_key", "catalogue_date", "catalogue_title"}),
     "url": (set(), {"urls", "base", "paths"}),
     "local": ({"path"}, {"pattern"}),
 }
@@ -188,6 +188,8 @@ def _check_spec(kind: str, spec: Mapping[str, Any], where: str) -> None:
             _str_list(spec, "ids", where)
     elif kind == "london_lives":
         _str_list(spec, "files", where)
+        if spec.get("catalogue") and not spec.get("catalogue_key"):
+            raise _problem(where, "a catalogue needs catalogue_key (the column matching the file names)")
     elif kind == "url":
         if spec.get("urls"):
             _str_list(spec, "urls", where)
@@ -199,8 +201,8 @@ def _check_spec(kind: str, spec: Mapping[str, Any], where: str) -> None:
                 raise _problem(where, f"paths need a base, one of {', '.join(MIRRORS)}")
         else:
             raise _problem(where, "give urls, or base and paths")
-    for key in ("files", "paths", "ids"):
-        for value in spec.get(key) or ():
+    for key in ("files", "paths", "ids", "catalogue"):
+        for value in ([spec[key]] if isinstance(spec.get(key), str) else spec.get(key) or ()):
             if value.startswith("/") or ".." in value.split("/"):
                 raise _problem(where, f"{key} entry {value!r} must be a relative path without '..'")
 
