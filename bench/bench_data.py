@@ -5,13 +5,14 @@
     python bench/bench_data.py --workers 1 2      # compare process counts (same input, fresh output)
 
 Prints, for each worker count: import time, build time, MB/s over the raw input, time per
-phase (parse+clean on the workers, deduplication, writing), the machine load before the run, and
-the per-source statistics. Output goes to a temporary folder unless --out is given.
+phase (parse+clean on the workers, deduplication, writing), CPU seconds used (independent of
+other load on a shared machine), the machine load before the run, and the per-source statistics. Output goes to a temporary folder unless --out is given.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -24,6 +25,12 @@ import config  # noqa: E402,F401  (repository root on sys.path, as every script)
 
 from london_llm.cleaning.build import build_corpus  # noqa: E402
 from london_llm.cleaning.importer import import_from_dir  # noqa: E402
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished workers (load-independent)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,12 +52,14 @@ def main(argv: list[str] | None = None) -> int:
             run_dir = out / f"workers{workers}"
             shutil.rmtree(run_dir, ignore_errors=True)
             load = os.getloadavg()
+            cpu_before = _cpu_seconds()
             start = time.perf_counter()
             imported = import_from_dir(args.corpus_dir, run_dir / "downloads")
             import_s = time.perf_counter() - start
             stats = build_corpus(run_dir / "downloads", run_dir / "processed", run_dir / "corpus.txt",
                                  run_dir / "metadata", workers=workers, progress=args.progress)
             total_s = time.perf_counter() - start
+            cpu_s = _cpu_seconds() - cpu_before
             t = stats["totals"]
             mb = t["bytes"] / 1e6
             print(f"\n== workers {workers} (load before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
@@ -60,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"({', '.join(f'{k} {v:.2f} s' for k, v in t['phase_seconds'].items())})")
             print(f"total    {total_s:7.2f} s  ->  {mb / total_s:.2f} MB/s raw input end to end "
                   f"({mb / t['seconds']:.2f} MB/s build only)")
+            print(f"cpu      {cpu_s:7.2f} s of CPU (this process and its workers): {mb / cpu_s:.2f} MB per "
+                  f"CPU-second; wall time above depends on what else runs on the machine")
             print(f"result   {t['documents']:,} documents, {t['chars']:,} characters, {t['words']:,} words")
             print(f"{'source':34} {'files':>6} {'MB':>7} {'docs':>7} {'chars':>12} {'words':>11}  removed")
             for sid, s in stats["sources"].items():
