@@ -171,7 +171,12 @@ def main(argv: list[str] | None = None) -> int:
                                  workers=args.workers, max_bytes=args.max_bytes, progress=not args.no_progress,
                                  registry_dir=args.registry.resolve().parent)
         log.info("collecting %d source(s) into %s", len(chosen), downloads)
-        summary = collect(chosen, options)
+        try:
+            summary = collect(chosen, options)
+        except KeyboardInterrupt:
+            print("\ninterrupted: completed files are kept and partial ones resume; rerun the same command",
+                  file=sys.stderr)
+            return 130
         atomic.write_json(data_dir / "metadata" / "download_summary.json", summary.to_dict())
         print(summary.report())
         log.info("summary: %s", json.dumps(summary.to_dict()))

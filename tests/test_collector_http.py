@@ -237,3 +237,21 @@ def test_faults_give_byte_identical_downloads_and_never_a_partial_file(shared_co
             assert not data.name.startswith("."), f"partial file left behind: {data}"
             assert sidecar_path(data).exists()
             assert json.loads(sidecar_path(data).read_text())["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
+
+
+def test_local_sources_are_copied_and_checked(shared_corpus, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    real = shared_corpus / "old-bailey-ordinarys-accounts-txt/oa_txt/OA17400213.txt"
+    (folder / "account.txt").write_bytes(real.read_bytes())
+    (folder / "broken.txt").write_bytes(b"<!DOCTYPE html><html><head><title>404</title></head><body></body></html>")
+    (folder / "empty.txt").write_bytes(b"")
+    sources = [src(id="mine", kind="local", path=str(folder), pattern="*.txt", doc_kind="other", format="plain_txt")]
+    summary = collect(sources, CollectOptions(downloads_dir=tmp_path / "downloads", mirrors={}, settings=FAST,
+                                              progress=False))
+    assert summary.counts() == {"downloaded": 1, "present": 0, "skipped": 0, "failed": 2}, summary.report()
+    assert {o.key for o in summary.failed} == {"mine/broken.txt", "mine/empty.txt"}
+    meta = json.loads((tmp_path / "downloads/mine/account.txt.meta.json").read_text())
+    assert meta["origin"] == str(folder / "account.txt") and meta["url"] is None
+    assert (tmp_path / "downloads/mine/account.txt").read_bytes() == real.read_bytes()
+    assert sorted(p.name for p in (tmp_path / "downloads/mine").iterdir()) == ["account.txt", "account.txt.meta.json"]

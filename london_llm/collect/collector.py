@@ -19,7 +19,7 @@ from typing import Mapping, Optional, Sequence
 from tqdm import tqdm
 
 from london_llm import atomic
-from london_llm.collect.fetch import DEFAULT_MAX_BYTES, DownloadError, NotFound, _digests, download
+from london_llm.collect.fetch import DEFAULT_MAX_BYTES, DownloadError, NotFound, file_digests, download
 from london_llm.collect.http import HttpSettings, SessionPool
 from london_llm.collect.plan import Item, PlanError, plan_source
 from london_llm.collect.registry import Source
@@ -132,7 +132,7 @@ def _copy_local(item: Item, final: Path, max_bytes: int) -> tuple[int, str, str]
             check_file(tmp, item.source.format, what=str(src))
         except NotText as exc:
             raise DownloadError(str(exc)) from None
-    md5, sha, size = _digests(final)
+    md5, sha, size = file_digests(final)
     return size, md5, sha
 
 
@@ -198,7 +198,8 @@ def collect(sources: Sequence[Source], options: CollectOptions) -> Summary:
             else:
                 todo.append(item)
         bar = tqdm(total=len(todo), desc="downloading", unit="file", disable=not options.progress)
-        with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool_exec:
+        pool_exec = ThreadPoolExecutor(max_workers=max(1, options.workers))
+        try:
             futures = {pool_exec.submit(fetch_item, item, pool, options): item for item in todo}
             for future in as_completed(futures):
                 try:
@@ -211,7 +212,12 @@ def collect(sources: Sequence[Source], options: CollectOptions) -> Summary:
                     log.warning("failed %s: %s", outcome.key, outcome.reason)
                 bar.update(1)
                 bar.set_postfix(failed=len(summary.failed), refresh=False)
-        bar.close()
+        except KeyboardInterrupt:  # stop queued items; running ones keep their .part files for the rerun
+            pool_exec.shutdown(wait=False, cancel_futures=True)
+            raise
+        finally:
+            pool_exec.shutdown(wait=True)
+            bar.close()
     finally:
         pool.close()
     summary.outcomes.sort(key=lambda o: o.key)
@@ -219,4 +225,4 @@ def collect(sources: Sequence[Source], options: CollectOptions) -> Summary:
 
 
 __all__ = ["CollectOptions", "Outcome", "Summary", "collect", "fetch_item", "is_complete", "sidecar_path",
-           "write_sidecar", "replace"]
+           "write_sidecar"]

@@ -72,7 +72,7 @@ def _retry_after(response: requests.Response, cap: float) -> float:
     return max(0.0, min(cap, seconds))
 
 
-def _digests(path: Path) -> tuple[str, str, int]:
+def file_digests(path: Path) -> tuple[str, str, int]:
     md5, sha = hashlib.md5(), hashlib.sha256()
     size = 0
     with open(path, "rb") as fh:
@@ -150,14 +150,16 @@ def download(session: requests.Session, urls: Sequence[str], final: Path, fmt: s
     raise NotFound("; ".join(missing) or "no URL to fetch")
 
 
-def _download_url(session, url, final, fmt, settings, expected_size, expected_md5, max_bytes, sleep, log):
+def _download_url(session: requests.Session, url: str, final: Path, fmt: str, settings: HttpSettings,
+                  expected_size: Optional[int], expected_md5: Optional[str], max_bytes: int,
+                  sleep: Callable[[float], None], log: Callable[[str], None]) -> Downloaded:
     part = partial_path(final, url)
     resumed = part.exists() and part.stat().st_size > 0
     last = ""
     for attempt in range(1, settings.max_retries + 2):
         try:
             _fetch_once(session, url, part, settings, max_bytes)
-            md5, sha256, size = _digests(part)
+            md5, sha256, size = file_digests(part)
             if expected_size is not None and size != expected_size:
                 raise _Retry(f"size {size:,} differs from the published {expected_size:,}", restart=True)
             if expected_md5 and md5 != expected_md5.lower():
@@ -170,7 +172,7 @@ def _download_url(session, url, final, fmt, settings, expected_size, expected_md
             for stale in final.parent.glob(f".{glob.escape(final.name)}.*.part"):
                 stale.unlink(missing_ok=True)  # partials of other candidate URLs
             return Downloaded(url, final, size, md5, sha256, attempt, resumed)
-        except (NotFound, LicenceRefused):
+        except (NotFound, LicenceRefused, DownloadError):  # nothing worth resuming: drop the partial file
             part.unlink(missing_ok=True)
             raise
         except _Retry as exc:
