@@ -42,11 +42,11 @@ def model_dirs(paths: config.Paths, only: str | None) -> dict[str, Path]:
     return {name: paths.checkpoint_dir(name) for name in names}
 
 
-def total_steps(checkpoints: list, flag: int | None, model: str) -> int | None:
-    """--max_steps, else what the newest checkpoint recorded, else the preset's."""
+def total_steps(checkpoints: list, flag: int | None, model: str) -> tuple[int | None, bool]:
+    """(total, is_guess): --max_steps, else what the newest checkpoint recorded, else the preset's (a guess)."""
     from london_llm import checkpoint
     if flag is not None:
-        return flag
+        return flag, False
     for info in reversed([c for c in checkpoints if c.problem is None]):
         try:
             state = checkpoint.read_trainer_state(info.path)
@@ -54,8 +54,8 @@ def total_steps(checkpoints: list, flag: int | None, model: str) -> int | None:
             continue
         for value in (state.get("max_steps"), state.get("total_steps"), (state.get("config") or {}).get("max_steps")):
             if isinstance(value, int):
-                return value
-    return config.PRESETS[model].max_steps
+                return value, False
+    return config.PRESETS[model].max_steps, True
 
 
 def show_status(args: argparse.Namespace, paths: config.Paths) -> int:
@@ -67,8 +67,8 @@ def show_status(args: argparse.Namespace, paths: config.Paths) -> int:
     except monitor.MonitorError:
         log = None  # not started yet, or no log: the status still says what exists
     infos = checkpoint.list_checkpoints(out_dir)
-    status = monitor.run_status(log, infos, total_steps(infos, args.max_steps, model),
-                                monitor.live_run_owner(out_dir))
+    total, is_guess = total_steps(infos, args.max_steps, model)
+    status = monitor.run_status(log, infos, total, monitor.live_run_owner(out_dir), total_is_guess=is_guess)
     hint = (f"./resume_training.sh {status.newest_checkpoint.path}" if status.newest_checkpoint else None)
     print(monitor.format_status(status, f"{model} training ({out_dir})", resume_hint=hint), flush=True)
     if status.state == "not started":

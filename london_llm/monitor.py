@@ -171,6 +171,7 @@ class RunStatus:
     state: str  # running | finished | stopped | not started
     step: Optional[int]
     total_steps: Optional[int]
+    total_is_guess: bool  # the preset's figure: the run's own is recorded with its first checkpoint
     steps_per_sec: Optional[float]
     eta_seconds: Optional[float]
     train_loss: Optional[float]
@@ -187,7 +188,7 @@ class RunStatus:
 
 
 def run_status(log: Optional[MetricsLog], checkpoints: list[CheckpointInfo], total_steps: Optional[int],
-               running_owner: Optional[str]) -> RunStatus:
+               running_owner: Optional[str], total_is_guess: bool = False) -> RunStatus:
     """Everything the one-screen status shows, from the log, the checkpoints and the lock holder.
 
     Only complete checkpoints (manifest checks out) count: an incomplete one cannot be resumed.
@@ -213,7 +214,7 @@ def run_status(log: Optional[MetricsLog], checkpoints: list[CheckpointInfo], tot
     ckpt_vals = [c.val_loss for c in checkpoints if c.val_loss is not None]
     best = min(vals + ckpt_vals) if vals or ckpt_vals else None
     return RunStatus(
-        state=state, step=step, total_steps=total_steps, steps_per_sec=rate,
+        state=state, step=step, total_steps=total_steps, total_is_guess=total_is_guess, steps_per_sec=rate,
         eta_seconds=eta if state == "running" else None,
         train_loss=log.last("train/loss") if log else None,
         val_loss=log.last("eval/val_loss") if log else (newest.val_loss if newest else None),
@@ -254,7 +255,9 @@ def format_status(status: RunStatus, title: str, now: Optional[float] = None,
         total = "?" if status.total_steps is None else f"{status.total_steps:,}"
         pct = (f" ({100 * status.step / status.total_steps:.1f}%)"
                if status.total_steps else "")
-        lines.append(f"  step            {status.step:,} / {total}{pct}")
+        guess = ("   (the preset's total: the run records its own with its first checkpoint; "
+                 "--max_steps to set it)" if status.total_is_guess else "")
+        lines.append(f"  step            {status.step:,} / {total}{pct}{guess}")
     if status.state == "running":
         speed = f"{1 / status.steps_per_sec:.2f} s/step" if status.steps_per_sec else "unknown speed"
         lines.append(f"  ETA             {format_duration(status.eta_seconds)} ({speed})")

@@ -175,3 +175,35 @@ def test_resume_help(elsewhere):
     out = sh(RESUME, "--help", cwd=elsewhere)
     for flag in ("checkpoint-N", "--model", "--home", "--nproc_per_node", "--nnodes", "--rdzv_endpoint", "--dry_run"):
         assert flag in out.stdout, flag
+
+
+def test_status_sees_a_live_run_then_a_stopped_one(inputs, tmp_path, elsewhere):
+    """training_status.py on a real run: RUNNING (the lock's owner) with an ETA, then STOPPED after
+    SIGTERM with the command that resumes it."""
+    import signal
+
+    home = tmp_path / "home"
+    run_dir = home / "09_models" / "checkpoints" / "tiny"
+    proc = subprocess.Popen([str(LAUNCH), "--model", "tiny", "--home", str(home), *inputs, "--max_steps", "2000"],
+                            cwd=elsewhere, env=dict(os.environ, LONDON_LLM_PYTHON=sys.executable),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    status = [sys.executable, str(REPO / "10_scripts" / "training_status.py"), "--model", "tiny", "--home", str(home)]
+    try:
+        deadline = time.time() + 120
+        while not list(run_dir.glob("checkpoint-*")):  # its first checkpoint records the run's total
+            assert proc.poll() is None and time.time() < deadline, "training did not start"
+            time.sleep(0.1)
+        live = subprocess.run(status, cwd=elsewhere, capture_output=True, text=True, timeout=60).stdout
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "tiny training" in live and "RUNNING (pid" in live, live
+    first = min(run_dir.glob("checkpoint-*"), key=checkpoint.step_of)
+    total = checkpoint.read_trainer_state(first)["total_steps"]  # 2000, or fewer when one epoch ends first
+    assert f"/ {total:,} (" in live and "preset" not in live, live
+    assert "ETA" in live and "s/step" in live, live
+    stopped = subprocess.run(status, cwd=elsewhere, capture_output=True, text=True, timeout=60).stdout
+    newest = max(run_dir.glob("checkpoint-*"), key=checkpoint.step_of)
+    assert "STOPPED" in stopped and f"to resume       ./resume_training.sh {newest}" in stopped, stopped

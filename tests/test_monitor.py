@@ -142,6 +142,8 @@ def test_status_after_the_run_distinguishes_finished_stopped_and_not_started(tmp
     text = monitor.format_status(st, "slm", resume_hint="./resume_training.sh checkpoint-100")
     assert "STOPPED" in text and "to resume       ./resume_training.sh checkpoint-100" in text
     assert monitor.run_status(None, [], 200, None).state == "not started"
+    guessed = monitor.run_status(half, [], 200, "pid 1", total_is_guess=True)
+    assert "120 / 200 (60.0%)   (the preset's total" in monitor.format_status(guessed, "slm")
 
 
 def test_an_incomplete_checkpoint_is_not_offered_as_the_newest(tmp_path):
