@@ -240,8 +240,8 @@ class _Handler(BaseHTTPRequestHandler):
             fault = m.faults.next_fault(split.path + ("?" + split.query if split.query else ""),
                                         path.endswith(".xml"))
         rng = self.headers.get("Range")
-        m.record(path=path, query=split.query, range=rng, fault=fault, ua=self.headers.get("User-Agent"),
-                 status=None if body is None else (206 if rng and m.support_range else 200))
+        m.record(path=path, query=split.query, range=rng, if_range=self.headers.get("If-Range"), fault=fault,
+                 ua=self.headers.get("User-Agent"), found=body is not None)
         if body is None:
             return self._send(404, b"Not Found\n", "text/plain")
         if fault == "500":
@@ -254,6 +254,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, HTML_ERROR_PAGE, "text/html; charset=utf-8")
         if fault == "truncated_xml":
             return self._send(200, body[: len(body) // 2], ctype)
+        etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        if_range = self.headers.get("If-Range")
+        if rng and if_range and if_range != etag:
+            rng = None  # RFC 9110: a changed representation is sent whole, with 200
         start = 0
         if rng and m.support_range:
             match = re.fullmatch(r"bytes=(\d+)-", rng.strip())
@@ -264,7 +268,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(416, b"", "text/plain", {"Content-Range": f"bytes */{len(body)}"})
         payload = body[start:]
         status = 206 if start or (rng and m.support_range) else 200
-        headers = {"Accept-Ranges": "bytes"} if m.support_range else {}
+        headers = {"Accept-Ranges": "bytes", "ETag": etag} if m.support_range else {}
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{len(body) - 1}/{len(body)}"
         if fault in ("truncate", "stall"):

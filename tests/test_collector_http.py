@@ -96,18 +96,42 @@ def test_interrupted_download_resumes_with_range(shared_corpus, tmp_path):
     assert first.counts()["failed"] == 1 and "gave up" in first.failed[0].reason
     assert not final.exists() and not sidecar_path(final).exists()
     part = partial_path(final, server.mirrors()["old_bailey"] + "/sessionsPapers/17800112.xml")
-    # mirrors differ between servers, so look the partial file up by pattern
-    parts = list(final.parent.glob(".17800112.xml.*.part"))
-    assert len(parts) == 1 and parts[0].stat().st_size > 0
+    assert part.name.startswith(".") and part.stat().st_size > 0
     with MirrorServer(shared_corpus) as server2:
-        parts[0].rename(partial_path(final, server2.mirrors()["old_bailey"] + "/sessionsPapers/17800112.xml"))
+        move_partial(final, server.mirrors()["old_bailey"], server2.mirrors()["old_bailey"], "/sessionsPapers/17800112.xml")
         second = run(server2, sources, tmp_path)
         asked = server2.requests
     assert second.counts()["downloaded"] == 1, second.report()
     assert asked[0]["range"] and asked[0]["range"].startswith("bytes=") and asked[0]["range"] != "bytes=0-"
     real = (shared_corpus / "old-bailey-obo-xml-7.2/sessionsPapers/17800112.xml").read_bytes()
     assert final.read_bytes() == real
-    assert not list(final.parent.glob(".*.part")) and part.name.startswith(".")
+    assert not list(final.parent.glob(".*"))
+
+
+def move_partial(final: Path, old_base: str, new_base: str, rel: str) -> None:
+    """Hand a partial file (and its validator) from one mirror's URL to another's: ports differ per server."""
+    old, new = partial_path(final, old_base + rel), partial_path(final, new_base + rel)
+    old.rename(new)
+    if old.with_name(old.name + ".validator").exists():
+        old.with_name(old.name + ".validator").rename(new.with_name(new.name + ".validator"))
+
+
+def test_a_file_changed_between_attempts_is_fetched_whole_not_spliced(shared_corpus, tmp_path):
+    """The partial file's ETag goes back as If-Range; the server answers a changed file with 200."""
+    rel = "/cache/epub/6053/pg6053.txt"
+    old = (shared_corpus / "gutenberg-18c-novels-dighums/texts/FrancesBurney__Evelina.txt").read_bytes()
+    new = old.replace(b"Evelina", b"EVELINA")
+    quick = HttpSettings(timeout=2, max_retries=1, backoff=0.01, rate_limit=0)
+    with MirrorServer(shared_corpus, FaultPlan(sequence=("truncate",) * 5), extra={"/gutenberg" + rel: old}) as one:
+        assert run(one, [gutenberg(6053)], tmp_path, quick).counts()["failed"] == 1
+    final = tmp_path / "gutenberg_6053" / "pg6053.txt"
+    with MirrorServer(shared_corpus, extra={"/gutenberg" + rel: new}) as two:
+        move_partial(final, one.mirrors()["gutenberg"], two.mirrors()["gutenberg"], rel)
+        assert run(two, [gutenberg(6053)], tmp_path).counts()["downloaded"] == 1
+        asked = two.requests[0]
+    assert asked["range"] and asked["if_range"]  # it asked to resume, if unchanged ...
+    assert final.read_bytes() == new  # ... and got, and kept, the whole new file: no splice
+    assert sorted(p.name for p in final.parent.iterdir()) == ["pg6053.txt", "pg6053.txt.meta.json"]
 
 
 def test_server_without_range_support_restarts_cleanly(shared_corpus, tmp_path):

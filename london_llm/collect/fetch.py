@@ -60,6 +60,23 @@ def partial_path(final: Path, url: str) -> Path:
     return final.with_name(f".{final.name}.{tag}.part")
 
 
+def _validator_path(part: Path) -> Path:
+    return part.with_name(part.name + ".validator")
+
+
+def drop_partial(part: Path) -> None:
+    part.unlink(missing_ok=True)
+    _validator_path(part).unlink(missing_ok=True)
+
+
+def _validator(response: requests.Response) -> Optional[str]:
+    """A strong ETag, else Last-Modified: sent back as If-Range so a changed file is never spliced."""
+    etag = response.headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return response.headers.get("Last-Modified")
+
+
 def _retry_after(response: requests.Response, cap: float) -> float:
     value = response.headers.get("Retry-After")
     if not value:
@@ -88,6 +105,9 @@ def _fetch_once(session: requests.Session, url: str, part: Path, settings: HttpS
     """One request appending to (or restarting) `part`; True when the body arrived whole."""
     have = part.stat().st_size if part.exists() else 0
     headers = {"Range": f"bytes={have}-"} if have else {}
+    validator_file = _validator_path(part)
+    if have and validator_file.exists():  # the server sends the whole file (200) if it has changed
+        headers["If-Range"] = validator_file.read_text(encoding="utf-8").strip()
     try:
         response = session.get(url, stream=True, timeout=settings.timeout, headers=headers)
     except requests.RequestException as exc:  # urllib3 already retried connecting
@@ -110,9 +130,14 @@ def _fetch_once(session: requests.Session, url: str, part: Path, settings: HttpS
             mode = "ab"
             expected_total = None if match.group(3) == "*" else int(match.group(3))
         else:
-            have = 0  # 200: the whole body again (server ignored or refused Range)
+            have = 0  # 200: the whole body again (server ignored Range, or the file changed)
             length = response.headers.get("Content-Length")
             expected_total = int(length) if length and length.isdigit() else None
+            validator = _validator(response)
+            if validator:
+                validator_file.write_text(validator, encoding="utf-8")
+            else:
+                validator_file.unlink(missing_ok=True)
         if expected_total is not None and expected_total > max_bytes:
             raise DownloadError(f"{url} is {expected_total:,} bytes, over the {max_bytes:,}-byte limit")
         written = have
@@ -169,16 +194,16 @@ def _download_url(session: requests.Session, url: str, final: Path, fmt: str, se
             except NotText as exc:
                 raise _Retry(str(exc), restart=True) from None
             os.replace(part, final)  # _fetch_once fsynced the bytes
-            for stale in final.parent.glob(f".{glob.escape(final.name)}.*.part"):
-                stale.unlink(missing_ok=True)  # partials of other candidate URLs
+            for stale in final.parent.glob(f".{glob.escape(final.name)}.*.part*"):
+                stale.unlink(missing_ok=True)  # validators, partials of other candidate URLs
             return Downloaded(url, final, size, md5, sha256, attempt, resumed)
         except (NotFound, LicenceRefused, DownloadError):  # nothing worth resuming: drop the partial file
-            part.unlink(missing_ok=True)
+            drop_partial(part)
             raise
         except _Retry as exc:
             last = str(exc)
             if exc.restart:
-                part.unlink(missing_ok=True)
+                drop_partial(part)
             if attempt > settings.max_retries:
                 break
             delay = max(exc.wait, settings.backoff_delay(attempt))
