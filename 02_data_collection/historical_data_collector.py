@@ -34,58 +34,64 @@ DEFAULT_REGISTRY = HERE / "data_sources.json"
 log = logging.getLogger("london_llm.collect")
 
 
+def _add(group, *names: str, **kwargs) -> None:
+    """Each --dashed-flag also answers to --underscored_flag, the spelling the guide and clean_corpus.py use."""
+    aliases = ["--" + n[2:].replace("-", "_") for n in names if n.startswith("--") and "-" in n[2:]]
+    group.add_argument(*names, *aliases, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="\n".join(__doc__.split("\n\n")[1:]))
     what = p.add_argument_group("what to do")
-    what.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY,
+    _add(what, "--registry", type=Path, default=DEFAULT_REGISTRY,
                       help=f"sources registry (default: {DEFAULT_REGISTRY.relative_to(HERE.parent)})")
-    what.add_argument("--sources", nargs="+", metavar="ID",
+    _add(what, "--sources", nargs="+", metavar="ID",
                       help="only these source ids, or kinds/collections (gutenberg, old_bailey, ...); "
                            "a disabled source runs when named by id (default: every enabled source)")
-    what.add_argument("--list-sources", action="store_true", help="print the registry's sources and exit")
-    what.add_argument("--download-only", action="store_true", help="download, do not clean")
-    what.add_argument("--clean-only", action="store_true", help="clean what is already downloaded, fetch nothing")
-    what.add_argument("--from-dir", type=Path, metavar="DIR",
+    _add(what, "--list-sources", action="store_true", help="print the registry's sources and exit")
+    _add(what, "--download-only", action="store_true", help="download, do not clean")
+    _add(what, "--clean-only", action="store_true", help="clean what is already downloaded, fetch nothing")
+    _add(what, "--from-dir", type=Path, metavar="DIR",
                       help="import already-downloaded files in the sources' own layouts (e.g. ../shared/corpus) "
                            "instead of downloading, then clean")
-    what.add_argument("--strict", action="store_true", help="exit 1 when any item failed")
+    _add(what, "--strict", action="store_true", help="exit 1 when any item failed")
 
     where = p.add_argument_group("where")
-    where.add_argument("--home", type=Path, help="artifact root (default: $LONDON_LLM_HOME or the repository)")
-    where.add_argument("--output-dir", type=Path,
+    _add(where, "--home", type=Path, help="artifact root (default: $LONDON_LLM_HOME or the repository)")
+    _add(where, "--output-dir", type=Path,
                        help="data folder holding downloads/, processed/, metadata/ and the corpus "
                             "(default: <home>/data/london_historical)")
-    where.add_argument("--log-file", type=Path, help="log file (default: <home>/logs/data_collection.log)")
+    _add(where, "--log-file", type=Path, help="log file (default: <home>/logs/data_collection.log)")
 
     net = p.add_argument_group("network (politeness and robustness)")
-    net.add_argument("--workers", type=int, default=4, help="parallel downloads (default: 4)")
-    net.add_argument("--max-retries", type=int, default=5, help="retries per request and per file (default: 5)")
-    net.add_argument("--backoff", type=float, default=1.0,
+    _add(net, "--workers", type=int, default=4, help="parallel downloads (default: 4)")
+    _add(net, "--max-retries", type=int, default=5, help="retries per request and per file (default: 5)")
+    _add(net, "--backoff", type=float, default=1.0,
                      help="exponential backoff factor in seconds: waits backoff*2^(n-1) (default: 1.0)")
-    net.add_argument("--timeout", type=float, default=30.0,
+    _add(net, "--timeout", type=float, default=30.0,
                      help="seconds to connect and between received bytes (default: 30)")
-    net.add_argument("--rate-limit", type=float, default=1.0,
+    _add(net, "--rate-limit", type=float, default=1.0,
                      help="minimum seconds between requests to one host (default: 1.0; 0 disables)")
-    net.add_argument("--retry-after-max", type=float, default=600.0,
+    _add(net, "--retry-after-max", type=float, default=600.0,
                      help="longest Retry-After wait honoured, seconds (default: 600)")
-    net.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES,
+    _add(net, "--max-bytes", type=int, default=DEFAULT_MAX_BYTES,
                      help=f"largest file accepted (default: {DEFAULT_MAX_BYTES:,})")
-    net.add_argument("--user-agent", default=USER_AGENT, help="User-Agent header (default: descriptive, names the project)")
+    _add(net, "--user-agent", default=USER_AGENT, help="User-Agent header (default: descriptive, names the project)")
     mirrors = p.add_argument_group("mirrors (each also read from its environment variable)")
     for m in MIRRORS.values():
-        mirrors.add_argument(m.flag, dest=f"mirror_{m.name}", metavar="URL",
+        _add(mirrors, m.flag, dest=f"mirror_{m.name}", metavar="URL",
                              help=f"{m.what} (env {m.env}; default {m.default})")
-    mirrors.add_argument("--archive-mirror", dest="mirror_internet_archive", metavar="URL",
+    _add(mirrors, "--archive-mirror", dest="mirror_internet_archive", metavar="URL",
                          help="alias of --internet-archive-mirror")
 
     clean = p.add_argument_group("cleaning (passed to london_llm.cleaning.build.build_corpus)")
-    clean.add_argument("--min-year", type=int, default=1500, help="earliest year kept (default: 1500)")
-    clean.add_argument("--max-year", type=int, default=1913, help="latest year kept (default: 1913)")
-    clean.add_argument("--long-s", default="normalise", choices=("normalise", "keep"), help="long s (ſ) rule: normalise | keep (default: normalise)")
-    clean.add_argument("--clean-workers", type=int, default=None, help="cleaning processes (default: all cores)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add(clean, "--min-year", type=int, default=1500, help="earliest year kept (default: 1500)")
+    _add(clean, "--max-year", type=int, default=1913, help="latest year kept (default: 1913)")
+    _add(clean, "--long-s", default="normalise", choices=("normalise", "keep"), help="long s (ſ) rule: normalise | keep (default: normalise)")
+    _add(clean, "--clean-workers", type=int, default=None, help="cleaning processes (default: all cores)")
+    _add(p, "--no-progress", action="store_true", help="no progress bars")
     return p
 
 

@@ -159,12 +159,13 @@ def test_help_documents_every_flag():
     for flag in ("--sources", "--list-sources", "--download-only", "--clean-only", "--from-dir", "--output-dir",
                  "--home", "--workers", "--max-retries", "--timeout", "--rate-limit", "--gutenberg-mirror",
                  "--internet-archive-mirror", "--archive-mirror", "--old-bailey-mirror", "--old-bailey-api-mirror",
-                 "--london-lives-mirror", "--min-year", "--max-year", "--long-s", "--strict", "LONDON_LLM_GUTENBERG_MIRROR"):
+                 "--london-lives-mirror", "--min-year", "--max-year", "--long-s", "--strict", "LONDON_LLM_GUTENBERG_MIRROR",
+                 "--from_dir", "--max_retries", "--rate_limit"):
         assert flag in result.stdout, flag
 
 
 def test_list_sources_shows_the_shipped_registry():
-    result = collector("--list-sources")
+    result = collector("--list_sources")  # underscore spellings work too, as in clean_corpus.py
     assert result.returncode == 0, result.stderr
     assert "gutenberg_376" in result.stdout and "old_bailey_sessions" in result.stdout
     assert "sources," in result.stdout.splitlines()[-1]
