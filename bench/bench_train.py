@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,7 +30,8 @@ def parse(argv=None):
     p.add_argument("--model", choices=sorted(config.PRESETS), default="tiny", help="preset to start from")
     p.add_argument("--dtypes", default="fp32,bf16", help="comma-separated precisions to measure (auto = hardware's)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    p.add_argument("--steps", type=int, default=10, help="timed optimizer steps per measurement")
+    p.add_argument("--steps", type=int, default=3, help="timed optimizer steps per round and contender")
+    p.add_argument("--rounds", type=int, default=5, help="round-robin rounds (the median is reported)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (allocations, oneDNN, compile)")
     p.add_argument("--no_reference", "--no-reference", action="store_true", help="skip the nanoGPT-style yardstick")
     p.add_argument("--peak_flops", "--peak-flops", type=float, help="peak FLOP/s for MFU (default: detected)")
@@ -58,7 +60,8 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def measure_ours(cfg, precision, steps, warmup):
+def ours(cfg, precision):
+    """A step function running the trainer's own optimizer_step on our model."""
     import torch
 
     from london_llm.model import build_model, flops_per_token
@@ -72,23 +75,16 @@ def measure_ours(cfg, precision, steps, warmup):
     use_compile = cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
     run_model = torch.compile(model) if use_compile else model
     data = batches(cfg.vocab_size, cfg.batch_size, cfg.max_length)
-    nxt = lambda: next(data)  # noqa: E731
-    for _ in range(warmup):
-        optimizer_step(run_model, model, optimizer, scaler, nxt, precision, cfg.gradient_accumulation_steps,
-                       cfg.grad_clip, device)
-    sync(device)
-    t0 = time.perf_counter()
-    total = torch.zeros((), device=device)
-    for _ in range(steps):
-        loss, _ = optimizer_step(run_model, model, optimizer, scaler, nxt, precision,
+
+    def step():
+        loss, _ = optimizer_step(run_model, model, optimizer, scaler, lambda: next(data), precision,
                                  cfg.gradient_accumulation_steps, cfg.grad_clip, device)
-        total += loss
-    total.item()  # the one sync
-    dt = (time.perf_counter() - t0) / steps
-    return dt, flops_per_token(model, cfg.n_layer, cfg.n_embd, cfg.max_length)
+        return loss
+
+    return step, flops_per_token(model, cfg.n_layer, cfg.n_embd, cfg.max_length)
 
 
-def measure_reference(cfg, device, steps, warmup):
+def reference(cfg, device):
     import torch
 
     import nanogpt_reference as ref
@@ -97,15 +93,28 @@ def measure_reference(cfg, device, steps, warmup):
     model, optimizer = ref.make(cfg.vocab_size, cfg.max_length, cfg.n_layer, cfg.n_head, cfg.n_embd)
     model.to(device)
     data = batches(cfg.vocab_size, cfg.batch_size, cfg.max_length)
-    for _ in range(warmup):
-        ref.step(model, optimizer, *(t.to(device) for t in next(data)))
+
+    def step():
+        for _ in range(cfg.gradient_accumulation_steps):
+            loss = ref.step(model, optimizer, *(t.to(device, non_blocking=True) for t in next(data)))
+        return loss
+
+    return step
+
+
+def timed(step, n: int, device) -> float:
+    """Seconds per step over n steps, with one host sync at the end (as the training loop does)."""
+    import torch
+
     sync(device)
     t0 = time.perf_counter()
-    for _ in range(steps):
-        for _ in range(cfg.gradient_accumulation_steps):
-            loss = ref.step(model, optimizer, *(t.to(device) for t in next(data)))
-    loss.item()
-    return (time.perf_counter() - t0) / steps
+    total = None
+    for _ in range(n):
+        loss = step()
+        total = loss if total is None else total + loss
+    total.item()
+    sync(device)
+    return (time.perf_counter() - t0) / n
 
 
 def main(argv=None) -> int:
@@ -124,27 +133,41 @@ def main(argv=None) -> int:
     print(f"device {device} ({name}); torch {torch.__version__}; load average {load[0]:.2f}")
     print(f"shape: {cfg.n_layer} layers, {cfg.n_head} heads, width {cfg.n_embd}, context {cfg.max_length}, "
           f"batch {cfg.batch_size} x accum {cfg.gradient_accumulation_steps}, vocab {cfg.vocab_size}; "
-          f"{args.steps} timed steps after {args.warmup} warm-up")
-    results = {}
+          f"median of {args.rounds} rounds x {args.steps} steps after {args.warmup} warm-up")
+    contenders = {}  # label -> (step function, flops per token or None, peak)
     if not args.no_reference:
-        dt = measure_reference(cfg, device, args.steps, args.warmup)
-        results["nanoGPT-style fp32"] = tokens_per_step / dt
-        print(f"  {'nanoGPT-style fp32 (yardstick)':<34} {dt * 1000:8.1f} ms/step {tokens_per_step / dt:10,.0f} tok/s")
+        contenders["nanoGPT-style fp32 (yardstick)"] = (reference(cfg, device), None, None)
     for requested in [d.strip() for d in args.dtypes.split(",") if d.strip()]:
         try:
             precision = choose_precision(device, requested)
         except ValueError as exc:
             print(f"  {requested}: skipped ({exc})")
             continue
-        dt, fpt = measure_ours(cfg, precision, args.steps, args.warmup)
-        tok_s = tokens_per_step / dt
-        peak = device_peak(device, precision.name, args.peak_flops)
-        fraction = mfu(fpt, tok_s, peak)
-        mfu_text = f"MFU {100 * fraction:5.1f}% of {peak.label}" if fraction is not None else f"MFU n/a ({peak.label})"
+        step, fpt = ours(cfg, precision)
         label = f"ours {precision.name}" + (" (auto)" if requested == "auto" else "")
-        ratio = (f"  {tok_s / results['nanoGPT-style fp32']:.2f}x yardstick" if "nanoGPT-style fp32" in results else "")
-        print(f"  {label:<34} {dt * 1000:8.1f} ms/step {tok_s:10,.0f} tok/s  {mfu_text}{ratio}")
-        results[label] = tok_s
+        contenders[label] = (step, fpt, device_peak(device, precision.name, args.peak_flops))
+    for step, _, _ in contenders.values():
+        for _ in range(args.warmup):
+            step()
+    # round-robin, so load from other processes falls on every contender alike; median per contender
+    times = {label: [] for label in contenders}
+    for _ in range(args.rounds):
+        for label, (step, _, _) in contenders.items():
+            times[label].append(timed(step, args.steps, device))
+    yard = None
+    for label, (step, fpt, peak) in contenders.items():
+        dt = statistics.median(times[label])
+        tok_s = tokens_per_step / dt
+        line = f"  {label:<32} {dt * 1000:8.1f} ms/step {tok_s:10,.0f} tok/s"
+        if fpt is None:
+            yard = tok_s
+        else:
+            fraction = mfu(fpt, tok_s, peak)
+            line += (f"  MFU {100 * fraction:5.1f}% of {peak.label}" if fraction is not None
+                     else f"  MFU n/a ({peak.label})")
+            if yard:
+                line += f"  {tok_s / yard:.2f}x yardstick"
+        print(line)
     return 0
 
 

@@ -32,6 +32,8 @@ def gpt2_config(config: TrainConfig, vocab_size: int, bos_id: int, eos_id: int, 
         eos_token_id=eos_id,
         pad_token_id=pad_id if pad_id is not None else eos_id,
         tie_word_embeddings=True,
+        # GPT-2's tanh GELU as one fused kernel (gelu_new is the same function in five Python ops)
+        activation_function="gelu_pytorch_tanh",
         use_cache=True,
         # the tokenizer's true size: ids at or above it are padding and must never be generated
         tokenizer_vocab_size=vocab_size,
