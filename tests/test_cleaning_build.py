@@ -220,3 +220,26 @@ def test_importer_maps_every_shared_folder(shared_corpus, tmp_path):
     folders = {rule.pattern.split("/")[0] for rule in RULES}
     text_folders = {p.name for p in shared_corpus.iterdir() if p.is_dir()} - {"source-lists-hellolondon"}
     assert folders == text_folders
+
+
+def test_every_document_filter_is_counted(tmp_path, shared_corpus):
+    """Licence text, Latin, OCR noise, a fragment: each removed and counted under its filter."""
+    from test_cleaning_units import LATIN
+    downloads = tmp_path / "downloads" / "local"
+    downloads.mkdir(parents=True)
+    raw = (shared_corpus / "gutenberg-london-books-rcdm-uga/texts/Collins_Basil.txt").read_text(encoding="utf-8")
+    licence = raw[raw.index("*** END OF THIS PROJECT GUTENBERG EBOOK"):]  # the real licence footer
+    noise = (shared_corpus / "ia-djvu-ocr-samples/philtrans01419782_01419782_djvu.txt").read_bytes()
+    cases = {"licence.txt": licence.encode(), "latin.txt": LATIN.encode(),
+             "noise.txt": bytes(b if b in b" \n" else (b * 7) % 94 + 33 for b in noise),
+             "short.txt": b"Guilty. Death.", "keep.txt": noise}
+    for name, data in cases.items():
+        (downloads / name).write_bytes(data)
+        write_sidecar(downloads / name, source_id="local", kind="other", fmt="plain_txt", year=1852)
+    stats = build_corpus(tmp_path / "downloads", tmp_path / "p", tmp_path / "c.txt", tmp_path / "m",
+                         workers=1, progress=False)
+    removed = stats["sources"]["local"]["removed"]
+    assert {k: v["documents"] for k, v in removed.items()} == {
+        "modern_contamination": 1, "not_english": 1, "ocr_garbage": 1, "too_short": 1}
+    assert stats["totals"]["documents"] == 1
+    assert stats["sources"]["local"]["contamination_chars_removed"]["licence"] > 5_000
