@@ -69,6 +69,7 @@ def test_sidecar_is_complete_and_written_last(shared_corpus, tmp_path):
     assert meta["md5"] == hashlib.md5(body).hexdigest() and meta["bytes"] == len(body)
     assert meta["url"].endswith("/ia/download/philtrans01419782/01419782_djvu.txt")
     assert meta["year"] == 1852 and meta["kind"] == "ocr" and meta["identifier"] == "philtrans01419782"
+    assert meta["possible_copyright_status"] == "NOT_IN_COPYRIGHT"
     assert sidecar_path(data).stat().st_mtime_ns >= data.stat().st_mtime_ns
 
 
@@ -279,3 +280,18 @@ def test_local_sources_are_copied_and_checked(shared_corpus, tmp_path):
     assert meta["origin"] == str(folder / "account.txt") and meta["url"] is None
     assert (tmp_path / "downloads/mine/account.txt").read_bytes() == real.read_bytes()
     assert sorted(p.name for p in (tmp_path / "downloads/mine").iterdir()) == ["account.txt", "account.txt.meta.json"]
+
+
+def test_an_item_without_ocr_text_is_skipped_for_good(shared_corpus, tmp_path):
+    sources = [src(id="ia", kind="internet_archive", identifiers=["philtrans07681315"], doc_kind="ocr",
+                   format="ia_djvu_txt")]
+    with MirrorServer(shared_corpus) as server:
+        meta = server.catalogue.ia_metadata("philtrans07681315")
+        meta["files"] = [f for f in meta["files"] if f["format"] != "DjVuTXT"]  # a scan without OCR
+        server.extra["/ia/metadata/philtrans07681315"] = json.dumps(meta).encode()
+        first = run(server, sources, tmp_path)
+        before = len(server.requests)
+        second = run(server, sources, tmp_path)
+        assert server.requests[before:] == []
+    assert first.counts()["skipped"] == 1 and "no DjVuTXT" in first.skipped[0].reason
+    assert second.counts()["skipped"] == 1 and completed(tmp_path) == {}

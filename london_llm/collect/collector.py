@@ -21,7 +21,7 @@ from tqdm import tqdm
 from london_llm import atomic
 from london_llm.collect.fetch import DEFAULT_MAX_BYTES, DownloadError, NotFound, file_digests, download
 from london_llm.collect.http import HttpSettings, SessionPool
-from london_llm.collect.plan import Item, PlanError, plan_source
+from london_llm.collect.plan import Item, NothingToFetch, PlanError, plan_source
 from london_llm.collect.registry import Source
 from london_llm.collect.textcheck import LicenceRefused, NotText, check_file
 
@@ -34,8 +34,9 @@ def sidecar_path(file: Path) -> Path:
     return file.with_name(file.name + SIDECAR_SUFFIX)
 
 
-def refused_marker(file: Path) -> Path:
-    return file.with_name(f".{file.name}.refused")
+def skip_marker(file: Path) -> Path:
+    """Hidden note that an item is skipped for good (licence, no text), so reruns do not ask again."""
+    return file.with_name(f".{file.name}.skip")
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def fetch_item(item: Item, pool: SessionPool, options: CollectOptions) -> Outcom
     final = options.downloads_dir / item.source.id / item.name
     if is_complete(final):
         return Outcome(item.key, "present")
-    marker = refused_marker(final)
+    marker = skip_marker(final)
     if marker.exists():
         return Outcome(item.key, "skipped", marker.read_text(encoding="utf-8").strip())
     try:
@@ -156,7 +157,7 @@ def fetch_item(item: Item, pool: SessionPool, options: CollectOptions) -> Outcom
                        max_bytes=options.max_bytes, log=log.info)
         write_sidecar(final, item, url=got.url, size=got.bytes, md5=got.md5, sha256=got.sha256)
         return Outcome(item.key, "downloaded", bytes=got.bytes, url=got.url)
-    except LicenceRefused as exc:
+    except (LicenceRefused, NothingToFetch) as exc:
         atomic.write_text(marker, str(exc) + "\n")
         log.warning("skipped %s: %s", item.key, exc)
         return Outcome(item.key, "skipped", str(exc))

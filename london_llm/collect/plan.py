@@ -34,6 +34,10 @@ class PlanError(RuntimeError):
     """A source could not be expanded into items (search or listing failed); message says why."""
 
 
+class NothingToFetch(PlanError):
+    """The item exists but has nothing we can use (an Internet Archive item without OCR text)."""
+
+
 @dataclass(frozen=True)
 class Item:
     source: Source
@@ -92,7 +96,7 @@ def _ia_item(source: Source, identifier: str, mirrors: Mapping[str, str], settin
             raise PlanError(f"Internet Archive has no item {identifier!r} (empty metadata from {url})")
         texts = [f for f in meta.get("files") or [] if isinstance(f, dict) and f.get("format") == "DjVuTXT"]
         if not texts:
-            raise PlanError(f"item {identifier!r} has no DjVuTXT (OCR text) file")
+            raise NothingToFetch(f"item {identifier!r} has no DjVuTXT (OCR text) file")
         chosen = sorted(texts, key=lambda f: (not str(f.get("name", "")).startswith(identifier),
                                               str(f.get("name"))))[0]
         name = str(chosen["name"])
@@ -106,7 +110,9 @@ def _ia_item(source: Source, identifier: str, mirrors: Mapping[str, str], settin
                        date=first(md.get("date")), year=_year_of(first(md.get("date"))),
                        expected_size=int(size) if str(size or "").isdigit() else None,
                        expected_md5=chosen.get("md5") or None,
-                       extra={**item.extra, "remote_name": name}, resolve=None)
+                       extra={**item.extra, "remote_name": name,
+                              "possible_copyright_status": first(md.get("possible-copyright-status"))},
+                       resolve=None)
 
     hint = hint or {}
     item = Item(source, safe_filename(f"{identifier}_djvu.txt"), title=hint.get("title") or None,
