@@ -243,3 +243,10 @@ def test_every_document_filter_is_counted(tmp_path, shared_corpus):
         "modern_contamination": 1, "not_english": 1, "ocr_garbage": 1, "too_short": 1}
     assert stats["totals"]["documents"] == 1
     assert stats["sources"]["local"]["contamination_chars_removed"]["licence"] > 5_000
+
+
+def test_the_copy_with_typography_is_kept(built):
+    books = {d["title"]: d for d in built["docs"] if d["source_id"] == "gutenberg_format_variants"}
+    assert set(books) == {"Jack Sheppard", "The Beggar's Opera"}
+    for doc in books.values():  # the ISO-8859-1 file, not the ASCII one
+        assert any(ord(ch) > 127 for ch in doc["text"])

@@ -177,10 +177,12 @@ def _run(items, options, workers: int, progress: bool) -> list[ItemResult]:
 
 def _deduplicate(candidates, threshold: float, per_source: dict, progress: bool) -> list:
     """Keep the first of each group of duplicates: marked-up formats before extracted text, then the
-    longest (a complete copy before a truncated one), then by source id and file."""
+    longest to the nearest 1,000 characters (a complete copy before a truncated one), then the
+    one with more typography (æ, curly quotes: the UTF-8 or Latin-1 file before the ASCII one),
+    then by source id and file."""
     dedup = Deduplicator(threshold)
     kept = []
-    ordered = sorted(candidates, key=lambda c: (c.rank, -c.record["chars"], c.order))
+    ordered = sorted(candidates, key=lambda c: (c.rank, -(c.record["chars"] // 1000), -c.typography, c.order))
     for cand in tqdm(ordered, unit="doc", desc="deduplicating", disable=not progress):
         key = "\x00".join(map(str, cand.order))
         verdict = dedup.check(key, cand.exact_hash, cand.minhash)

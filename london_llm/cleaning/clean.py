@@ -49,6 +49,7 @@ class Candidate:
     minhash: Optional[np.ndarray]
     order: tuple  # (source_id, file, index): stable tie-break
     rank: int = 1  # FORMAT_RANK of the file it came from
+    typography: int = 0  # non-ASCII characters kept (the UTF-8 file of a book beats its ASCII twin)
 
 
 @dataclass
@@ -139,5 +140,6 @@ def process_item(item: Item, options: CleaningOptions) -> ItemResult:
             folded, exact = fold_and_hash(text)
             result.candidates.append(Candidate(_record(raw, meta, text, year, measured.words), exact, signature(folded),
                                                (meta["source_id"], item.path.name, index),
-                                               FORMAT_RANK.get(meta["format"], 2)))
+                                               FORMAT_RANK.get(meta["format"], 2),
+                                               len(text.encode("utf-8")) - len(text)))
     return result
