@@ -168,15 +168,22 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
                 raise TrainingError(f"the tokenizer in {tokenizer_dir} is not the one {resume} was trained with; "
                                     "pass that checkpoint's folder as --tokenizer_dir, or start over with --fresh")
 
+        mode = "require" if args.use_pretokenized else "rebuild" if args.no_pretokenized else "auto"
         if ctx.is_main:
             if not documents_file.is_file() and not args.use_pretokenized and (args.no_pretokenized or not data_dir.is_dir()):
                 raise TrainingError(f"documents file {documents_file} not found: run stage 02 "
                                     "(02_data_collection/historical_data_collector.py) or pass --documents_file")
-            mode = "require" if args.use_pretokenized else "rebuild" if args.no_pretokenized else "auto"
             prepare_pretokenized(documents_file, tokenizer_dir, data_dir, max_length=config.max_length,
                                  val_fraction=config.val_fraction, seed=config.seed, mode=mode,
                                  workers=args.workers, log=logger.info)
         dist_utils.barrier(ctx)  # the other ranks wait for rank 0's pretokenized data
+        if ctx.enabled and ctx.local_rank == 0 and not ctx.is_main:
+            # another node: a no-op check on a shared filesystem, a build on a node-local disk
+            prepare_pretokenized(documents_file, tokenizer_dir, data_dir, max_length=config.max_length,
+                                 val_fraction=config.val_fraction, seed=config.seed,
+                                 mode="require" if mode == "require" else "auto", workers=args.workers,
+                                 log=logger.info)
+        dist_utils.barrier(ctx)
 
         job = TrainJob(config=config, output_dir=output_dir, data_dir=data_dir, tokenizer_dir=tokenizer_dir,
                        vocab_size=vocab_size, bos_id=tokenizer.bos_token_id, eos_id=tokenizer.eos_token_id,
