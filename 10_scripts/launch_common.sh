@@ -49,8 +49,11 @@ training_script() {
   esac
 }
 
-# Fills TORCHRUN (an array) for NPROC processes on this node. Multi-node when NNODES > 1:
-# c10d rendezvous at RDZV_ENDPOINT, every node running the same command with its NODE_RANK.
+# Fills TORCHRUN (an array) for NPROC processes on this node. Multi-node when NNODES > 1: every
+# node runs the same command; without NODE_RANK a c10d rendezvous at RDZV_ENDPOINT numbers the
+# nodes itself, with NODE_RANK the static rendezvous uses it (node 0 must then be RDZV_ENDPOINT's
+# host, since it serves the store there); torchrun ignores --node_rank under c10d.
+#
 # On SIGTERM/Ctrl-C torchrun passes the signal on and SIGKILLs workers still alive after
 # --shutdown_timeout (30 s by default): too short for a regular-size checkpoint on a slow disk, so
 # the workers get $LONDON_LLM_SHUTDOWN_TIMEOUT seconds (default 120) to finish the step and save.
@@ -59,9 +62,13 @@ torchrun_command() {
             --shutdown_timeout="${LONDON_LLM_SHUTDOWN_TIMEOUT:-120}")
   if [ "${NNODES:-1}" -gt 1 ]; then
     [ -n "${RDZV_ENDPOINT:-}" ] || die "--nnodes $NNODES needs --rdzv_endpoint HOST:PORT (the first node's address)"
-    TORCHRUN+=(--nnodes="$NNODES" --rdzv_backend=c10d --rdzv_endpoint="$RDZV_ENDPOINT"
-               --rdzv_id="${RDZV_ID:-london_llm}")
-    if [ -n "${NODE_RANK:-}" ]; then TORCHRUN+=(--node_rank="$NODE_RANK"); fi
+    TORCHRUN+=(--nnodes="$NNODES")
+    if [ -n "${NODE_RANK:-}" ]; then
+      [ "$NODE_RANK" -lt "$NNODES" ] || die "--node_rank $NODE_RANK must be below --nnodes $NNODES"
+      TORCHRUN+=(--rdzv_backend=static --rdzv_endpoint="$RDZV_ENDPOINT" --node_rank="$NODE_RANK")
+    else
+      TORCHRUN+=(--rdzv_backend=c10d --rdzv_endpoint="$RDZV_ENDPOINT" --rdzv_id="${RDZV_ID:-london_llm}")
+    fi
   else
     TORCHRUN+=(--standalone)
   fi

@@ -226,3 +226,30 @@ def test_sigterm_to_the_launcher_under_torchrun_saves_and_the_resume_script_cont
     after = lambda key: key[0] > stop and (key[1] != "train/loss" or key[0] - 2 >= stop)  # noqa: E731
     assert_same_curve({k: v for k, v in curve(out).items() if after(k)},
                       {k: v for k, v in curve(ddp_dir).items() if after(k)})
+
+
+def test_two_nodes_through_the_launcher_follow_the_single_process_loss_curve(inputs, single_run, tmp_path):
+    """Multi-node as the docs give it (c10d rendezvous), with two 'nodes' on this machine sharing
+    its filesystem: one launcher per node, one CPU process each, global batch 2 x 2."""
+    import socket
+
+    with socket.socket() as s:  # a free port for the rendezvous
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "two_nodes"
+    env = dict(os.environ, LONDON_LLM_PYTHON=sys.executable)
+    nodes = [subprocess.Popen([str(REPO / "launch_training.sh"), "--nnodes", "2", "--rdzv_endpoint",
+                               f"127.0.0.1:{port}", "--nproc_per_node", "1", *train_flags(inputs, 2),
+                               "--output_dir", str(out)], cwd=tmp_path, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+    try:
+        logs = [node.communicate(timeout=300)[0] for node in nodes]
+    finally:
+        for node in nodes:
+            if node.poll() is None:
+                node.kill()
+    assert [node.returncode for node in nodes] == [0, 0], "\n".join(log[-3000:] for log in logs)
+    both = "".join(logs)
+    assert "on each of 2 nodes" in both and "Weights are identical on all 2 ranks" in both
+    assert_same_curve(curve(out), curve(single_run))
+    assert checkpoint.read_trainer_state(out / f"checkpoint-{STEPS}")["world_size"] == 2

@@ -93,18 +93,22 @@ def test_launcher_commands_for_regular_several_processes_and_several_nodes(elsew
     out = sh(LAUNCH, "--model", "regular", "--nproc_per_node", "2", "--dry_run", "--batch_size", "1", cwd=elsewhere)
     assert "-m torch.distributed.run --nproc_per_node=2 --shutdown_timeout=120 --standalone" in out.stderr
     assert f"{REPO / '04_training' / 'train_model.py'} --model regular --fresh --batch_size 1" in out.stderr
+    out = sh(LAUNCH, "--nnodes", "2", "--rdzv_endpoint", "10.0.0.1:29500", "--dry_run", cwd=elsewhere)
+    assert "--nnodes=2 --rdzv_backend=c10d --rdzv_endpoint=10.0.0.1:29500 --rdzv_id=london_llm " in out.stderr
+    assert "on each of 2 nodes" in out.stderr and "--standalone" not in out.stderr
+    # a fixed node rank means the static rendezvous (torchrun ignores --node_rank under c10d)
     out = sh(LAUNCH, "--nnodes", "2", "--node_rank", "1", "--rdzv_endpoint", "10.0.0.1:29500", "--dry_run",
              cwd=elsewhere)
-    assert ("--nnodes=2 --rdzv_backend=c10d --rdzv_endpoint=10.0.0.1:29500 --rdzv_id=london_llm "
-            "--node_rank=1") in out.stderr
-    assert "--standalone" not in out.stderr
+    assert "--nnodes=2 --rdzv_backend=static --rdzv_endpoint=10.0.0.1:29500 --node_rank=1 " in out.stderr
 
 
 def test_launcher_refuses_what_it_cannot_do_with_one_message(elsewhere, tmp_path):
     cases = [(["--resume_from_checkpoint", "checkpoint-500"], "always starts fresh. To resume: ./resume_training.sh"),
              (["--model", "huge"], "unknown --model 'huge': choose slm, regular or tiny"),
              (["--nnodes", "2", "--dry_run"], "--nnodes 2 needs --rdzv_endpoint"),
-             (["--nproc_per_node", "two"], "take whole numbers, not 'two'")]
+             (["--nproc_per_node", "two"], "take whole numbers, not 'two'"),
+             (["--nnodes", "2", "--node_rank", "2", "--rdzv_endpoint", "h:1", "--dry_run"],
+              "--node_rank 2 must be below --nnodes 2")]
     for args, message in cases:
         out = sh(LAUNCH, *args, cwd=elsewhere, check=False)
         assert out.returncode == 2 and message in out.stderr, (args, out.stderr)
