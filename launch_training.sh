@@ -17,8 +17,9 @@ Launcher options:
   --model NAME          slm (default; 04_training/train_model_slm.py), regular (train_model.py), tiny
   --nproc_per_node N    processes on this machine (default: one per GPU, or 1 on a CPU-only machine)
   --nnodes N            machines taking part (multi-node; run the same command on every node)
-  --node_rank R         this machine's rank 0..N-1 (optional with c10d rendezvous)
   --rdzv_endpoint H:P   rendezvous address, normally the first node's host:port (multi-node only)
+  --node_rank R         this machine's rank 0..N-1: static rendezvous, node 0 must be the endpoint's
+                        host (without it a c10d rendezvous numbers the nodes)
   --dry_run             print the command instead of running it
   -h, --help            this help, then the training script's flags
 
