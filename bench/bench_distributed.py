@@ -72,7 +72,8 @@ def train_once(args, docs: Path, tok: Path, work: Path, nproc: int) -> dict:
     records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     tps = [r["train/tokens_per_sec"] for r in records if r["kind"] == "train"][1:]
     final = [r["train/loss"] for r in records if r["kind"] == "train"][-1]
-    return {"nproc": nproc, "wall_s": wall, "tokens_per_sec": statistics.median(tps), "final_loss": final}
+    return {"nproc": nproc, "threads": env["OMP_NUM_THREADS"], "wall_s": wall,
+            "tokens_per_sec": statistics.median(tps), "final_loss": final}
 
 
 def monitor_figures(steps: int, work: Path) -> dict:
@@ -107,7 +108,7 @@ def main(argv=None) -> int:
         runs = [train_once(args, docs, tok, work, n) for n in (1, args.nproc)]
         print(f"{args.model} preset, {args.steps} steps, global batch {args.batch_size}, dtype {args.dtype}")
         for r in runs:
-            print(f"  {r['nproc']} process(es): {r['tokens_per_sec']:,.0f} tokens/s (median), "
+            print(f"  {r['nproc']} process(es) x {r['threads']} thread(s): {r['tokens_per_sec']:,.0f} tokens/s (median), "
                   f"wall {r['wall_s']:.1f} s incl. start-up, final train loss {r['final_loss']:.4f}")
         print(f"  speed-up {runs[1]['tokens_per_sec'] / runs[0]['tokens_per_sec']:.2f}x; "
               f"final losses differ by {abs(runs[1]['final_loss'] - runs[0]['final_loss']):.2e}")
