@@ -129,3 +129,11 @@ def test_different_books_are_not_duplicates(shared_corpus):
     for i, text in enumerate(texts):
         assert checker.check(str(i), str(i), dedup.signature(dedup.fold_and_hash(text)[0])) is None
     assert dedup.signature("short") is None  # short records are only deduplicated exactly
+
+
+def test_mojibake_is_repaired_and_clean_text_untouched(pepys, sheppard):
+    mangled = pepys.encode("utf-8").decode("cp1252", errors="ignore")
+    assert "â€™" in mangled
+    repaired = decode_bytes(mangled.encode("utf-8")).text
+    assert repaired.count("’") == pepys.count("’") and "â€" not in repaired
+    assert decode_bytes(sheppard.encode("utf-8")).text == sheppard  # æ and friends stay as they are

@@ -1,6 +1,7 @@
 """Bytes -> text for real-world files: UTF-8 (with or without BOM), cp1252, Latin-1, Mac Roman.
 
-Never raises on undecodable bytes. Strict UTF-8 is tried first (it almost never accepts a
+Never raises on undecodable bytes. UTF-8 text that was once mis-decoded as cp1252 and saved
+again (mojibake such as `Gutenbergâ€™s`) is repaired sequence by sequence. Strict UTF-8 is tried first (it almost never accepts a
 legacy 8-bit file by accident); otherwise each 8-bit candidate is scored by how plausible
 its non-ASCII characters are in English prose, and the best one wins.
 """
@@ -16,6 +17,30 @@ _PLAUSIBLE = set("‘’“”—–…£§¶°½¼¾æœÆŒéèêëàâäçî�
 _IMPLAUSIBLE = set(chr(c) for c in range(0x80, 0xA0)) | set("ÑÒÓÔÕÐÞþðÌÍÎÏÙÚÛ¤¦¨¯´¸¹³²ª º±µ◊ÿŸƒˆ˜‰ıˇ˘˙˚˛˝ΩπΔ∂∑∏√∞≈≠≤≥∫")
 _IMPLAUSIBLE.discard(" ")
 _NEWLINES = re.compile(r"\r\n?")
+
+
+# Mojibake: UTF-8 that was once read as cp1252/Latin-1 and saved again ("Gutenbergâ€™s").
+# A lead byte Â-ô followed by 1-3 continuation bytes, each shown as its cp1252/Latin-1 character.
+_CONT = "\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014" \
+        "\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
+_MOJIBAKE = re.compile(f"[\u00c2-\u00f4][{_CONT}]{{1,3}}")
+
+
+def _unmangle(match: re.Match) -> str:
+    piece = match.group(0)
+    for codec in ("cp1252", "latin-1"):
+        try:
+            return piece.encode(codec).decode("utf-8")
+        except UnicodeError:
+            continue
+    return piece
+
+
+def repair_mojibake(text: str) -> str:
+    """Undo UTF-8-read-as-cp1252 sequences; text without them is returned unchanged."""
+    if "Ã" not in text and "â" not in text and "Â" not in text:
+        return text
+    return _MOJIBAKE.sub(_unmangle, text)
 
 
 class Decoded(NamedTuple):
@@ -39,11 +64,11 @@ def _score(text: str, bare_cr: bool, name: str) -> float:
 def decode_bytes(data: bytes) -> Decoded:
     """Decode `data` to text with normalised line endings (\\n). Never raises."""
     if data.startswith(codecs.BOM_UTF8):
-        return Decoded(normalise_newlines(data[3:].decode("utf-8", errors="replace")), "utf-8-sig")
+        return Decoded(repair_mojibake(normalise_newlines(data[3:].decode("utf-8", errors="replace"))), "utf-8-sig")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return Decoded(normalise_newlines(data.decode("utf-16", errors="replace")), "utf-16")
     try:
-        return Decoded(normalise_newlines(data.decode("utf-8")), "utf-8")
+        return Decoded(repair_mojibake(normalise_newlines(data.decode("utf-8"))), "utf-8")
     except UnicodeDecodeError:
         pass
     # Only the non-ASCII bytes differ between candidates: score just those (fast on big files).
