@@ -19,9 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-import config  # noqa: E402,F401  (repository root on sys.path, as every script)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import config  # noqa: E402
 
 from london_llm.cleaning.build import build_corpus  # noqa: E402
 from london_llm.cleaning.importer import import_from_dir  # noqa: E402
@@ -36,7 +35,7 @@ def _cpu_seconds() -> float:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--corpus_dir", "--corpus-dir", type=Path, default=ROOT.parent / "shared" / "corpus",
+    p.add_argument("--corpus_dir", "--corpus-dir", type=Path, default=config.ROOT.parent / "shared" / "corpus",
                    help="raw files in the sources' layouts (default: ../shared/corpus)")
     p.add_argument("--workers", type=int, nargs="+", default=[os.cpu_count() or 1],
                    help="cleaning process counts to time, one run each (default: all cores)")

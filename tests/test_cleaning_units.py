@@ -1,7 +1,6 @@
 """Encodings, contamination, filters and dedup on inputs built from real text."""
 from __future__ import annotations
 
-import os
 import random
 
 import pytest
