@@ -295,3 +295,15 @@ def test_an_item_without_ocr_text_is_skipped_for_good(shared_corpus, tmp_path):
         assert server.requests[before:] == []
     assert first.counts()["skipped"] == 1 and "no DjVuTXT" in first.skipped[0].reason
     assert second.counts()["skipped"] == 1 and completed(tmp_path) == {}
+
+
+@pytest.mark.parametrize("fault, reason", [("500", "HTTP 500"), ("429", "HTTP 429"), ("reset", "after 2 retries")])
+def test_a_server_that_keeps_failing_is_asked_a_bounded_number_of_times(shared_corpus, tmp_path, fault, reason):
+    """urllib3 retries with backoff; the file-level loop does not retry those again (no squared retries)."""
+    settings = HttpSettings(timeout=2, max_retries=2, backoff=0.01, rate_limit=0, retry_after_max=0)
+    with MirrorServer(shared_corpus, FaultPlan(sequence=(fault,) * 50, retry_after=0)) as server:
+        summary = run(server, [src(id="obo", kind="old_bailey", series="sessionsPapers", ids=["17800112"],
+                                   doc_kind="trial", format="oldbailey_tei")], tmp_path, settings)
+    assert summary.counts()["failed"] == 1 and reason in summary.failed[0].reason, summary.report()
+    assert len(server.requests) == 3  # the first try and max_retries=2 retries
+    assert not list(tmp_path.rglob("*.xml*"))

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import requests
+from urllib3.exceptions import MaxRetryError
 
-from london_llm.collect.http import HttpSettings
+from london_llm.collect.http import RETRY_STATUSES, HttpSettings
 from london_llm.collect.textcheck import LicenceRefused, NotText, check_file
 
 CHUNK = 1 << 16
@@ -77,6 +78,11 @@ def _validator(response: requests.Response) -> Optional[str]:
     return response.headers.get("Last-Modified")
 
 
+def retries_exhausted(exc: BaseException) -> bool:
+    """True when requests raised because urllib3 used up its retries (MaxRetryError inside)."""
+    return bool(exc.args) and isinstance(exc.args[0], MaxRetryError)
+
+
 def _retry_after(response: requests.Response, cap: float) -> float:
     value = response.headers.get("Retry-After")
     if not value:
@@ -110,7 +116,9 @@ def _fetch_once(session: requests.Session, url: str, part: Path, settings: HttpS
         headers["If-Range"] = validator_file.read_text(encoding="utf-8").strip()
     try:
         response = session.get(url, stream=True, timeout=settings.timeout, headers=headers)
-    except requests.RequestException as exc:  # urllib3 already retried connecting
+    except requests.RequestException as exc:
+        if retries_exhausted(exc):  # urllib3 already retried with backoff: retrying again would square it
+            raise DownloadError(f"{url}: {exc.args[0].reason!r} after {settings.max_retries} retries") from None
         raise _Retry(f"{type(exc).__name__}: {exc}") from None
     with response:
         status = response.status_code
@@ -118,7 +126,9 @@ def _fetch_once(session: requests.Session, url: str, part: Path, settings: HttpS
             raise NotFound(f"HTTP {status} for {url}")
         if status == 416 and have:  # asked past the end: the partial file is wrong, start again
             raise _Retry("HTTP 416 for a resumed range", restart=True)
-        if status in (429,) or status >= 500:
+        if status in RETRY_STATUSES:  # urllib3 already retried these, honouring Retry-After
+            raise DownloadError(f"HTTP {status} for {url} after {settings.max_retries} retries")
+        if status >= 500:
             raise _Retry(f"HTTP {status}", wait=_retry_after(response, settings.retry_after_max))
         if status not in (200, 206):
             raise DownloadError(f"HTTP {status} for {url}")

@@ -22,7 +22,8 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import requests
 
-from london_llm.collect.http import HttpSettings
+from london_llm.collect.fetch import retries_exhausted
+from london_llm.collect.http import RETRY_STATUSES, HttpSettings
 from london_llm.collect.names import safe_filename
 from london_llm.collect.registry import Source
 
@@ -316,12 +317,16 @@ def _get(session: requests.Session, url: str, settings: HttpSettings, parse: Cal
             response = session.get(url, timeout=settings.timeout, headers={"Accept": accept})
             if response.status_code in (404, 410):
                 raise PlanError(f"{url}: HTTP {response.status_code}")
+            if response.status_code in RETRY_STATUSES:  # urllib3 already retried these with backoff
+                raise PlanError(f"{url}: HTTP {response.status_code} after {settings.max_retries} retries")
             if response.status_code != 200:
                 raise ValueError(f"HTTP {response.status_code}")
             if len(response.content) > MAX_JSON_BYTES:
                 raise PlanError(f"{url}: answer over {MAX_JSON_BYTES:,} bytes")
             return parse(response.content)
         except (requests.RequestException, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError too
+            if isinstance(exc, requests.RequestException) and retries_exhausted(exc):
+                raise PlanError(f"{url}: {exc.args[0].reason!r} after {settings.max_retries} retries") from None
             last = f"{type(exc).__name__}: {exc}"
         if attempt <= settings.max_retries:
             sleep(settings.backoff_delay(attempt))
