@@ -50,6 +50,7 @@ def parse_tsv(data: bytes, meta: dict) -> list[RawDocument]:
     for row in reader:
         body = fix_tag_spacing(" ".join((row.get(text_col) or "").split()))
         date = _ZERO_DAY.sub("", (row.get(date_col) or "").strip()) if date_col else None
-        docs.append(RawDocument(text=body, date=date or None, year=year_of(date),
-                                part=(row.get(id_col) or None) if id_col else None))
+        part = (row.get(id_col) or None) if id_col else None
+        docs.append(RawDocument(text=body, date=date or None, year=year_of(date), part=part,
+                                title=f"London Lives record {part}" if part else None))
     return docs
