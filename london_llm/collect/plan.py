@@ -8,13 +8,8 @@ that runs in the worker.
 """
 from __future__ import annotations
 
-import csv
 import functools
-import io
-import json
 import re
-import threading
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator, Mapping, Optional
@@ -22,21 +17,12 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import requests
 
-from london_llm.collect.fetch import retries_exhausted
-from london_llm.collect.http import RETRY_STATUSES, HttpSettings
+from london_llm.collect.api import LazyCatalogue, NothingToFetch, PlanError, get_json
+from london_llm.collect.http import HttpSettings
 from london_llm.collect.names import safe_filename
 from london_llm.collect.registry import Source
 
 MAX_SEARCH_ITEMS = 10_000  # input bound: no search expands into more items than this
-MAX_JSON_BYTES = 64 * 1024 * 1024
-
-
-class PlanError(RuntimeError):
-    """A source could not be expanded into items (search or listing failed); message says why."""
-
-
-class NothingToFetch(PlanError):
-    """The item exists but has nothing we can use (an Internet Archive item without OCR text)."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +78,7 @@ def _ia_item(source: Source, identifier: str, mirrors: Mapping[str, str], settin
 
     def resolve(session: requests.Session) -> Item:
         url = f"{base}/metadata/{quote(identifier, safe='')}"
-        meta = _get_json(session, url, settings)
+        meta = get_json(session, url, settings)
         if not meta or not isinstance(meta, dict) or "files" not in meta:
             raise PlanError(f"Internet Archive has no item {identifier!r} (empty metadata from {url})")
         texts = [f for f in meta.get("files") or [] if isinstance(f, dict) and f.get("format") == "DjVuTXT"]
@@ -139,7 +125,7 @@ def _plan_ia_search(source: Source, mirrors: Mapping[str, str], settings: HttpSe
         if spec.get("sort"):
             params.append(("sort[]", spec["sort"]))
         url = f"{mirrors['internet_archive']}/advancedsearch.php?{urlencode(params)}"
-        answer = _get_json(session, url, settings)
+        answer = get_json(session, url, settings)
         response = answer.get("response") if isinstance(answer, dict) else None
         docs = response.get("docs") if isinstance(response, dict) else None
         if not isinstance(docs, list):
@@ -166,7 +152,7 @@ def _old_bailey_api_ids(source: Source, base: str, settings: HttpSettings,
     start = 0
     while len(ids) < limit:
         url = f"{base}/oldbailey_record?{urlencode({**query, 'from': start})}"
-        answer = _scalar(_get_json(session, url, settings))
+        answer = _scalar(get_json(session, url, settings))
         hits = _scalar(answer.get("hits")) if isinstance(answer, dict) else None
         if not isinstance(hits, dict) or not isinstance(hits.get("hits"), list):
             raise PlanError(f"Old Bailey search answered without hits.hits: {url}")
@@ -221,7 +207,7 @@ def _plan_files(source: Source, base: str, paths: list[str], prefix: str = "") -
 
 def _plan_london_lives(source: Source, mirrors: Mapping[str, str], settings: HttpSettings, **_: Any) -> Iterator[Item]:
     base, spec = mirrors["london_lives"], source.spec
-    catalogue = _LazyCatalogue(f"{base}/{quote(spec['catalogue'])}", spec["catalogue_key"], settings) \
+    catalogue = LazyCatalogue(f"{base}/{quote(spec['catalogue'])}", spec["catalogue_key"], settings) \
         if spec.get("catalogue") else None
 
     def dated(item: Item, session: requests.Session) -> Item:
@@ -237,29 +223,6 @@ def _plan_london_lives(source: Source, mirrors: Mapping[str, str], settings: Htt
 
     for item in _plan_files(source, base, spec["files"], spec.get("dir", "")):
         yield replace(item, resolve=functools.partial(dated, item)) if catalogue else item
-
-
-class _LazyCatalogue:
-    def __init__(self, url: str, key: str, settings: HttpSettings):
-        self.url, self.key, self.settings = url, key, settings
-        self._rows: Optional[dict[str, dict]] = None
-        self._lock = threading.Lock()
-
-    def rows(self, session: requests.Session) -> dict[str, dict]:
-        with self._lock:  # one fetch for all worker threads; a failure is retried by the next item
-            if self._rows is None:
-                self._rows = _catalogue(session, self.url, self.key, self.settings)
-            return self._rows
-
-
-def _catalogue(session: requests.Session, url: str, key: str, settings: HttpSettings) -> dict[str, dict]:
-    """Rows of a tab-separated catalogue by `key` column; an answer without that column is retried."""
-    def parse(data: bytes) -> dict[str, dict]:
-        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter="\t")
-        if key not in (reader.fieldnames or []):
-            raise ValueError(f"catalogue has no column {key!r} (got {str(reader.fieldnames)[:80]})")
-        return {row[key]: row for row in reader if row.get(key)}
-    return _get(session, url, settings, parse, accept="text/tab-separated-values")
 
 
 def _plan_url(source: Source, mirrors: Mapping[str, str], **_: Any) -> Iterator[Item]:
@@ -301,33 +264,3 @@ def plan_source(source: Source, *, mirrors: Mapping[str, str], settings: HttpSet
             raise PlanError(f"{source.id}: two items share the local name {item.name!r}")
         names[item.name] = item.key
     return items
-
-
-def _get_json(session: requests.Session, url: str, settings: HttpSettings) -> Any:
-    return _get(session, url, settings, lambda data: json.loads(data.decode("utf-8-sig")))
-
-
-def _get(session: requests.Session, url: str, settings: HttpSettings, parse: Callable[[bytes], Any],
-         accept: str = "application/json", sleep: Callable[[float], None] = time.sleep) -> Any:
-    """GET and parse an answer, retrying what urllib3 cannot see: a body cut short, an HTML page with 200,
-    an answer that does not parse (ValueError from `parse`)."""
-    last = ""
-    for attempt in range(1, settings.max_retries + 2):
-        try:
-            response = session.get(url, timeout=settings.timeout, headers={"Accept": accept})
-            if response.status_code in (404, 410):
-                raise PlanError(f"{url}: HTTP {response.status_code}")
-            if response.status_code in RETRY_STATUSES:  # urllib3 already retried these with backoff
-                raise PlanError(f"{url}: HTTP {response.status_code} after {settings.max_retries} retries")
-            if response.status_code != 200:
-                raise ValueError(f"HTTP {response.status_code}")
-            if len(response.content) > MAX_JSON_BYTES:
-                raise PlanError(f"{url}: answer over {MAX_JSON_BYTES:,} bytes")
-            return parse(response.content)
-        except (requests.RequestException, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError too
-            if isinstance(exc, requests.RequestException) and retries_exhausted(exc):
-                raise PlanError(f"{url}: {exc.args[0].reason!r} after {settings.max_retries} retries") from None
-            last = f"{type(exc).__name__}: {exc}"
-        if attempt <= settings.max_retries:
-            sleep(settings.backoff_delay(attempt))
-    raise PlanError(f"{url}: gave up after {settings.max_retries + 1} attempt(s): {last}")
