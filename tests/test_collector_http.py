@@ -307,3 +307,22 @@ def test_a_server_that_keeps_failing_is_asked_a_bounded_number_of_times(shared_c
     assert summary.counts()["failed"] == 1 and reason in summary.failed[0].reason, summary.report()
     assert len(server.requests) == 3  # the first try and max_retries=2 retries
     assert not list(tmp_path.rglob("*.xml*"))
+
+
+def test_an_unreachable_host_fails_fast_with_one_clear_reason(tmp_path):
+    """Nothing listens on the mirror's port: after three items cannot connect, the rest fail at once."""
+    import socket
+    with socket.socket() as probe:  # a port that was free a moment ago: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mirrors = {"gutenberg": f"http://127.0.0.1:{port}/gutenberg"}
+    sources = [gutenberg(n) for n in (376, 370, 730, 1023, 963, 883, 821, 1400)]
+    started = time.monotonic()
+    summary = collect(sources, CollectOptions(downloads_dir=tmp_path, mirrors=mirrors, workers=1, progress=False,
+                                              settings=HttpSettings(timeout=1, max_retries=2, backoff=0.05,
+                                                                    rate_limit=0)))
+    assert time.monotonic() - started < 10
+    reasons = [o.reason for o in summary.failed]
+    assert len(reasons) == 8
+    assert sum(r.startswith("unreachable:") for r in reasons) == 3
+    assert sum(f"host 127.0.0.1:{port} unreachable" in r and "rerun" in r for r in reasons) == 5

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 import requests
 
-from london_llm.collect.fetch import retries_exhausted
+from london_llm.collect.fetch import Unreachable, gave_up, retries_exhausted
 from london_llm.collect.http import RETRY_STATUSES, HttpSettings
 
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
@@ -51,7 +51,8 @@ def get_parsed(session: requests.Session, url: str, settings: HttpSettings, pars
             return parse(response.content)
         except (requests.RequestException, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError too
             if isinstance(exc, requests.RequestException) and retries_exhausted(exc):
-                raise PlanError(f"{url}: {exc.args[0].reason!r} after {settings.max_retries} retries") from None
+                error = gave_up(url, exc, settings)
+                raise (error if isinstance(error, Unreachable) else PlanError(str(error))) from None
             last = f"{type(exc).__name__}: {exc}"
         if attempt <= settings.max_retries:
             sleep(settings.backoff_delay(attempt))

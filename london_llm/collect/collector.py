@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from typing import Mapping, Optional, Sequence
 from tqdm import tqdm
 
 from london_llm import atomic
-from london_llm.collect.fetch import DEFAULT_MAX_BYTES, DownloadError, NotFound, file_digests, download
+from london_llm.collect.fetch import DEFAULT_MAX_BYTES, DownloadError, NotFound, Unreachable, download, file_digests
 from london_llm.collect.http import HttpSettings, SessionPool
 from london_llm.collect.plan import Item, NothingToFetch, PlanError, plan_source
 from london_llm.collect.registry import Source
@@ -57,6 +58,7 @@ class Outcome:
     reason: str = ""
     bytes: int = 0
     url: str = ""
+    unreachable: Optional[str] = None  # the host that refused every connection
 
 
 @dataclass
@@ -91,6 +93,10 @@ class Summary:
         if self.failed:
             lines.append("  rerun the same command to retry the failures; completed files are kept")
         return "\n".join(lines)
+
+
+def _public(outcome: Outcome) -> dict:
+    return {k: v for k, v in outcome.__dict__.items() if k != "unreachable"}
 
 
 def is_complete(file: Path) -> bool:
@@ -137,7 +143,41 @@ def _copy_local(item: Item, final: Path, max_bytes: int) -> tuple[int, str, str]
     return size, md5, sha
 
 
-def fetch_item(item: Item, pool: SessionPool, options: CollectOptions) -> Outcome:
+class HostHealth:
+    """Hosts that refused every connection: their remaining items fail at once with one clear reason
+    instead of each waiting through its own retries (an offline machine, a mistyped mirror)."""
+
+    def __init__(self, limit: int = 3):
+        self.limit = limit
+        self._failures: Counter = Counter()
+        self._lock = threading.Lock()
+
+    def down(self, hosts: set[str]) -> Optional[str]:
+        with self._lock:
+            return next((h for h in sorted(hosts) if self._failures[h] >= self.limit), None)
+
+    def record(self, hosts: set[str], unreachable: Optional[str]) -> None:
+        with self._lock:
+            if unreachable:
+                self._failures[unreachable] += 1
+            else:
+                for h in hosts:
+                    self._failures[h] = 0
+
+
+def fetch_item(item: Item, pool: SessionPool, options: CollectOptions,
+               health: Optional[HostHealth] = None) -> Outcome:
+    health = health or HostHealth()
+    host = health.down(item.hosts)
+    if host:
+        return Outcome(item.key, "failed", f"host {host} unreachable ({health.limit} items in a row could not "
+                                           "connect); check the network or the mirror flag, then rerun")
+    outcome = _fetch_item(item, pool, options)
+    health.record(item.hosts, getattr(outcome, "unreachable", None))
+    return outcome
+
+
+def _fetch_item(item: Item, pool: SessionPool, options: CollectOptions) -> Outcome:
     final = options.downloads_dir / item.source.id / item.name
     if is_complete(final):
         return Outcome(item.key, "present")
@@ -163,6 +203,8 @@ def fetch_item(item: Item, pool: SessionPool, options: CollectOptions) -> Outcom
         return Outcome(item.key, "skipped", str(exc))
     except NotFound as exc:
         return Outcome(item.key, "failed", f"not found: {exc}")
+    except Unreachable as exc:
+        return Outcome(item.key, "failed", f"unreachable: {exc}", unreachable=exc.host)
     except (DownloadError, PlanError, OSError) as exc:
         return Outcome(item.key, "failed", str(exc))
 
@@ -174,7 +216,7 @@ def plan_all(sources: Sequence[Source], pool: SessionPool, options: CollectOptio
         try:
             planned = plan_source(source, mirrors=options.mirrors, settings=options.settings,
                                   session=pool.get(), registry_dir=options.registry_dir)
-        except (PlanError, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (PlanError, DownloadError, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             # a search answer of an unexpected shape fails this source, not the run
             log.error("could not list %s: %s", source.id, exc)
             problems.append(Outcome(source.id, "failed", f"could not list the source: {exc}"))
@@ -201,7 +243,8 @@ def collect(sources: Sequence[Source], options: CollectOptions) -> Summary:
         bar = tqdm(total=len(todo), desc="downloading", unit="file", disable=not options.progress)
         pool_exec = ThreadPoolExecutor(max_workers=max(1, options.workers))
         try:
-            futures = {pool_exec.submit(fetch_item, item, pool, options): item for item in todo}
+            health = HostHealth()
+            futures = {pool_exec.submit(fetch_item, item, pool, options, health): item for item in todo}
             for future in as_completed(futures):
                 try:
                     outcome = future.result()

@@ -17,9 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
+from urllib.parse import urlsplit
 
 import requests
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError
 
 from london_llm.collect.http import RETRY_STATUSES, HttpSettings
 from london_llm.collect.textcheck import LicenceRefused, NotText, check_file
@@ -32,6 +33,14 @@ _GONE = (401, 403, 404, 410, 451)
 
 class DownloadError(RuntimeError):
     """This item could not be fetched; the message says why and what was tried."""
+
+
+class Unreachable(DownloadError):
+    """The host could not be connected to at all, after every retry (network down, wrong mirror)."""
+
+    def __init__(self, message: str, host: str):
+        super().__init__(message)
+        self.host = host
 
 
 class NotFound(DownloadError):
@@ -83,6 +92,15 @@ def retries_exhausted(exc: BaseException) -> bool:
     return bool(exc.args) and isinstance(exc.args[0], MaxRetryError)
 
 
+def gave_up(url: str, exc: BaseException, settings: HttpSettings) -> DownloadError:
+    """The error for a request urllib3 retried in vain: Unreachable when no connection was ever made."""
+    reason = exc.args[0].reason
+    message = f"{url}: {reason!r} after {settings.max_retries} retries"
+    if isinstance(reason, (NewConnectionError, ConnectTimeoutError, NameResolutionError)):
+        return Unreachable(message, urlsplit(url).netloc)
+    return DownloadError(message)
+
+
 def _retry_after(response: requests.Response, cap: float) -> float:
     value = response.headers.get("Retry-After")
     if not value:
@@ -118,7 +136,7 @@ def _fetch_once(session: requests.Session, url: str, part: Path, settings: HttpS
         response = session.get(url, stream=True, timeout=settings.timeout, headers=headers)
     except requests.RequestException as exc:
         if retries_exhausted(exc):  # urllib3 already retried with backoff: retrying again would square it
-            raise DownloadError(f"{url}: {exc.args[0].reason!r} after {settings.max_retries} retries") from None
+            raise gave_up(url, exc, settings) from None
         raise _Retry(f"{type(exc).__name__}: {exc}") from None
     with response:
         status = response.status_code

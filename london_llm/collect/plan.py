@@ -39,10 +39,15 @@ class Item:
     expected_md5: Optional[str] = None
     extra: Mapping[str, Any] = field(default_factory=dict)  # more sidecar fields (identifier, ebook, ...)
     resolve: Optional[Callable[[requests.Session], "Item"]] = None  # fills urls / md5 / size
+    first_contact: str = ""  # the URL `resolve` asks first (for items without urls yet)
 
     @property
     def key(self) -> str:
         return f"{self.source.id}/{self.name}"
+
+    @property
+    def hosts(self) -> set[str]:
+        return {urlsplit(u).netloc for u in (*self.urls, self.first_contact) if u}
 
 
 def _year_of(text: Any) -> Optional[int]:
@@ -103,7 +108,7 @@ def _ia_item(source: Source, identifier: str, mirrors: Mapping[str, str], settin
 
     hint = hint or {}
     item = Item(source, safe_filename(f"{identifier}_djvu.txt"), title=hint.get("title") or None,
-                extra={"identifier": identifier}, resolve=resolve)
+                extra={"identifier": identifier}, resolve=resolve, first_contact=f"{base}/metadata/")
     return item
 
 
