@@ -55,8 +55,8 @@ def inputs(args, work: Path) -> tuple[Path, Path]:
     return docs, tok
 
 
-def train_once(args, docs: Path, tok: Path, work: Path, nproc: int) -> dict:
-    out = work / f"run_{nproc}"
+def train_once(args, docs: Path, tok: Path, work: Path, nproc: int, threads: int) -> dict:
+    out = work / f"run_{nproc}x{threads}"
     flags = ["--model", args.model, "--fresh", "--no_wandb", "--documents_file", str(docs),
              "--tokenizer_dir", str(tok), "--data_dir", str(work / "pretokenized"), "--output_dir", str(out),
              "--max_steps", str(args.steps), "--batch_size", str(args.batch_size // nproc),
@@ -64,7 +64,7 @@ def train_once(args, docs: Path, tok: Path, work: Path, nproc: int) -> dict:
              "--eval_iters", "2", "--dtype", args.dtype]
     script = str(ROOT / "04_training" / "train_model_slm.py")
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
-    env = dict(os.environ, WANDB_MODE="disabled", OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // nproc)))
+    env = dict(os.environ, WANDB_MODE="disabled", OMP_NUM_THREADS=str(threads))
     t0 = time.perf_counter()
     subprocess.run(launcher + [script] + flags, check=True, env=env, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
@@ -105,13 +105,18 @@ def main(argv=None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         print(f"load before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
         docs, tok = inputs(args, work)
-        runs = [train_once(args, docs, tok, work, n) for n in (1, args.nproc)]
+        cores = os.cpu_count() or 1
+        # one process on all cores, one on one core (OpenMP threads suffer most on a busy machine),
+        # then torchrun with the cores shared out
+        configs = [(1, cores), (1, 1), (args.nproc, max(1, cores // args.nproc))]
+        runs = [train_once(args, docs, tok, work, n, t) for n, t in configs]
         print(f"{args.model} preset, {args.steps} steps, global batch {args.batch_size}, dtype {args.dtype}")
         for r in runs:
             print(f"  {r['nproc']} process(es) x {r['threads']} thread(s): {r['tokens_per_sec']:,.0f} tokens/s (median), "
                   f"wall {r['wall_s']:.1f} s incl. start-up, final train loss {r['final_loss']:.4f}")
-        print(f"  speed-up {runs[1]['tokens_per_sec'] / runs[0]['tokens_per_sec']:.2f}x; "
-              f"final losses differ by {abs(runs[1]['final_loss'] - runs[0]['final_loss']):.2e}")
+        print(f"  torchrun against one process on all cores: "
+              f"{runs[-1]['tokens_per_sec'] / runs[0]['tokens_per_sec']:.2f}x; "
+              f"final losses differ by {abs(runs[-1]['final_loss'] - runs[0]['final_loss']):.2e}")
         m = monitor_figures(args.log_steps, work)
         print(f"monitor: {m['records']:,} records ({m['bytes'] / 1e6:.1f} MB) read + status in "
               f"{m['read_and_status_s'] * 1000:.0f} ms; 5 PNGs in {m['plots_s']:.2f} s")
