@@ -326,3 +326,4 @@ def test_an_unreachable_host_fails_fast_with_one_clear_reason(tmp_path):
     assert len(reasons) == 8
     assert sum(r.startswith("unreachable:") for r in reasons) == 3
     assert sum(f"host 127.0.0.1:{port} unreachable" in r and "rerun" in r for r in reasons) == 5
+    assert f"could not connect to 127.0.0.1:{port}: offline? --from-dir DIR" in summary.report()

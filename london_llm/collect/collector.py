@@ -90,6 +90,10 @@ class Summary:
             lines.append(f"  skipped {o.key}: {o.reason}")
         for o in self.failed:
             lines.append(f"  FAILED  {o.key}: {o.reason}")
+        unreachable = sorted({o.unreachable for o in self.failed if o.unreachable})
+        if unreachable:
+            lines.append(f"  could not connect to {', '.join(unreachable)}: offline? --from-dir DIR imports local "
+                         "copies, and the --*-mirror flags point at other servers")
         if self.failed:
             lines.append("  rerun the same command to retry the failures; completed files are kept")
         return "\n".join(lines)
