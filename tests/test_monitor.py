@@ -297,3 +297,23 @@ def test_status_script_lists_checkpoints_of_every_model(tmp_path):
     assert "3.2500" in slm_row and "ok" in slm_row and time.strftime("%Y-%m-%d") in slm_row
     assert any("checkpoint-250" in l and "3.5000" in l for l in lines)
     assert "tiny" not in out.stdout, "the test preset is listed only when it has checkpoints"
+
+
+def test_status_watch_redraws_until_ctrl_c(tmp_path):
+    import signal
+
+    write_log(tmp_path / "metrics.jsonl", records(1, 100))
+    proc = subprocess.Popen([sys.executable, str(REPO / "10_scripts" / "training_status.py"), "--output_dir",
+                             str(tmp_path), "--watch", "0.2"], stdout=subprocess.PIPE, text=True)
+    try:
+        screens = 0
+        for line in proc.stdout:
+            screens += "slm training" in line
+            if screens == 2:
+                break
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert screens == 2
