@@ -49,9 +49,16 @@ while [ $# -gt 0 ]; do
     --fresh) die "resume_training.sh resumes; to start over use ./launch_training.sh";;
     --resume_from_checkpoint|--resume-from-checkpoint) CHECKPOINT="${2:-}"; shift 2 || die "$1 needs a checkpoint";;
     --resume_from_checkpoint=*|--resume-from-checkpoint=*) CHECKPOINT="${1#*=}"; shift;;
-    --output_dir|--output-dir|--output_dir=*|--output-dir=*) OUTPUT_GIVEN=1; PASS+=("$1"); shift;;
+    --output_dir|--output-dir) OUTPUT_GIVEN=1; PASS+=("$1" "${2:-}"); shift 2 || die "$1 needs a folder";;
+    --output_dir=*|--output-dir=*) OUTPUT_GIVEN=1; PASS+=("$1"); shift;;
     -*) PASS+=("$1"); shift;;
-    *) if [ -z "$CHECKPOINT" ]; then CHECKPOINT="$1"; else PASS+=("$1"); fi; shift;;
+    *)  # the checkpoint is the first word that names one (checkpoint-N, or a folder); others are flag values
+      if [ -z "$CHECKPOINT" ] && { [[ "$(basename -- "$1")" =~ ^checkpoint-[0-9]+(\.pt)?$ ]] || [ -d "$1" ]; }; then
+        CHECKPOINT="$1"
+      else
+        PASS+=("$1")
+      fi
+      shift;;
   esac
 done
 for n in "${NPROC:-1}" "$NNODES" "${NODE_RANK:-0}"; do

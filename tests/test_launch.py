@@ -152,6 +152,11 @@ def test_resume_script_finds_the_model_and_resumes_it(tmp_path, elsewhere):
     assert "Resuming the 'regular' model" in out.stderr
     assert (f"{REPO / '04_training' / 'train_model.py'} --model regular --resume_from_checkpoint {regular_ckpt} "
             f"--home {home} --max_steps 500 --output_dir {regular_ckpt.parent}") in out.stderr
+    # flags may come first, with their values
+    out = sh(RESUME, "--max_steps", "500", "--output_dir", str(tmp_path / "new"), "checkpoint-250", "--home", str(home),
+             "--dry_run", cwd=elsewhere)
+    assert (f"--resume_from_checkpoint {regular_ckpt} --max_steps 500 --output_dir {tmp_path / 'new'} "
+            f"--home {home}") in out.stderr
     # the guide's spelling and a relative path work too
     assert "Resuming the 'regular' model" in sh(RESUME, "checkpoint-250.pt", "--home", str(home), "--dry_run",
                                                  cwd=elsewhere).stderr
