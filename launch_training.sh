@@ -64,13 +64,7 @@ if [ "$SHOW_HELP" -eq 1 ]; then
   exec "$PY" "$SCRIPT" --help
 fi
 
-GPUS="$(count_gpus)"
-if [ -z "$NPROC" ]; then NPROC=$(( GPUS > 0 ? GPUS : 1 )); fi
-[ "$NPROC" -gt 0 ] || die "--nproc_per_node must be at least 1"
-if [ "$GPUS" -gt 0 ]; then DEVICES="$NPROC GPU process(es) (NCCL)"; else DEVICES="$NPROC CPU process(es) (gloo)"; fi
-[ "$NNODES" -gt 1 ] && DEVICES="$DEVICES on each of $NNODES nodes"
-cpu_threads
-torchrun_command
+plan_devices  # GPUS, NPROC, DEVICES, OMP_NUM_THREADS and TORCHRUN
 
 CKPT_DIR="$(checkpoint_dir_of "$MODEL" "$HOME_DIR")"
 for arg in "${PASS[@]}"; do  # an explicit --output_dir wins over the preset's folder

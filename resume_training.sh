@@ -84,13 +84,7 @@ SCRIPT="$(training_script "$MODEL")"
 # New checkpoints go beside the one resumed from (unless --output_dir says otherwise).
 [ "$OUTPUT_GIVEN" -eq 1 ] || PASS+=(--output_dir "$(dirname "$CKPT_PATH")")
 
-GPUS="$(count_gpus)"
-if [ -z "$NPROC" ]; then NPROC=$(( GPUS > 0 ? GPUS : 1 )); fi
-[ "$NPROC" -gt 0 ] || die "--nproc_per_node must be at least 1"
-if [ "$GPUS" -gt 0 ]; then DEVICES="$NPROC GPU process(es) (NCCL)"; else DEVICES="$NPROC CPU process(es) (gloo)"; fi
-[ "$NNODES" -gt 1 ] && DEVICES="$DEVICES on each of $NNODES nodes"
-cpu_threads
-torchrun_command
+plan_devices  # GPUS, NPROC, DEVICES, OMP_NUM_THREADS and TORCHRUN
 
 note "Resuming the '$MODEL' model from $CKPT_PATH on $DEVICES."
 CMD=("${TORCHRUN[@]}" "$SCRIPT" --model "$MODEL" --resume_from_checkpoint "$CKPT_PATH" "${PASS[@]}")

@@ -87,3 +87,19 @@ checkpoint_dir_of() {  # MODEL HOME (HOME may be empty: $LONDON_LLM_HOME or the 
   "$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import config
 print(config.paths(sys.argv[3] or None).checkpoint_dir(sys.argv[2]))' "$ROOT" "$1" "$2"
 }
+
+# One process per GPU (or NPROC if given, at most the GPUs), else NPROC CPU processes (default 1).
+plan_devices() {
+  GPUS="$(count_gpus)"
+  if [ -z "$NPROC" ]; then NPROC=$(( GPUS > 0 ? GPUS : 1 )); fi
+  [ "$NPROC" -gt 0 ] || die "--nproc_per_node must be at least 1"
+  if [ "$GPUS" -gt 0 ]; then
+    [ "$NPROC" -le "$GPUS" ] || die "--nproc_per_node $NPROC but torch sees $GPUS GPU(s): one process per GPU"
+    DEVICES="$NPROC GPU process(es) (NCCL)"
+  else
+    DEVICES="$NPROC CPU process(es) (gloo)"
+  fi
+  if [ "$NNODES" -gt 1 ]; then DEVICES="$DEVICES on each of $NNODES nodes"; fi
+  cpu_threads
+  torchrun_command
+}
