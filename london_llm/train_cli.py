@@ -199,7 +199,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
         return 0
     except (RunLocked, ckpt.CheckpointError, PretokenizedIncompatible, TokenizerError, TrainingError,
             PrecisionError, ValueError) as exc:
-        logger.error(f"ERROR: {exc}")
+        logger.error(str(exc))
         return EXIT_USAGE
     finally:
         lock.release()

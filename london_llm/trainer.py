@@ -229,6 +229,13 @@ def train(job: TrainJob) -> TrainResult:
     else:
         torch.manual_seed(cfg.seed + ctx.rank)
 
+    if step >= steps_total:
+        if main:
+            log.info(f"{job.resume_from} is already at step {step} of {steps_total}: nothing to train. "
+                     "Raise --max_steps (or --num_epochs) to train further, or start over with --fresh.")
+        return TrainResult(step=step, final_checkpoint=job.resume_from, stopped_by_signal=None,
+                           last_val_loss=last_val)
+
     flops_tok = flops_per_token(raw_model, cfg.n_layer, cfg.n_embd, cfg.max_length)
     peak = device_peak(device, job.precision.name, job.peak_flops)
     use_compile = cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")

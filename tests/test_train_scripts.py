@@ -262,3 +262,13 @@ def test_help_documents_every_flag():
         helped = subprocess.run([sys.executable, str(REPO / "04_training" / script), "--help"],
                                 capture_output=True, text=True, timeout=60, cwd="/")
         assert helped.returncode == 0 and "--list-checkpoints" in helped.stdout and "--interactive" in helped.stdout
+
+
+def test_resuming_with_another_tokenizer_is_refused(reference, setup):
+    ref, _ = reference
+    other = setup["root"] / "other_tokenizer"
+    shutil.copytree(setup["tok"], other)
+    (other / "tokenizer.json").write_text((other / "tokenizer.json").read_text() + "\n")  # same load, other bytes
+    result = train(setup, ref, "--tokenizer_dir", str(other))
+    assert result.returncode == 2
+    assert "is not the one" in result.stdout and str(other) in result.stdout
