@@ -266,9 +266,9 @@ def test_help_documents_every_flag():
 
 def test_resuming_with_another_tokenizer_is_refused(reference, setup):
     ref, _ = reference
-    other = setup["root"] / "other_tokenizer"
-    shutil.copytree(setup["tok"], other)
-    (other / "tokenizer.json").write_text((other / "tokenizer.json").read_text() + "\n")  # same load, other bytes
+    from london_llm.tokenizer import train_tokenizer
+
+    other = train_tokenizer(setup["docs"], setup["root"] / "other_tokenizer", vocab_size=1100, show_progress=False)
     result = train(setup, ref, "--tokenizer_dir", str(other))
     assert result.returncode == 2
     assert "is not the one" in result.stdout and str(other) in result.stdout
