@@ -95,8 +95,8 @@ def _record(raw: RawDocument, meta: dict, text: str, year: Optional[int], words:
 
 def process_item(item: Item, options: CleaningOptions) -> ItemResult:
     meta = item.meta
-    result = ItemResult(meta["source_id"], meta.get("source") or meta.get("collection") or COLLECTIONS[meta["format"]],
-                        str(item.path), 0)
+    collection = meta.get("source") or meta.get("collection") or COLLECTIONS[meta["format"]]
+    result = ItemResult(meta["source_id"], collection, str(item.path), 0)
     try:
         size = item.path.stat().st_size
         if size > options.max_file_bytes:
@@ -138,8 +138,8 @@ def process_item(item: Item, options: CleaningOptions) -> ItemResult:
                 break
         else:
             folded, exact = fold_and_hash(text)
-            result.candidates.append(Candidate(_record(raw, meta, text, year, measured.words), exact, signature(folded),
-                                               (meta["source_id"], item.path.name, index),
-                                               FORMAT_RANK.get(meta["format"], 2),
-                                               len(text.encode("utf-8")) - len(text)))
+            result.candidates.append(Candidate(
+                record=_record(raw, meta, text, year, measured.words), exact_hash=exact,
+                minhash=signature(folded), order=(meta["source_id"], item.path.name, index),
+                rank=FORMAT_RANK.get(meta["format"], 2), typography=len(text.encode("utf-8")) - len(text)))
     return result

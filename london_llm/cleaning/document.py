@@ -23,11 +23,11 @@ class RawDocument:
     removed: dict = field(default_factory=dict)  # contamination category -> chars the parser cut out
 
 
-_YEAR = re.compile(r"(?<!\d)(1[0-9]{3})(?!\d)")
+_YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2})(?!\d)")
 
 
 def year_of(value) -> Optional[int]:
-    """The first plausible four-digit year (1000-1999) in a date string, or None."""
+    """The first plausible four-digit year (1000-2099) in a date string, or None."""
     if value is None:
         return None
     if isinstance(value, int):
