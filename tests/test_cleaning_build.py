@@ -250,3 +250,22 @@ def test_the_copy_with_typography_is_kept(built):
     assert set(books) == {"Jack Sheppard", "The Beggar's Opera"}
     for doc in books.values():  # the ISO-8859-1 file, not the ASCII one
         assert any(ord(ch) > 127 for ch in doc["text"])
+
+
+def test_import_sidecars_carry_the_download_fields(built, shared_corpus):
+    import hashlib
+    downloads = built["data"] / "downloads"
+    sidecars = sorted(downloads.rglob("*.meta.json"))
+    assert len(sidecars) == len(SUBSET) + 1  # + the World Library file
+    for side in sidecars:
+        meta = json.loads(side.read_text())
+        for key in ("format_version", "source_id", "kind", "format", "title", "author", "date", "year",
+                    "licence", "origin", "bytes", "md5", "sha256", "retrieved"):
+            assert key in meta, (side.name, key)
+        data = side.with_name(side.name[: -len(".meta.json")]).read_bytes()
+        assert meta["bytes"] == len(data) and meta["sha256"] == hashlib.sha256(data).hexdigest()
+        assert side.parent.name == meta["source_id"]
+    sheppard = json.loads((downloads / "gutenberg_format_variants/pg16215__16215-8.txt.meta.json").read_text())
+    assert (sheppard["year"], sheppard["url"]) == (1839, "https://www.gutenberg.org/ebooks/16215")
+    inquest = json.loads(next(downloads.glob("london_lives_coroners_inquests/*.meta.json")).read_text())
+    assert inquest["date"] == "1760-02-18" and "John Ryal" in inquest["title"]
