@@ -295,3 +295,21 @@ def test_other_ranks_can_wait_for_the_build_by_polling(tmp_path, small_documents
                           val_fraction=0.05, seed=7)
     builder.join()
     assert (out / "metadata.json").is_file()
+
+
+def test_split_writer_keeps_one_validation_document_per_kind(tmp_path):
+    from london_llm.split import SplitWriter
+
+    writer = SplitWriter(tmp_path, val_fraction=0.1)
+    docs = [("book", 0.50, [1, 1]), ("book", 0.30, [2, 2]), ("book", 0.70, [3, 3]),  # none below 0.1: lowest held
+            ("trial", 0.40, [4]), ("trial", 0.05, [5]), ("trial", 0.60, [6]),         # one below 0.1: held one freed
+            ("diary", 0.20, [7, 7, 7])]                                                  # alone: trains
+    for kind, score, ids in docs:
+        writer.add(kind, score, np.array(ids, dtype=np.uint16))
+    counts = writer.finish()
+    train = np.fromfile(tmp_path / "train.bin", dtype="<u2").tolist()
+    val = np.fromfile(tmp_path / "val.bin", dtype="<u2").tolist()
+    assert sorted(val) == [2, 2, 5]
+    assert sorted(train) == [1, 1, 3, 3, 4, 6, 7, 7, 7]
+    assert counts["val"]["by_kind"] == {"book": {"tokens": 2, "documents": 1}, "trial": {"tokens": 1, "documents": 1}}
+    assert counts["train"]["documents"] == 5 and counts["train"]["tokens"] == 9
