@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -135,7 +136,11 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
                        resume_from=resume))
         return 0
 
-    ctx = dist_utils.setup(args.device)
+    try:
+        ctx = dist_utils.setup(args.device)
+    except PrecisionError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     logger = setup_logging(log_file, ctx.is_main)
     lock = RunLock(output_dir, log=logger.warning)
     try:
