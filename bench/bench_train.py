@@ -104,8 +104,6 @@ def reference(cfg, device):
 
 def timed(step, n: int, device) -> float:
     """Seconds per step over n steps, with one host sync at the end (as the training loop does)."""
-    import torch
-
     sync(device)
     t0 = time.perf_counter()
     total = None
