@@ -64,6 +64,7 @@ def ours(cfg, precision):
     """A step function running the trainer's own optimizer_step on our model."""
     import torch
 
+    from london_llm.fused_loss import CausalLMLoss
     from london_llm.model import build_model, flops_per_token
     from london_llm.optim import make_optimizer
     from london_llm.trainer import optimizer_step
@@ -73,7 +74,8 @@ def ours(cfg, precision):
     optimizer = make_optimizer(model, cfg, device)
     scaler = precision.grad_scaler()
     use_compile = cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
-    run_model = torch.compile(model) if use_compile else model
+    run_model = CausalLMLoss(model)
+    run_model = torch.compile(run_model) if use_compile else run_model
     data = batches(cfg.vocab_size, cfg.batch_size, cfg.max_length)
 
     def step():

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 import torch
-import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
 from . import checkpoint as ckpt
 from . import distributed as dist_utils
 from . import rng
+from .fused_loss import CausalLMLoss
 from .data import EpochBatches, open_tokens, validation_batches
 from .mfu import device_peak, mfu
 from .model import build_model, flops_per_token, generation_config
@@ -117,8 +117,7 @@ def _to_device(batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]
 
 
 def _loss(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    logits = model(input_ids=x, use_cache=False).logits
-    return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1))
+    return model(x, y)  # a CausalLMLoss, maybe compiled and/or DDP-wrapped
 
 
 def optimizer_step(model, raw_model, optimizer, scaler, next_batch, precision: Precision, accum: int,
@@ -239,7 +238,8 @@ def train(job: TrainJob) -> TrainResult:
     flops_tok = flops_per_token(raw_model, cfg.n_layer, cfg.n_embd, cfg.max_length)
     peak = device_peak(device, job.precision.name, job.peak_flops)
     use_compile = cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
-    model = torch.compile(raw_model) if use_compile else raw_model
+    model = CausalLMLoss(raw_model)  # forward = loss, fused with the output projection
+    model = torch.compile(model) if use_compile else model
     if ctx.enabled:
         model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 

@@ -192,3 +192,44 @@ def test_run_lock_refuses_a_live_holder_and_takes_over_a_dead_ones(tmp_path):
         assert json.loads(lock.path.read_text())["pid"] == os.getpid()
     assert messages and "stale lock" in messages[0] and str(holder.pid) in messages[0]
     assert not (tmp_path / "training.lock").exists()
+
+
+@pytest.mark.parametrize("rows_per_chunk", [7, 10_000])
+def test_fused_loss_matches_cross_entropy_over_the_logits(monkeypatch, rows_per_chunk):
+    import torch.nn.functional as F
+
+    from london_llm import fused_loss
+
+    torch.manual_seed(0)
+    vocab = 300
+    monkeypatch.setattr(fused_loss, "CHUNK_ELEMENTS", rows_per_chunk * vocab)
+    monkeypatch.setattr(fused_loss, "CHUNK_ELEMENTS_FP32", rows_per_chunk * vocab)
+    hidden = torch.randn(50, 16, requires_grad=True)
+    weight = (torch.randn(vocab, 16) * 0.3).requires_grad_()
+    targets = torch.randint(0, vocab, (50,))
+    expected = F.cross_entropy(hidden @ weight.t(), targets)
+    grads = torch.autograd.grad(expected, (hidden, weight))
+    loss = fused_loss.linear_cross_entropy(hidden, weight, targets)
+    fused_grads = torch.autograd.grad(loss * 3, (hidden, weight))  # the incoming gradient is honoured
+    assert loss.item() == pytest.approx(expected.item(), abs=1e-5)
+    for a, b in zip(grads, fused_grads):
+        torch.testing.assert_close(b, 3 * a, atol=1e-6, rtol=1e-5)
+    with torch.no_grad():  # evaluation: the loss alone
+        assert fused_loss.linear_cross_entropy(hidden, weight, targets).item() == pytest.approx(expected.item(), abs=1e-5)
+    if cpu_has_bf16():  # under bf16 autocast: close to the fp32 loss, gradients to bf16 precision
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            low = fused_loss.linear_cross_entropy(hidden, weight, targets)
+        low_grads = torch.autograd.grad(low, (hidden, weight))
+        assert low.dtype == torch.float32 and low.item() == pytest.approx(expected.item(), rel=2e-2)
+        for a, b in zip(grads, low_grads):
+            torch.testing.assert_close(b, a, atol=2e-3, rtol=5e-2)
+
+
+def test_causal_lm_loss_equals_the_models_own_loss():
+    from london_llm.fused_loss import CausalLMLoss
+
+    model = build_model(SMALL, vocab_size=100, bos_id=0, eos_id=0, seed=1)
+    ids = torch.randint(0, 100, (2, 8))
+    x, y = ids[:, :-1], ids[:, 1:]
+    hf = model(input_ids=ids, labels=ids).loss  # transformers shifts the labels itself
+    assert CausalLMLoss(model)(x, y).item() == pytest.approx(hf.item(), abs=1e-5)
