@@ -39,9 +39,10 @@ class _LinearCrossEntropy(torch.autograd.Function):
         # d(mean loss)/d(logits) for every row, in the matmul dtype: two big matmuls at the end
         grad_logits = torch.empty((n, vocab), dtype=dtype, device=hidden.device) if need_grad else None
         total = torch.zeros((), dtype=torch.float32, device=hidden.device)
+        in_place = need_grad and dtype == torch.float32
         for start in range(0, n, rows):
             hc, tc = h[start:start + rows], targets[start:start + rows]
-            if need_grad and dtype == torch.float32:  # compute straight into the gradient buffer
+            if in_place:  # compute straight into the gradient buffer
                 logits = torch.mm(hc, w.t(), out=grad_logits[start:start + rows])
             else:
                 logits = (hc @ w.t()).float()
@@ -53,7 +54,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
             if need_grad:
                 g = exp.mul_((1.0 / (sums * n))[:, None])  # softmax / n
                 g[torch.arange(len(tc), device=tc.device), tc] -= 1.0 / n  # minus one-hot / n
-                if g.data_ptr() != grad_logits[start].data_ptr():
+                if not in_place:
                     grad_logits[start:start + rows].copy_(g)
         if need_grad:
             ctx.save_for_backward(grad_logits @ w, (grad_logits.t() @ h).float())
