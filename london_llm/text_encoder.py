@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
@@ -18,6 +19,7 @@ from london_llm.tags import END_OF_TEXT, document_tags
 from london_llm.tokenizer import TokenizerError, load_backend_tokenizer, tokenizer_info
 
 UINT16_VOCAB_LIMIT = 1 << 16  # ids 0..65535 fit a uint16 token file
+PIECE_CHARS = 32_768  # long texts are encoded in pieces about this long (see TextEncoder.pieces)
 RETRAIN = "python 03_tokenizer/train_historical_tokenizer.py"
 
 
@@ -27,6 +29,16 @@ def tokenizer_sha256(tokenizer_dir: Path) -> str:
     if not path.is_file():
         raise TokenizerError(f"no tokenizer at {path}; train it first: {RETRAIN} (or pass the tokenizer folder)")
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cuts_are_exact(tokenizer) -> bool:
+    """True for the project's recipe (no normalizer; ByteLevel pre-tokenizer with the GPT-2 pattern
+    and no prefix space), where TextEncoder.pieces leaves the ids unchanged; other tokenizers are
+    encoded one whole text at a time."""
+    spec = json.loads(tokenizer.to_str())
+    pre = spec.get("pre_tokenizer") or {}
+    return (spec.get("normalizer") is None and pre.get("type") == "ByteLevel"
+            and pre.get("use_regex", True) and not pre.get("add_prefix_space", False))
 
 
 class TextEncoder:
@@ -40,6 +52,7 @@ class TextEncoder:
         self._tag_ids = {tag: tokenizer.token_to_id(tag) for tag in self.conditioning_tags}
         self._prefixes: dict[tuple[str, Optional[int]], np.ndarray] = {}
         self.eos = np.array([tokenizer.token_to_id(END_OF_TEXT)], dtype=np.uint16)
+        self.cuttable = cuts_are_exact(tokenizer)
 
     def prefix_ids(self, kind: str, year: Optional[int]) -> np.ndarray:
         """The document's tags that this tokenizer knows (london_llm.tags.document_tags), as ids."""
@@ -50,13 +63,36 @@ class TextEncoder:
         return self._prefixes[key]
 
     def encode_texts(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """One uint16 array per text, in order. Longest first inside the batch, so that the
-        library's worker threads do not end up waiting on one long novel taken last."""
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        encodings = self.tokenizer.encode_batch([texts[i] for i in order], add_special_tokens=False)
-        out: list[np.ndarray] = [np.empty(0, np.uint16)] * len(texts)
-        for i, encoding in zip(order, encodings):
-            out[i] = np.array(encoding.ids, dtype=np.uint16)
+        """One uint16 array per text, in order. Long texts are encoded as pieces cut where the
+        tokenizer would split anyway (see `pieces`), so the library's threads share the work
+        evenly instead of one of them finishing a whole novel alone."""
+        owners, pieces = [], []
+        for i, text in enumerate(texts):
+            for piece in (self.pieces(text) if self.cuttable else [text]):
+                owners.append(i)
+                pieces.append(piece)
+        encodings = self.tokenizer.encode_batch(pieces, add_special_tokens=False)
+        parts: list[list[np.ndarray]] = [[] for _ in texts]
+        for i, encoding in zip(owners, encodings):
+            parts[i].append(np.array(encoding.ids, dtype=np.uint16))
+        return [p[0] if len(p) == 1 else np.concatenate(p) for p in parts]
+
+    @staticmethod
+    def pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
+        """`text` cut into pieces of about `size` characters, each cut just before a newline that
+        follows a non-space character. The GPT-2 byte-level pattern always ends a pre-token there
+        and starts the next one afresh (it has no look-behind), so encoding the pieces one by one
+        gives exactly the ids of the whole. (str.isspace covers all of Unicode's White_Space.)"""
+        out, start = [], 0
+        while len(text) - start > size:
+            cut = text.find("\n", start + size)
+            while cut != -1 and text[cut - 1].isspace():
+                cut = text.find("\n", cut + 1)
+            if cut == -1:
+                break
+            out.append(text[start:cut])
+            start = cut
+        out.append(text[start:])
         return out
 
     @contextlib.contextmanager

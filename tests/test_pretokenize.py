@@ -313,3 +313,41 @@ def test_split_writer_keeps_one_validation_document_per_kind(tmp_path):
     assert sorted(train) == [1, 1, 3, 3, 4, 6, 7, 7, 7]
     assert counts["val"]["by_kind"] == {"book": {"tokens": 2, "documents": 1}, "trial": {"tokens": 1, "documents": 1}}
     assert counts["train"]["documents"] == 5 and counts["train"]["tokens"] == 9
+
+
+def test_long_texts_encoded_in_pieces_give_the_ids_of_the_whole(small_documents, tokenizer_dir):
+    from london_llm.text_encoder import TextEncoder, load_text_encoder
+
+    encoder = load_text_encoder(tokenizer_dir)
+    assert encoder.cuttable  # the project's recipe
+    tok = encoder.tokenizer
+    rng = np.random.default_rng(0)
+    # whitespace-heavy text: every kind of run before and after the newlines the cuts look for
+    alphabet = list("ab,. '\n\t\r") + ["\u00a0", "\u2028", "\u3000", "\n\n", " \n", "\n ", "é", "1"]
+    tricky = "".join(rng.choice(alphabet, size=20_000))
+    novel = max((r["text"] for r in _read_jsonl(small_documents)), key=len)
+    for text in (tricky, novel):
+        for size in (50, 997, 4096):
+            pieces = TextEncoder.pieces(text, size)
+            assert "".join(pieces) == text and len(pieces) > 3
+            ids = [i for piece in pieces for i in tok.encode(piece, add_special_tokens=False).ids]
+            assert ids == tok.encode(text, add_special_tokens=False).ids, size
+    whole = encoder.encode_texts([novel, "short", novel[:100]])
+    assert [a.tolist() for a in whole] == [tok.encode(t, add_special_tokens=False).ids
+                                           for t in (novel, "short", novel[:100])]
+
+
+def test_other_tokenizer_recipes_are_encoded_whole(tokenizer_dir):
+    from tokenizers import normalizers, pre_tokenizers
+
+    from london_llm.text_encoder import cuts_are_exact
+
+    tok = load_backend_tokenizer(tokenizer_dir)
+    assert cuts_are_exact(tok)
+    tok.normalizer = normalizers.NFC()
+    assert not cuts_are_exact(tok)
+    tok = load_backend_tokenizer(tokenizer_dir)
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    assert not cuts_are_exact(tok)
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    assert not cuts_are_exact(tok)
