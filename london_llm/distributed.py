@@ -37,8 +37,11 @@ def launched_by_torchrun() -> bool:
     return "RANK" in os.environ and "WORLD_SIZE" in os.environ
 
 
-def setup(device_arg: Optional[str] = None, timeout_minutes: float = 30) -> DistContext:
-    """Join the process group torchrun describes (if any) and pick this rank's device."""
+def setup(device_arg: Optional[str] = None, timeout_minutes: float = 180) -> DistContext:
+    """Join the process group torchrun describes (if any) and pick this rank's device.
+
+    The long timeout covers the other ranks waiting while rank 0 pretokenizes a large corpus once.
+    """
     if not launched_by_torchrun() or not dist.is_available():
         return DistContext(0, 0, 1, choose_device(device_arg), None)
     rank = int(os.environ["RANK"])

@@ -141,6 +141,13 @@ def test_checkpoint_script_lists_and_generates(reference, setup):
     assert "checkpoint-20: step 20" in run.stdout
     assert "validation loss:" in run.stdout and "perplexity" in run.stdout
     assert "Prompt: Parliament sat in Westminster Hall" in run.stdout
+    interactive = subprocess.run([sys.executable, str(CHECK), "--checkpoints_dir", str(out), "--interactive",
+                                  "--eval_batches", "0", "--max_new_tokens", "5"],
+                                 input="The prisoner was indicted for\n\n", capture_output=True, text=True,
+                                 timeout=120, cwd=setup["root"])
+    assert interactive.returncode == 0, interactive.stdout + interactive.stderr
+    assert "checkpoint-24: step 24" in interactive.stdout  # the newest by default
+    assert "Prompt: The prisoner was indicted for" in interactive.stdout
     wrong = subprocess.run([sys.executable, str(CHECK), "--checkpoints_dir", str(out), "--checkpoint_path",
                             "checkpoint-999"], capture_output=True, text=True, timeout=120)
     assert wrong.returncode == 2 and "checkpoint-999" in wrong.stdout and "checkpoint-24" in wrong.stdout
@@ -241,9 +248,17 @@ def test_pretokenization_rules_through_the_script(reference, setup):
     assert "Resuming from the newest complete checkpoint" in forced.stdout  # from the run before it
 
 
-def test_fresh_keeps_earlier_checkpoints_aside(reference, setup):
+def test_fresh_keeps_earlier_checkpoints_aside(reference, setup, tmp_path):
     out = setup["root"] / "fresh"
-    assert train(setup, out, "--max_steps", "1").returncode == 0
+    # no credentials and no network: W&B runs offline, into logs/wandb under the artifact root
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB")}
+    env.update(HOME=str(tmp_path), NETRC=str(tmp_path / "no-netrc"))
+    first = subprocess.run([sys.executable, str(TRAIN), *[a for a in SHORT if a != "--no_wandb"], "--max_steps", "1",
+                            "--home", str(tmp_path), "--tokenizer_dir", str(setup["tok"]), "--documents_file",
+                            str(setup["docs"]), "--data_dir", str(setup["data"]), "--output_dir", str(out)],
+                           env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    assert "(offline)" in first.stderr and list((tmp_path / "logs" / "wandb").glob("offline-run-*"))
     again = train(setup, out, "--max_steps", "1", "--fresh")
     assert again.returncode == 0, again.stdout
     assert "Resuming" not in again.stdout and "moved 1 earlier checkpoint" in again.stdout
