@@ -129,11 +129,14 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     log_file = Path(args.log_file or paths.training_log)
 
     if args.print_config:
-        resume = None if args.fresh else (ckpt.resolve(output_dir, args.resume_from_checkpoint)
-                                          if args.resume_from_checkpoint else ckpt.newest_good(output_dir, log=lambda m: None))
-        print(describe(resolve_config(preset, args, resume), model=model_name, output_dir=output_dir,
-                       tokenizer_dir=tokenizer_dir, documents_file=documents_file, data_dir=data_dir,
-                       resume_from=resume))
+        try:
+            resume = None if args.fresh else choose_resume(args, output_dir, log=lambda m: None)
+            config = resolve_config(preset, args, resume)
+        except (ckpt.CheckpointError, TrainingError, ValueError) as exc:
+            print(f"ERROR: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        print(describe(config, model=model_name, output_dir=output_dir, tokenizer_dir=tokenizer_dir,
+                       documents_file=documents_file, data_dir=data_dir, resume_from=resume))
         return 0
 
     try:
@@ -146,7 +149,8 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     try:
         if ctx.is_main:
             lock.acquire()
-            ckpt.clean_temporary(output_dir) if output_dir.is_dir() else None
+            if output_dir.is_dir():
+                ckpt.clean_temporary(output_dir)
             if args.fresh:
                 archive_previous(output_dir, logger.info)
             resume = choose_resume(args, output_dir, logger.info)

@@ -35,10 +35,6 @@ from .train_cli import TrainingError
 from .train_logging import MetricsLog, WandbRun, progress_bar
 
 
-# model-shape fields a resumed run must share with its checkpoint
-SHAPE_FIELDS = ("n_layer", "n_head", "n_embd", "max_length", "pad_vocab_to_multiple")
-
-
 @dataclass
 class TrainJob:
     """Everything the loop needs, resolved by the caller (no paths are guessed here)."""
