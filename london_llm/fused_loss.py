@@ -83,5 +83,10 @@ class CausalLMLoss(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         hidden = self.lm.transformer(input_ids=input_ids, use_cache=False).last_hidden_state
-        return linear_cross_entropy(hidden.reshape(-1, hidden.size(-1)), self.lm.lm_head.weight,
-                                    targets.reshape(-1))
+        hidden, targets = hidden.reshape(-1, hidden.size(-1)), targets.reshape(-1)
+        if _compute_dtype(hidden) == torch.float16:
+            # fp16 (older GPUs, with a GradScaler): per-token gradients of size ~1/tokens would
+            # underflow before the scale reaches them, so take the plain path there
+            logits = self.lm.lm_head(hidden)
+            return nn.functional.cross_entropy(logits.float(), targets)
+        return linear_cross_entropy(hidden, self.lm.lm_head.weight, targets)
