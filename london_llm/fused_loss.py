@@ -16,8 +16,10 @@ from torch import nn
 # logits per chunk. Low precision: a 16 MB fp32 scratch chunk that stays in cache while it is
 # reduced, normalised and cast; fp32: chunks written straight into the gradient buffer, so larger
 # ones only mean fewer, better-shaped matmuls (measured on the 2-core AVX-512 machine, vocab 50k).
+# On a GPU, cache is not the point and each chunk costs kernel launches: a few large chunks.
 CHUNK_ELEMENTS = 1 << 22
 CHUNK_ELEMENTS_FP32 = 1 << 26
+CHUNK_ELEMENTS_GPU = 1 << 26
 
 
 def _compute_dtype(hidden: torch.Tensor) -> torch.dtype:
@@ -32,7 +34,10 @@ class _LinearCrossEntropy(torch.autograd.Function):
     def forward(ctx, hidden, weight, targets, dtype):
         n, vocab = hidden.shape[0], weight.shape[0]
         need_grad = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
-        chunk = CHUNK_ELEMENTS_FP32 if dtype == torch.float32 and need_grad else CHUNK_ELEMENTS
+        if hidden.device.type == "cuda":
+            chunk = CHUNK_ELEMENTS_GPU
+        else:
+            chunk = CHUNK_ELEMENTS_FP32 if dtype == torch.float32 and need_grad else CHUNK_ELEMENTS
         rows = max(1, min(n, chunk // vocab))
         w = weight.to(dtype)
         h = hidden.to(dtype)
