@@ -98,7 +98,9 @@ def generate(model, tokenizer, prompt: str, max_new_tokens: int = 60, temperatur
     device = next(model.parameters()).device
     ids = tokenizer(prompt, return_tensors="pt").input_ids
     bos = torch.tensor([[tokenizer.bos_token_id]])  # documents follow <|endoftext|> in training
-    ids = torch.cat([bos, ids], dim=1)[:, -model.config.n_positions + max_new_tokens:].to(device)
+    context = model.config.n_positions
+    max_new_tokens = max(1, min(max_new_tokens, context // 2))  # never run past the position table
+    ids = torch.cat([bos, ids], dim=1)[:, -(context - max_new_tokens):].to(device)  # keep the prompt's end
     out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
                          do_sample=temperature > 0, temperature=temperature if temperature > 0 else None,
                          top_k=top_k if temperature > 0 else None, pad_token_id=tokenizer.pad_token_id)
