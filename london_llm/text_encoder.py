@@ -79,16 +79,20 @@ class TextEncoder:
 
     @staticmethod
     def pieces(text: str, size: int = PIECE_CHARS) -> list[str]:
-        """`text` cut into pieces of about `size` characters, each cut just before a newline that
-        follows a non-space character. The GPT-2 byte-level pattern always ends a pre-token there
-        and starts the next one afresh (it has no look-behind), so encoding the pieces one by one
-        gives exactly the ids of the whole. (str.isspace covers all of Unicode's White_Space.)"""
+        """`text` cut into pieces of about `size` characters, each cut just before a line break
+        ("\n" or "\r\n") that follows a non-space character. The GPT-2 byte-level pattern always
+        ends a pre-token where whitespace follows non-space, and starts the next one afresh (it has
+        no look-behind), so encoding the pieces one by one gives exactly the ids of the whole.
+        (str.isspace is true for all of Unicode's White_Space, so no unsafe cut slips through.)"""
         out, start = [], 0
         while len(text) - start > size:
-            cut = text.find("\n", start + size)
-            while cut != -1 and text[cut - 1].isspace():
-                cut = text.find("\n", cut + 1)
-            if cut == -1:
+            newline = text.find("\n", start + size)
+            while newline != -1:
+                cut = newline - 1 if text[newline - 1] == "\r" else newline
+                if not text[cut - 1].isspace():
+                    break
+                newline = text.find("\n", newline + 1)
+            if newline == -1:
                 break
             out.append(text[start:cut])
             start = cut

@@ -326,7 +326,7 @@ def test_long_texts_encoded_in_pieces_give_the_ids_of_the_whole(small_documents,
     alphabet = list("ab,. '\n\t\r") + ["\u00a0", "\u2028", "\u3000", "\n\n", " \n", "\n ", "é", "1"]
     tricky = "".join(rng.choice(alphabet, size=20_000))
     novel = max((r["text"] for r in _read_jsonl(small_documents)), key=len)
-    for text in (tricky, novel):
+    for text in (tricky, novel, novel.replace("\n", "\r\n")):
         for size in (50, 997, 4096):
             pieces = TextEncoder.pieces(text, size)
             assert "".join(pieces) == text and len(pieces) > 3
