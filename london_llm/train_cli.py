@@ -205,6 +205,9 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
         result = train(job)
         if result.stopped_by_signal and ctx.is_main:
             logger.info(f"Stopped cleanly by {result.stopped_by_signal} at step {result.step}.")
+        # Every rank leaves its last collective before any tears the group down: a rank that
+        # destroyed gloo while its peer was still talking to it aborted the peer at exit.
+        dist_utils.barrier(ctx)
         return 0
     except (RunLocked, ckpt.CheckpointError, PretokenizedIncompatible, TokenizerError, TrainingError,
             PrecisionError, ValueError) as exc:

@@ -90,10 +90,15 @@ class StopFlag:
             signal.signal(sig, handler)
 
 
-def total_steps(config: TrainConfig, windows_per_epoch: int, world_size: int) -> int:
-    """max_steps, or fewer when num_epochs worth of windows runs out first."""
-    per_step = config.batch_size * config.gradient_accumulation_steps * world_size
-    by_epochs = math.ceil(config.num_epochs * windows_per_epoch / per_step) if config.num_epochs > 0 else None
+def total_steps(config: TrainConfig, batches_per_epoch: int) -> int:
+    """max_steps, or fewer when num_epochs worth of batches runs out first.
+
+    `batches_per_epoch` counts global micro-batches (batch_size x world size), as EpochBatches does:
+    windows that do not fill a last one wait for the next epoch, so rounding down keeps the run
+    from spilling into an epoch it was not asked for.
+    """
+    by_epochs = (math.floor(config.num_epochs * batches_per_epoch / config.gradient_accumulation_steps)
+                 if config.num_epochs > 0 else None)
     candidates = [s for s in (config.max_steps, by_epochs) if s is not None]
     return max(1, min(candidates))
 
@@ -170,7 +175,7 @@ def train(job: TrainJob) -> TrainResult:
                                rank=ctx.rank, world_size=ctx.world_size)
     except (OSError, ValueError) as exc:
         raise TrainingError(str(exc)) from None
-    steps_total = total_steps(cfg, batches.windows_per_epoch, ctx.world_size)
+    steps_total = total_steps(cfg, batches.batches_per_epoch)
     tokens_per_step = cfg.batch_size * cfg.max_length * cfg.gradient_accumulation_steps * ctx.world_size
 
     # --- model, optimizer, state --------------------------------------------------------------

@@ -67,10 +67,14 @@ def test_schedule_warms_up_linearly_then_decays_by_cosine_to_the_floor():
 
 
 def test_total_steps_is_the_earlier_of_max_steps_and_epochs():
-    assert total_steps(SMALL.replace(max_steps=100, num_epochs=1), windows_per_epoch=1000, world_size=1) == 100
-    assert total_steps(SMALL.replace(max_steps=None, num_epochs=2), windows_per_epoch=100, world_size=2) == 50
+    # batches_per_epoch counts global micro-batches, as EpochBatches.batches_per_epoch does
+    assert total_steps(SMALL.replace(max_steps=100, num_epochs=1), batches_per_epoch=500) == 100
+    assert total_steps(SMALL.replace(max_steps=None, num_epochs=2), batches_per_epoch=25) == 50
     assert total_steps(SMALL.replace(max_steps=None, num_epochs=0.5, gradient_accumulation_steps=5),
-                       windows_per_epoch=100, world_size=1) == 5
+                       batches_per_epoch=50) == 5
+    # 3 epochs of 7 micro-batches with accumulation 2: 10 whole steps, never an 11th in epoch 4
+    assert total_steps(SMALL.replace(max_steps=None, num_epochs=3, gradient_accumulation_steps=2),
+                       batches_per_epoch=7) == 10
 
 
 def test_precision_choice_honours_the_hardware():
