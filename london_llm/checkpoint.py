@@ -6,7 +6,6 @@ incomplete or corrupt and is passed over for the previous good one.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -19,6 +18,7 @@ import torch
 from safetensors.torch import load_file
 
 from . import atomic
+from .hashing import sha256_file  # noqa: F401 - also part of this module's API
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -51,14 +51,6 @@ class CheckpointInfo:
     @property
     def name(self) -> str:
         return self.path.name
-
-
-def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def step_of(path: Path) -> Optional[int]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from london_llm.atomic import atomic_dir, write_json
+from london_llm.hashing import sha256_file as file_sha256
 from london_llm.split import SPLITS, SplitWriter, split_score
 from london_llm.text_encoder import TextEncoder, load_text_encoder, tokenizer_sha256
 from london_llm.tokenization.documents import document_id, iter_documents
@@ -145,14 +145,6 @@ def _check_documents(documents_file: Path, recorded: dict, out_dir: Path) -> Non
     if file_sha256(documents_file) != recorded.get("sha256"):
         raise PretokenizedIncompatible(
             DOCUMENTS_CHANGED, f"{documents_file} differs from the file the data was built from (sha256)", out_dir)
-
-
-def file_sha256(path: Path, block: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(block):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --- building -------------------------------------------------------------------------------

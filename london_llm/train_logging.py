@@ -16,39 +16,15 @@ from typing import Any, Optional
 from tqdm import tqdm
 
 from . import atomic
+from .logs import setup_logger
 
 LOGGER_NAME = "london_llm.train"
 
 
-class _TqdmHandler(logging.StreamHandler):
-    """Terminal output that does not break the progress bar."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            tqdm.write(self.format(record), file=sys.stderr)
-        except Exception:  # noqa: BLE001 - logging must never kill training
-            self.handleError(record)
-
-
 def setup_logging(log_file: Optional[Path], is_main: bool = True) -> logging.Logger:
-    """A logger to the terminal and (rank 0 only) appended to `log_file`."""
-    logger = logging.getLogger(LOGGER_NAME)
-    logger.setLevel(logging.INFO)
-    for h in list(logger.handlers):
-        logger.removeHandler(h)
-        h.close()
-    logger.propagate = False
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
-    terminal = _TqdmHandler()
-    terminal.setFormatter(fmt)
-    terminal.setLevel(logging.INFO if is_main else logging.WARNING)
-    logger.addHandler(terminal)
-    if is_main and log_file is not None:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        fh = logging.FileHandler(log_file, encoding="utf-8")
-        fh.setFormatter(fmt)
-        logger.addHandler(fh)
-    return logger
+    """A logger to the terminal and (rank 0 only) appended to `log_file`; other ranks show warnings only."""
+    return setup_logger(LOGGER_NAME, log_file if is_main else None,
+                        terminal_level=logging.INFO if is_main else logging.WARNING)
 
 
 class MetricsLog:

@@ -9,7 +9,6 @@ on the last micro-step, losses are averaged across ranks, and rank 0 alone repor
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import math
 import signal
@@ -25,6 +24,7 @@ from . import checkpoint as ckpt
 from . import distributed as dist_utils
 from . import rng
 from .fused_loss import CausalLMLoss
+from .hashing import sha256_file
 from .data import EpochBatches, open_tokens, validation_batches
 from .mfu import device_peak, mfu
 from .model import build_model, flops_per_token, generation_config
@@ -104,8 +104,9 @@ def total_steps(config: TrainConfig, batches_per_epoch: int) -> int:
 
 
 def file_sha256(path: Path) -> Optional[str]:
+    """sha256 of a file, or None when it cannot be read (a checkpoint then records no fingerprint)."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return sha256_file(path)
     except OSError:
         return None
 

@@ -1,7 +1,6 @@
 """config.py presets, paths, and the flag-over-preset mechanism."""
 import argparse
 import json
-import os
 import subprocess
 import sys
 

@@ -7,7 +7,6 @@ in one (the world size changes, the global batch does not).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil

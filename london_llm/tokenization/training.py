@@ -1,7 +1,6 @@
 """Train the historical tokenizer on documents.jsonl and write its folder (format 1) atomically."""
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -12,6 +11,7 @@ import tokenizers
 from tqdm.auto import tqdm
 
 from london_llm import atomic
+from london_llm.hashing import sha256_file
 from london_llm.tags import CONTROL_TOKENS, END_OF_TEXT, PAD
 from london_llm.tokenization.documents import DocumentScan, iter_texts, scan_documents
 from london_llm.tokenization.errors import TokenizerError
@@ -29,14 +29,6 @@ TAG_RULE = ("One <|kind:K|> tag per document kind and one <|period:S-E|> tag per
             "(from the document's year) that occur in the training documents (london_llm.tags.tag_set).")
 
 log = logging.getLogger(__name__)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _scan(documents_file: Path, held_out_fraction: float, show_progress: bool) -> DocumentScan:
