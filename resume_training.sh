@@ -31,21 +31,10 @@ USAGE
 MODEL="" NPROC="" NNODES=1 NODE_RANK="" RDZV_ENDPOINT="" DRY_RUN=0 HOME_DIR="" CHECKPOINT="" OUTPUT_GIVEN=0
 PASS=()
 while [ $# -gt 0 ]; do
+  take_launcher_option "$@"
+  if [ "$CONSUMED" -gt 0 ]; then shift "$CONSUMED"; continue; fi
   case "$1" in
-    --model) MODEL="${2:-}"; shift 2 || die "--model needs slm, regular or tiny";;
-    --model=*) MODEL="${1#*=}"; shift;;
-    --nproc_per_node|--nproc-per-node) NPROC="${2:-}"; shift 2 || die "--nproc_per_node needs a number";;
-    --nproc_per_node=*|--nproc-per-node=*) NPROC="${1#*=}"; shift;;
-    --nnodes) NNODES="${2:-}"; shift 2 || die "--nnodes needs a number";;
-    --nnodes=*) NNODES="${1#*=}"; shift;;
-    --node_rank|--node-rank) NODE_RANK="${2:-}"; shift 2 || die "--node_rank needs a number";;
-    --node_rank=*|--node-rank=*) NODE_RANK="${1#*=}"; shift;;
-    --rdzv_endpoint|--rdzv-endpoint) RDZV_ENDPOINT="${2:-}"; shift 2 || die "--rdzv_endpoint needs HOST:PORT";;
-    --rdzv_endpoint=*|--rdzv-endpoint=*) RDZV_ENDPOINT="${1#*=}"; shift;;
-    --dry_run|--dry-run) DRY_RUN=1; shift;;
     -h|--help) usage; exit 0;;
-    --home) HOME_DIR="${2:-}"; PASS+=("$1" "${2:-}"); shift 2 || die "--home needs a folder";;
-    --home=*) HOME_DIR="${1#*=}"; PASS+=("$1"); shift;;
     --fresh) die "resume_training.sh resumes; to start over use ./launch_training.sh";;
     --resume_from_checkpoint|--resume-from-checkpoint) CHECKPOINT="${2:-}"; shift 2 || die "$1 needs a checkpoint";;
     --resume_from_checkpoint=*|--resume-from-checkpoint=*) CHECKPOINT="${1#*=}"; shift;;

@@ -4,6 +4,30 @@
 die() { echo "ERROR: $*" >&2; exit 2; }
 note() { echo "[$(basename "$0")] $*" >&2; }
 
+# The options both launchers share (model, devices, multi-node, dry run, artifact root). Reads "$@",
+# sets MODEL NPROC NNODES NODE_RANK RDZV_ENDPOINT DRY_RUN HOME_DIR (and PASS for --home), and sets
+# CONSUMED to how many words it took: 0 when "$1" is not one of these options.
+take_launcher_option() {
+  CONSUMED=0
+  local value="${2-}" has_value=$(( $# >= 2 ))
+  case "$1" in
+    --model|--nproc_per_node|--nproc-per-node|--nnodes|--node_rank|--node-rank|--rdzv_endpoint|--rdzv-endpoint|--home)
+      [ "$has_value" -eq 1 ] || die "$1 needs a value (see --help)"
+      CONSUMED=2;;
+    --*=*) value="${1#*=}"; CONSUMED=1;;
+  esac
+  case "$1" in
+    --model|--model=*) MODEL="$value";;
+    --nproc_per_node|--nproc-per-node|--nproc_per_node=*|--nproc-per-node=*) NPROC="$value";;
+    --nnodes|--nnodes=*) NNODES="$value";;
+    --node_rank|--node-rank|--node_rank=*|--node-rank=*) NODE_RANK="$value";;
+    --rdzv_endpoint|--rdzv-endpoint|--rdzv_endpoint=*|--rdzv-endpoint=*) RDZV_ENDPOINT="$value";;
+    --home|--home=*) HOME_DIR="$value"; PASS+=("${@:1:$CONSUMED}");;
+    --dry_run|--dry-run) DRY_RUN=1; CONSUMED=1;;
+    *) CONSUMED=0;;
+  esac
+}
+
 # The project's environment: $LONDON_LLM_PYTHON, else helloLondon/ (what run.sh creates), else
 # .venv/, else python3 from PATH. torchrun is then `python -m torch.distributed.run` of that same
 # interpreter, so it can never pick up another environment's torch.
