@@ -41,9 +41,7 @@ while [ $# -gt 0 ]; do
     *) PASS+=("$1"); shift;;
   esac
 done
-for n in "${NPROC:-1}" "$NNODES" "${NODE_RANK:-0}"; do
-  case "$n" in ''|*[!0-9]*) die "--nproc_per_node, --nnodes and --node_rank take whole numbers, not '$n'";; esac
-done
+check_launcher_numbers
 
 pick_python
 SCRIPT="$(training_script "$MODEL")"

@@ -28,6 +28,12 @@ take_launcher_option() {
   esac
 }
 
+check_launcher_numbers() {
+  for n in "${NPROC:-1}" "$NNODES" "${NODE_RANK:-0}"; do
+    case "$n" in ''|*[!0-9]*) die "--nproc_per_node, --nnodes and --node_rank take whole numbers, not '$n'";; esac
+  done
+}
+
 # The project's environment: $LONDON_LLM_PYTHON, else helloLondon/ (what run.sh creates), else
 # .venv/, else python3 from PATH. torchrun is then `python -m torch.distributed.run` of that same
 # interpreter, so it can never pick up another environment's torch.
