@@ -11,6 +11,7 @@ them in --redo to rebuild) and training resumes from the newest checkpoint (--fr
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import subprocess
 import sys
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         gpus = _gpu_count()
         args.model = "slm" if gpus else "tiny"
         print(f"model: {args.model} ({gpus} GPU(s) found; --model chooses another)")
+    if args.home:  # every stage script, including those without a --home flag, writes under it
+        os.environ[config.HOME_ENV] = str(config.paths(args.home).home)
     for stage, cmd in plan(args):
         print(f"\n== {stage}: {shlex.join(cmd)}", flush=True)
         if args.dry_run:

@@ -29,15 +29,19 @@ def test_pipeline_runs_end_to_end_then_skips_and_resumes(tmp_path):
     shutil.copytree(corpus / "gutenberg-18c-novels-dighums", source / "gutenberg-18c-novels-dighums")
     home = tmp_path / "home"
     train = "--max_steps 12 --save_steps 6 --eval_steps 6 --eval_iters 2 --no_wandb"
-    first = _run(["--model", "tiny", "--from-dir", str(source), "--train_args", train], tmp_path, home)
+    elsewhere = tmp_path / "default_home"  # what LONDON_LLM_HOME says; --home must win for every stage
+    first = _run(["--model", "tiny", "--home", str(home), "--from-dir", str(source), "--train_args", train],
+                 tmp_path, elsewhere)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert (home / "data/london_historical/processed/documents.jsonl").exists()
     assert (home / "09_models/tokenizers/london_historical_tokenizer_tiny/tokenizer.json").exists()
     assert (home / "09_models/checkpoints/tiny/checkpoint-12/model.safetensors").exists()
     assert "validation loss" in first.stdout and "Prompt:" in first.stdout
+    assert (home / "logs" / "tokenizer_training.log").exists()
+    assert not elsewhere.exists(), "a stage wrote outside --home"
 
     # A rerun skips finished stages and resumes training rather than starting over.
-    again = _run(["--model", "tiny", "--stages", "data", "tokenizer", "train", "--dry_run",
-                  "--train_args", "--max_steps 18"], tmp_path, home).stdout
+    again = _run(["--model", "tiny", "--home", str(home), "--stages", "data", "tokenizer", "train", "--dry_run",
+                  "--train_args", "--max_steps 18"], tmp_path, elsewhere).stdout
     assert "data: " in again and "exists; skipping" in again
     assert "resume_training.sh --model tiny" in again and "checkpoint-12" in again
