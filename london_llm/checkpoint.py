@@ -12,7 +12,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import torch
 from safetensors.torch import load_file
@@ -62,8 +62,10 @@ def step_of(path: Path) -> Optional[int]:
 
 def save_checkpoint(root: Path, step: int, *, model, optimizer_state: dict, rng_states: list[dict],
                     trainer_state: dict, tokenizer_dir: Optional[Path], generation_config=None,
-                    save_total_limit: int = 0, log: Callable[[str], None] = print) -> Path:
-    """Write `root/checkpoint-<step>/` atomically (manifest last), then keep the newest `save_total_limit`."""
+                    save_total_limit: int = 0, log: Callable[[str], None] = print,
+                    protect: Iterable[Path] = ()) -> Path:
+    """Write `root/checkpoint-<step>/` atomically (manifest last), then keep the newest `save_total_limit`
+    (never pruning the one just written, nor those in `protect`, e.g. the checkpoint resumed from)."""
     root = Path(root)
     final = root / f"checkpoint-{step}"
     with atomic.atomic_dir(final) as tmp:
@@ -82,7 +84,7 @@ def save_checkpoint(root: Path, step: int, *, model, optimizer_state: dict, rng_
         (tmp / TRAINER_STATE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
         _write_manifest(tmp, step)
     if save_total_limit and save_total_limit > 0:
-        prune(root, save_total_limit, log=log)
+        prune(root, save_total_limit, log=log, protect=[final, *protect])
     return final
 
 
@@ -108,11 +110,13 @@ def _write_manifest(folder: Path, step: int) -> None:
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
-def prune(root: Path, keep: int, log: Callable[[str], None] = print) -> list[Path]:
-    """Delete all but the newest `keep` checkpoints (by step)."""
+def prune(root: Path, keep: int, log: Callable[[str], None] = print,
+          protect: Iterable[Path] = ()) -> list[Path]:
+    """Delete all but the newest `keep` checkpoints (by step), never one in `protect`."""
     found = sorted((p for p in Path(root).glob("checkpoint-*") if p.is_dir() and step_of(p) is not None),
                    key=step_of)
-    removed = found[:-keep] if keep > 0 else []
+    kept = {Path(p).resolve() for p in protect if p is not None}
+    removed = [p for p in (found[:-keep] if keep > 0 else []) if p.resolve() not in kept]
     for path in removed:
         shutil.rmtree(path, ignore_errors=True)
         log(f"Deleted old checkpoint {path.name} (keeping the newest {keep})")

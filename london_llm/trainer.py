@@ -279,7 +279,8 @@ def train(job: TrainJob) -> TrainResult:
                 optimizer_state={"optimizer": optimizer.state_dict(), "scaler": scaler.state_dict()},
                 rng_states=rng_all, trainer_state=trainer_state, tokenizer_dir=job.tokenizer_dir,
                 generation_config=generation_config(raw_model.config),
-                save_total_limit=cfg.save_total_limit, log=log.info)
+                save_total_limit=cfg.save_total_limit, log=log.info,
+                protect=[job.resume_from] if job.resume_from is not None else [])
             log.info(f"Saving model checkpoint to {path}")
         dist_utils.barrier(ctx)
         return path

@@ -237,3 +237,18 @@ def test_causal_lm_loss_equals_the_models_own_loss():
     x, y = ids[:, :-1], ids[:, 1:]
     hf = model(input_ids=ids, labels=ids).loss  # transformers shifts the labels itself
     assert CausalLMLoss(model)(x, y).item() == pytest.approx(hf.item(), abs=1e-5)
+
+
+def test_prune_keeps_the_checkpoint_just_written_and_the_one_resumed_from(tmp_path):
+    # resuming checkpoint-10 while a newer checkpoint-30 exists, then saving checkpoint-15 with limit 1:
+    # pruning by step alone would delete both the new checkpoint and the one resumed from
+    model = build_model(SMALL, vocab_size=100, bos_id=0, eos_id=0)
+    for step in (10, 20, 30):
+        _save(tmp_path, step, model)
+    opt = make_optimizer(model, SMALL, torch.device("cpu"))
+    ckpt.save_checkpoint(tmp_path, 15, model=model, optimizer_state={"optimizer": opt.state_dict()},
+                         rng_states=[rng.capture()], trainer_state={"config": {}}, tokenizer_dir=None,
+                         save_total_limit=1, log=lambda m: None, protect=[tmp_path / "checkpoint-10"])
+    steps = [i.step for i in ckpt.list_checkpoints(tmp_path)]
+    assert 15 in steps and 10 in steps and 20 not in steps
+    assert ckpt.verify(tmp_path / "checkpoint-15") is None
