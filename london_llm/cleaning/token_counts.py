@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 DOCUMENTS = "documents.jsonl"
 META = "documents.meta.json"
+MAX_LINE_BYTES = 256 * 2**20  # as london_llm.tokenization.documents: a bigger line is not one document
 
 
 class DocumentsError(ValueError):
@@ -39,16 +40,24 @@ def documents_file(data_dir: Path) -> Path:
     return path
 
 
-def iter_documents(path: Path) -> Iterator[dict]:
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
+def iter_documents(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[dict]:
+    rerun = "rerun `python 02_data_collection/clean_corpus.py`"
+    with open(path, "rb") as fh:
+        number = 0
+        while raw := fh.readline(max_line_bytes + 1):
+            number += 1
+            if len(raw) > max_line_bytes:
+                raise DocumentsError(f"{path}: line {number} is over {max_line_bytes:,} bytes, not one cleaned "
+                                     f"document; {rerun}")
+            if not raw.strip():
                 continue
             try:
-                yield json.loads(line)
-            except json.JSONDecodeError:
-                raise DocumentsError(f"{path}: line {number} is not JSON (a truncated file?); rerun "
-                                     "`python 02_data_collection/clean_corpus.py`") from None
+                doc = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                raise DocumentsError(f"{path}: line {number} is not UTF-8 JSON (a truncated file?); {rerun}") from None
+            if not isinstance(doc, dict) or not isinstance(doc.get("text"), str):
+                raise DocumentsError(f"{path}: line {number} is not a document (no \"text\"); {rerun}")
+            yield doc
 
 
 def load_tokenizer(tokenizer_dir: Optional[Path]):
