@@ -80,8 +80,19 @@ def validation_loss(model, data_dir: Path, block_size: int, batch_size: int, max
         tokens = open_tokens(data_dir, "val")
     except Exception:  # noqa: BLE001 - no held-out data is reported, not fatal, for a checkpoint check
         return None
+    try:
+        batches = validation_batches(tokens, block_size, batch_size, max_batches, 0, 1)
+    except ValueError as exc:
+        raise ckpt.CheckpointError(f"{Path(data_dir) / 'val.bin'}: {exc}; pass --data_dir with the data this "
+                                   "checkpoint trained on, or --eval_batches 0") from None
+    vocab = model.get_input_embeddings().num_embeddings
     losses = []
-    for x, y in validation_batches(tokens, block_size, batch_size, max_batches, 0, 1):
+    for x, y in batches:
+        if int(x.max()) >= vocab or int(y.max()) >= vocab:
+            raise ckpt.CheckpointError(
+                f"{Path(data_dir) / 'val.bin'} holds token ids up to {max(int(x.max()), int(y.max()))}, beyond this "
+                f"model's {vocab}-entry vocabulary (built with another tokenizer); pass --data_dir with the data "
+                "this checkpoint trained on, or --eval_batches 0")
         x = torch.as_tensor(x, dtype=torch.long, device=device)
         y = torch.as_tensor(y, dtype=torch.long, device=device)
         logits = model(input_ids=x, use_cache=False).logits
