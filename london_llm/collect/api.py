@@ -39,16 +39,16 @@ def get_parsed(session: requests.Session, url: str, settings: HttpSettings, pars
     last = ""
     for attempt in range(1, settings.max_retries + 2):
         try:
-            response = session.get(url, timeout=settings.timeout, headers={"Accept": accept})
-            if response.status_code in (404, 410):
-                raise PlanError(f"{url}: HTTP {response.status_code}")
-            if response.status_code in RETRY_STATUSES:  # urllib3 already retried these with backoff
-                raise PlanError(f"{url}: HTTP {response.status_code} after {settings.max_retries} retries")
-            if response.status_code != 200:
-                raise ValueError(f"HTTP {response.status_code}")
-            if len(response.content) > MAX_ANSWER_BYTES:
-                raise PlanError(f"{url}: answer over {MAX_ANSWER_BYTES:,} bytes")
-            return parse(response.content)
+            response = session.get(url, timeout=settings.timeout, headers={"Accept": accept}, stream=True)
+            with response:
+                if response.status_code in (404, 410):
+                    raise PlanError(f"{url}: HTTP {response.status_code}")
+                if response.status_code in RETRY_STATUSES:  # urllib3 already retried these with backoff
+                    raise PlanError(f"{url}: HTTP {response.status_code} after {settings.max_retries} retries")
+                if response.status_code != 200:
+                    raise ValueError(f"HTTP {response.status_code}")
+                data = _read_bounded(response, url)
+            return parse(data)
         except (requests.RequestException, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError too
             if isinstance(exc, requests.RequestException) and retries_exhausted(exc):
                 error = gave_up(url, exc, settings)
@@ -57,6 +57,20 @@ def get_parsed(session: requests.Session, url: str, settings: HttpSettings, pars
         if attempt <= settings.max_retries:
             sleep(settings.backoff_delay(attempt))
     raise PlanError(f"{url}: gave up after {settings.max_retries + 1} attempt(s): {last}")
+
+
+def _read_bounded(response: requests.Response, url: str) -> bytes:
+    """The body, read in chunks and abandoned once it passes MAX_ANSWER_BYTES (never held whole first)."""
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > MAX_ANSWER_BYTES:
+        raise PlanError(f"{url}: answer over {MAX_ANSWER_BYTES:,} bytes")
+    chunks, total = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        total += len(chunk)
+        if total > MAX_ANSWER_BYTES:
+            raise PlanError(f"{url}: answer over {MAX_ANSWER_BYTES:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def get_catalogue(session: requests.Session, url: str, key: str, settings: HttpSettings) -> dict[str, dict]:
