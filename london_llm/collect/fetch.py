@@ -108,8 +108,11 @@ def _retry_after(response: requests.Response, cap: float) -> float:
     try:
         seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        seconds = (parsed.timestamp() - time.time()) if parsed else 0.0
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):  # neither seconds nor an HTTP date: no advice, plain backoff
+            return 0.0
+        seconds = parsed.timestamp() - time.time()
     return max(0.0, min(cap, seconds))
 
 
