@@ -141,7 +141,10 @@ def verify(path: Path, deep: bool = True) -> Optional[str]:
     try:
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
         files = manifest["files"]
-    except (ValueError, KeyError, UnicodeDecodeError) as exc:
+        if not isinstance(files, dict) or not all(isinstance(m, dict) and isinstance(m.get("bytes"), int)
+                                                  and isinstance(m.get("sha256"), str) for m in files.values()):
+            raise ValueError("its file list is malformed")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         return f"unreadable manifest.json ({exc})"
     if manifest.get("format_version") != FORMAT_VERSION:
         return f"format_version {manifest.get('format_version')!r}, expected {FORMAT_VERSION}"

@@ -252,3 +252,15 @@ def test_prune_keeps_the_checkpoint_just_written_and_the_one_resumed_from(tmp_pa
     steps = [i.step for i in ckpt.list_checkpoints(tmp_path)]
     assert 15 in steps and 10 in steps and 20 not in steps
     assert ckpt.verify(tmp_path / "checkpoint-15") is None
+
+
+def test_a_malformed_manifest_is_reported_not_raised(tmp_path):
+    model = build_model(SMALL, vocab_size=100, bos_id=0, eos_id=0)
+    _save(tmp_path, 10, model)
+    _save(tmp_path, 20, model)
+    manifest = tmp_path / "checkpoint-20" / "manifest.json"
+    for bad in ("[]", '{"format_version": 1, "files": ["model.safetensors"]}',
+                '{"format_version": 1, "files": {"model.safetensors": {"bytes": "12"}}}'):
+        manifest.write_text(bad, encoding="utf-8")
+        assert "unreadable manifest.json" in ckpt.verify(tmp_path / "checkpoint-20")
+        assert ckpt.newest_good(tmp_path, log=lambda m: None) == tmp_path / "checkpoint-10"
