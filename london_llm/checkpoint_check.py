@@ -85,13 +85,14 @@ def validation_loss(model, data_dir: Path, block_size: int, batch_size: int, max
     except ValueError as exc:
         raise ckpt.CheckpointError(f"{Path(data_dir) / 'val.bin'}: {exc}; pass --data_dir with the data this "
                                    "checkpoint trained on, or --eval_batches 0") from None
-    vocab = model.get_input_embeddings().num_embeddings
+    # the tokenizer's real size (the embedding is padded past it): a larger id is another tokenizer's
+    vocab = getattr(model.config, "tokenizer_vocab_size", None) or model.get_input_embeddings().num_embeddings
     losses = []
     for x, y in batches:
         if int(x.max()) >= vocab or int(y.max()) >= vocab:
             raise ckpt.CheckpointError(
                 f"{Path(data_dir) / 'val.bin'} holds token ids up to {max(int(x.max()), int(y.max()))}, beyond this "
-                f"model's {vocab}-entry vocabulary (built with another tokenizer); pass --data_dir with the data "
+                f"model's {vocab}-token vocabulary (built with another tokenizer); pass --data_dir with the data "
                 "this checkpoint trained on, or --eval_batches 0")
         x = torch.as_tensor(x, dtype=torch.long, device=device)
         y = torch.as_tensor(y, dtype=torch.long, device=device)
