@@ -42,10 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _resolve(path: Path) -> Path:
-    """Relative paths as the guide writes them work from the repository root too."""
+    """Relative paths as the guide writes them work from the artifact root ($LONDON_LLM_HOME) and the
+    repository root too."""
     if path.is_absolute() or path.exists():
         return path
-    return config.ROOT / path
+    for base in (config.paths().home, config.ROOT):
+        if (base / path).exists():
+            return base / path
+    return config.paths().home / path
 
 
 def _table(counts: dict) -> str:

@@ -178,6 +178,17 @@ def test_count_tokens_with_and_without_a_tokenizer(built, tmp_path):
     assert proc.returncode == 2 and "clean_corpus.py" in proc.stderr
 
 
+def test_count_tokens_guide_spelling_reads_the_artifact_root(built, tmp_path):
+    # the guide's `--data_dir data/london_historical/processed`, with artifacts under $LONDON_LLM_HOME
+    import os
+    env = {**os.environ, "LONDON_LLM_HOME": str(built["home"])}
+    proc = subprocess.run([sys.executable, str(COUNT), "--data_dir", "data/london_historical/processed",
+                           "--tokenizer_dir", str(tmp_path / "none"), "--json", "--no_progress"],
+                          cwd=built["cwd"], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["total"]["words"] == sum(d["words"] for d in built["docs"])
+
+
 def test_help_documents_every_flag():
     text = run(CLEAN, "--help", cwd=REPO).stdout
     for flag in ("--from_dir", "--downloads_dir", "--processed_dir", "--corpus_file", "--metadata_dir",
