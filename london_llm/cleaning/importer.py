@@ -81,7 +81,8 @@ def safe_name(name: str, limit: int = 150) -> str:
 
 
 def _gutenberg(path: Path, ctx: dict) -> dict:
-    head = path.read_bytes()[:20_000].decode("latin-1")
+    with open(path, "rb") as fh:  # the header only: a book can be large
+        head = fh.read(20_000).decode("latin-1")
     match = _EBOOK_NO.search(head)
     number = next((g for g in match.groups() if g), None) if match else None
     number = number or ctx.get("manifest_numbers", {}).get(path.name) or re.sub(r"\D.*", "", path.stem) or None
