@@ -203,7 +203,8 @@ def describe_available(root: Path) -> str:
                                                 for i in infos)
 
 
-def resolve(root: Path, name: str) -> Path:
+def resolve(root: Path, name: str, flag: str = "--resume_from_checkpoint",
+            otherwise: str = "or --fresh to start over") -> Path:
     """`checkpoint-3000`, `checkpoint-3000.pt`, or a path (absolute or from the current folder) ->
     the checkpoint folder. A name that does not exist raises CheckpointNotFound listing those that do."""
     root = Path(root)
@@ -217,8 +218,9 @@ def resolve(root: Path, name: str) -> Path:
     for c in candidates:
         if c.is_dir():
             return c.resolve()
-    raise CheckpointNotFound(f"Checkpoint not found: {name!r}. {describe_available(root)}. "
-                             "Pass one of these to --resume_from_checkpoint, or --fresh to start over.")
+    what = (f"Pass one of these to {flag}, {otherwise}." if list_checkpoints(root) else
+            f"Check the name and --model (each model has its own folder), {otherwise}.")
+    raise CheckpointNotFound(f"Checkpoint not found: {name!r}. {describe_available(root)}. {what}")
 
 
 def require_good(path: Path) -> None:

@@ -47,13 +47,14 @@ def checkpoint_table(root: Path) -> str:
 def pick_checkpoint(root: Path, name: Optional[str], log=print) -> Path:
     """The named checkpoint (name, name.pt or path), or the newest complete one."""
     if name:
-        path = ckpt.resolve(root, name)
+        path = ckpt.resolve(root, name, flag="--checkpoint_path",
+                            otherwise="or list them with --list-checkpoints")
         ckpt.require_good(path)
         return path
     path = ckpt.newest_good(root, log=log)
     if path is None:
         raise ckpt.CheckpointNotFound(f"no complete checkpoint in {root}: train first "
-                                      "(04_training/train_model_slm.py) or pass --checkpoint_path")
+                                      "(04_training/train_model_slm.py), or pass --checkpoint_path or the --model trained")
     return path
 
 

@@ -87,6 +87,31 @@ def choose_resume(args, output_dir: Path, log: Callable[[str], None]) -> Optiona
     return path
 
 
+def default_tokenizer_dir(base: Path, model: str) -> Path:
+    """Stage 03's folder; for `tiny`, the small-vocabulary `<base>_tiny` folder that ./run.sh --model tiny
+    trains (10_scripts/run_pipeline.py) when it exists."""
+    base = Path(base)
+    tiny = base.with_name(base.name + "_tiny")
+    return tiny if model == "tiny" and tiny.is_dir() else base
+
+
+def tokenizer_for_resume(tokenizer_dir: Path, resume: Path, log: Callable[[str], None]) -> Path:
+    """With no --tokenizer_dir, resume with the default folder if it is the checkpoint's tokenizer,
+    else with the copy the checkpoint folder holds (it is never pruned while resumed from)."""
+    from . import checkpoint as ckpt
+    from .hashing import sha256_file as file_sha256
+
+    saved_sha = ckpt.read_trainer_state(resume).get("tokenizer_sha256")
+    current = Path(tokenizer_dir) / "tokenizer.json"
+    if not saved_sha or (current.is_file() and file_sha256(current) == saved_sha):
+        return tokenizer_dir
+    own = Path(resume) / "tokenizer.json"
+    if own.is_file() and file_sha256(own) == saved_sha:
+        log(f"Using the tokenizer saved in {resume} ({tokenizer_dir} is missing or another tokenizer)")
+        return Path(resume)
+    return tokenizer_dir
+
+
 def resolve_config(preset: TrainConfig, args, resume: Optional[Path]) -> TrainConfig:
     """The preset with flags over it; when resuming, the checkpoint's configuration with flags over it."""
     if resume is None:
@@ -122,7 +147,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     model_name = args.model
     preset = presets[model_name]
     output_dir = Path(args.output_dir or paths.checkpoint_dir(model_name)).resolve()
-    tokenizer_dir = Path(args.tokenizer_dir or paths.tokenizer_dir).resolve()
+    tokenizer_dir = Path(args.tokenizer_dir or default_tokenizer_dir(paths.tokenizer_dir, model_name)).resolve()
     documents_file = Path(args.documents_file or paths.documents_file).resolve()
     data_dir = Path(args.data_dir or (output_dir / "pretokenized_data" if args.output_dir
                                       else paths.pretokenized_dir(model_name))).resolve()
@@ -166,6 +191,8 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
 
         precision = choose_precision(ctx.device, config.dtype)
 
+        if resume is not None and not args.tokenizer_dir:
+            tokenizer_dir = tokenizer_for_resume(tokenizer_dir, resume, logger.info)
         tokenizer = load_tokenizer(tokenizer_dir)
         vocab_size = len(tokenizer)
         if vocab_size > 65_535:

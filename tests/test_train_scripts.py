@@ -151,6 +151,11 @@ def test_checkpoint_script_lists_and_generates(reference, setup):
     wrong = subprocess.run([sys.executable, str(CHECK), "--checkpoints_dir", str(out), "--checkpoint_path",
                             "checkpoint-999"], capture_output=True, text=True, timeout=120)
     assert wrong.returncode == 2 and "checkpoint-999" in wrong.stdout and "checkpoint-24" in wrong.stdout
+    assert "--checkpoint_path" in wrong.stdout and "--resume_from_checkpoint" not in wrong.stdout  # this script's flag
+    empty = subprocess.run([sys.executable, str(CHECK), "--checkpoints_dir", str(setup["root"] / "none"),
+                            "--checkpoint_path", "checkpoint-20"], capture_output=True, text=True, timeout=120)
+    assert empty.returncode == 2 and "no checkpoints exist" in empty.stdout and "--model" in empty.stdout
+    assert "one of these" not in empty.stdout
 
 
 def test_sigkill_at_any_step_then_auto_resume_is_exact(reference, setup):
@@ -287,3 +292,27 @@ def test_resuming_with_another_tokenizer_is_refused(reference, setup):
     result = train(setup, ref, "--tokenizer_dir", str(other))
     assert result.returncode == 2
     assert "is not the one" in result.stdout and str(other) in result.stdout
+
+
+def test_resuming_without_tokenizer_dir_uses_the_checkpoints_tokenizer(reference, setup, tmp_path):
+    # ./run.sh --model tiny trains its tokenizer into <tokenizer>_tiny; ./resume_training.sh checkpoint-N passes
+    # no --tokenizer_dir, so the default folder is missing (or another tokenizer): the checkpoint's copy is used
+    ref, _ = reference
+    out = tmp_path / "resumed"
+    shutil.copytree(ref, out, ignore=shutil.ignore_patterns("*.lock"))
+    args = [sys.executable, str(TRAIN), *SHORT, "--home", str(tmp_path / "home"), "--documents_file",
+            str(setup["docs"]), "--data_dir", str(setup["data"]), "--output_dir", str(out),
+            "--resume_from_checkpoint", "checkpoint-20", "--max_steps", "21"]
+    result = subprocess.run(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout
+    assert "Using the tokenizer saved in" in result.stdout and (out / "checkpoint-21").is_dir()
+
+
+def test_tiny_defaults_to_the_pipelines_tiny_tokenizer(tmp_path):
+    from london_llm.train_cli import default_tokenizer_dir
+
+    base = tmp_path / "london_historical_tokenizer"
+    assert default_tokenizer_dir(base, "tiny") == base  # no tiny tokenizer: stage 03's
+    (tmp_path / "london_historical_tokenizer_tiny").mkdir()
+    assert default_tokenizer_dir(base, "tiny") == tmp_path / "london_historical_tokenizer_tiny"
+    assert default_tokenizer_dir(base, "slm") == base
