@@ -122,6 +122,10 @@ def test_launcher_works_through_a_link_from_the_training_folder(elsewhere):
     assert link.is_symlink() and link.resolve() == LAUNCH
     out = sh(link, "--dry_run", cwd=REPO / "04_training")
     assert f"{REPO / '04_training' / 'train_model_slm.py'}" in out.stderr
+    # ... and its Training Recovery section, still in 04_training, `./resume_training.sh [checkpoint-N]`
+    resume = REPO / "04_training" / "resume_training.sh"
+    assert resume.is_symlink() and resume.resolve() == RESUME
+    assert "resume_training.sh checkpoint-N" in sh(resume, "--help", cwd=REPO / "04_training").stdout
 
 
 # --- resume_training.sh --------------------------------------------------------------------------
