@@ -169,6 +169,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --from-dir {args.from_dir}: {exc}", file=sys.stderr)
             return 2
         print(f"imported from {args.from_dir}: {json.dumps(counts, default=str)}")
+        if not counts.get("imported") and not counts.get("skipped"):
+            unmapped = counts.get("unmapped") or []
+            print(f"error: --from-dir {args.from_dir}: no file there is in a known source's layout"
+                  + (f" (not recognised: {', '.join(map(str, unmapped[:5]))}{' ...' if len(unmapped) > 5 else ''})"
+                     if unmapped else "")
+                  + "; point --from-dir at a copy of ../shared/corpus (the sources' own folder layouts)",
+                  file=sys.stderr)
+            return 2
     elif not args.clean_only:
         settings = HttpSettings(timeout=args.timeout, max_retries=args.max_retries, backoff=args.backoff,
                                 rate_limit=args.rate_limit, retry_after_max=args.retry_after_max,

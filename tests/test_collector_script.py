@@ -214,3 +214,13 @@ def test_from_dir_imports_real_layouts_offline(shared_corpus, tmp_path):
 def test_from_dir_that_is_missing_is_named(tmp_path):
     result = collector("--from-dir", str(tmp_path / "nowhere"), "--home", str(tmp_path))
     assert result.returncode == 2 and "nowhere" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_from_dir_with_nothing_recognisable_says_so(tmp_path):
+    """An HTML page (or any file in no source's layout) is named, not followed by 'run the collector first'."""
+    src = tmp_path / "pages"
+    src.mkdir()
+    (src / "page.html").write_text("<html><body><p>London</p></body></html>")
+    result = collector("--from-dir", str(src), "--home", str(tmp_path / "home"))
+    assert result.returncode == 2 and "page.html" in result.stderr and "known source" in result.stderr
+    assert "run 02_data_collection" not in result.stderr and "Traceback" not in result.stderr
