@@ -103,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"imported {summary['imported']} file(s) ({summary['skipped']} already present) from {args.from_dir}")
             if summary["unmapped"]:
                 log.info("not imported (no rule for them): %s", ", ".join(summary["unmapped"]))
+            if not summary["imported"] and not summary["skipped"]:
+                log.error("--from_dir %s: no file there is in a known source's layout%s; point --from_dir at a "
+                          "copy of ../shared/corpus (the sources' own folder layouts)", args.from_dir,
+                          f" (not recognised: {', '.join(summary['unmapped'][:5])})" if summary["unmapped"] else "")
+                return 2
         stats = build_corpus(downloads, args.processed_dir or paths.processed_dir,
                              args.corpus_file or paths.corpus_file, args.metadata_dir or paths.metadata_dir,
                              min_year=args.min_year, max_year=args.max_year, long_s=args.long_s,

@@ -189,6 +189,14 @@ def test_count_tokens_guide_spelling_reads_the_artifact_root(built, tmp_path):
     assert json.loads(proc.stdout)["total"]["words"] == sum(d["words"] for d in built["docs"])
 
 
+def test_from_dir_with_nothing_recognisable_says_so(tmp_path):
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "page.html").write_text("<html><body><p>London</p></body></html>")
+    proc = run(CLEAN, "--home", tmp_path / "home", "--from_dir", tmp_path / "pages", "--no_progress", cwd=tmp_path)
+    assert proc.returncode == 2 and "page.html" in proc.stderr and "known source" in proc.stderr
+    assert "run 02_data_collection" not in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_help_documents_every_flag():
     text = run(CLEAN, "--help", cwd=REPO).stdout
     for flag in ("--from_dir", "--downloads_dir", "--processed_dir", "--corpus_file", "--metadata_dir",
