@@ -74,13 +74,17 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
                     break
                 if not prompt:
                     break
-                _show(check, model, tokenizer, prompt[:4000], args)
+                _show(check, model, tokenizer, prompt, args)
         return 0
     except (ckpt.CheckpointError, PrecisionError) as exc:
         print(f"ERROR: {exc}")
         return EXIT_USAGE
 
 
+MAX_PROMPT_CHARS = 4000  # more is cut to its context window anyway; bounds the tokenizing too
+
+
 def _show(check, model, tokenizer, prompt: str, args) -> None:
+    prompt = prompt[:MAX_PROMPT_CHARS]  # --prompt and typed prompts alike
     text = check.generate(model, tokenizer, prompt, args.max_new_tokens, args.temperature, args.top_k, args.seed)
     print(f"\nPrompt: {prompt}\nModel:  {prompt}{text}")
