@@ -83,6 +83,20 @@ class TrainConfig:
                      "gradient_accumulation_steps", "eval_steps", "logging_steps", "save_steps"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be positive")
+        if self.eval_iters <= 0:
+            problems.append("eval_iters must be positive")
+        if self.max_steps is not None and self.max_steps <= 0:
+            problems.append("max_steps must be positive (or none)")
+        if not self.learning_rate > 0:
+            problems.append("learning_rate must be positive")
+        if not 0 <= self.min_lr_ratio <= 1:  # a negative floor would end the schedule at a negative rate
+            problems.append("min_lr_ratio must be between 0 and 1")
+        for name in ("warmup_steps", "weight_decay", "grad_clip"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must not be negative")
+        for name in ("dropout", "beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 0 and below 1")
         if self.max_steps is None and self.num_epochs <= 0:
             problems.append("set max_steps or a positive num_epochs")
         if self.dtype not in ("auto", "bf16", "fp16", "fp32"):

@@ -92,3 +92,15 @@ def test_config_script_prints_presets_from_anywhere(tmp_path):
                          capture_output=True, text=True, check=True).stdout
     payload = json.loads(out)
     assert payload["presets"]["tiny"]["n_layer"] == config.TINY.n_layer
+
+
+@pytest.mark.parametrize("flags, reason", [
+    (["--min_lr_ratio", "-0.5"], "min_lr_ratio"), (["--min_lr_ratio", "2"], "min_lr_ratio"),
+    (["--learning_rate", "0"], "learning_rate"), (["--warmup_steps", "-1"], "warmup_steps"),
+    (["--grad_clip", "-1"], "grad_clip"), (["--eval_iters", "0"], "eval_iters"),
+    (["--dropout", "1"], "dropout"), (["--max_steps", "0"], "max_steps"), (["--beta2", "1.5"], "beta2"),
+])
+def test_schedule_and_optimizer_values_out_of_range_are_refused(flags, reason):
+    # a negative min_lr_ratio, say, would end the cosine schedule at a negative learning rate
+    with pytest.raises(ValueError, match=reason):
+        _parse(flags)
