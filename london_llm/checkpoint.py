@@ -213,7 +213,11 @@ def resolve(root: Path, name: str, flag: str = "--resume_from_checkpoint",
     if given.suffix == ".pt" and _NAME.match(given.name):
         given = given.with_name(given.stem)
     candidates.append(given if given.is_absolute() else Path.cwd() / given)
-    if _NAME.match(given.name):
+    # a name, or a path as the guide writes it (09_models/checkpoints/slm/checkpoint-3000.pt) relative to the
+    # artifact root, finds the checkpoint in `root`; a path into another model's folder does not
+    tail = given.parent.parts
+    if _NAME.match(given.name) and (not given.is_absolute() and root.resolve().parts[-len(tail):] == tail
+                                    if tail else True):
         candidates.append(root / given.name)
     for c in candidates:
         if c.is_dir():

@@ -132,6 +132,10 @@ def test_checkpoints_verify_list_resolve_and_prune(tmp_path):
     assert ckpt.resolve(tmp_path, str(tmp_path / "checkpoint-10.pt")) == (tmp_path / "checkpoint-10").resolve()
     with pytest.raises(ckpt.CheckpointNotFound, match="checkpoint-10, checkpoint-20, checkpoint-30"):
         ckpt.resolve(tmp_path, "checkpoint-7465")
+    # the guide's relative spelling finds this model's folder; another model's folder is not silently swapped in
+    assert ckpt.resolve(tmp_path, f"{tmp_path.name}/checkpoint-20.pt") == (tmp_path / "checkpoint-20").resolve()
+    with pytest.raises(ckpt.CheckpointNotFound, match="slm/checkpoint-20"):
+        ckpt.resolve(tmp_path, "09_models/checkpoints/slm/checkpoint-20.pt")
     assert torch.load(tmp_path / "checkpoint-30" / "optimizer.pt", weights_only=True)["optimizer"]["param_groups"]
     # a truncated file and a missing manifest are both recognised; the newest good one is chosen
     weights = tmp_path / "checkpoint-30" / "model.safetensors"
