@@ -29,15 +29,21 @@ class RunLock:
 
     def acquire(self) -> "RunLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+", encoding="utf-8")
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read(fh)
+        while True:
+            fh = open(self.path, "a+", encoding="utf-8")
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read(fh)
+                fh.close()
+                raise RunLocked(
+                    f"Another training run is writing to {self.path.parent} ({_who(holder)}). "
+                    f"Stop it first (kill {holder.get('pid', '<pid>')}) or choose another --output_dir.") from None
+            if _same_file(fh, self.path):
+                break
+            # The holder released (and unlinked) the file between our open and our flock: the lock we
+            # got is on a file nobody else will ever open, so try again on the one at the path now.
             fh.close()
-            raise RunLocked(
-                f"Another training run is writing to {self.path.parent} ({_who(holder)}). "
-                f"Stop it first (kill {holder.get('pid', '<pid>')}) or choose another --output_dir.") from None
         previous = _read(fh)
         if previous:
             self.log(f"Taking over a stale lock {self.path} left by a process that is no longer running "
@@ -68,13 +74,21 @@ class RunLock:
         self.release()
 
 
+def _same_file(fh, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fh.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
 def _read(fh) -> dict:
     fh.seek(0)
     text = fh.read()
     try:
-        return json.loads(text) if text.strip() else {}
+        value = json.loads(text) if text.strip() else {}
     except ValueError:
-        return {"unreadable": text[:80]}
+        value = None
+    return value if isinstance(value, dict) else {"unreadable": text[:80]}
 
 
 def _who(holder: Optional[dict]) -> str:

@@ -268,3 +268,32 @@ def test_a_malformed_manifest_is_reported_not_raised(tmp_path):
         manifest.write_text(bad, encoding="utf-8")
         assert "unreadable manifest.json" in ckpt.verify(tmp_path / "checkpoint-20")
         assert ckpt.newest_good(tmp_path, log=lambda m: None) == tmp_path / "checkpoint-10"
+
+
+def test_lock_taken_on_a_file_unlinked_meanwhile_is_retaken_on_the_live_path(tmp_path, monkeypatch):
+    """A releasing holder unlinks the file; a flock won on that orphan must not count as the lock."""
+    import london_llm.runlock as runlock
+    lock = RunLock(tmp_path, log=lambda _m: None)
+    real_flock = runlock.fcntl.flock
+    orphaned = []
+
+    def flock_after_unlink(fd, op):
+        if not orphaned:  # first attempt: the previous holder unlinks the file before our flock lands
+            orphaned.append(fd)
+            lock.path.unlink()
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(runlock.fcntl, "flock", flock_after_unlink)
+    lock.acquire()
+    assert lock.path.exists() and os.path.samestat(os.fstat(lock._fh.fileno()), os.stat(lock.path))
+    with pytest.raises(RunLocked):  # and it really excludes a second run
+        RunLock(tmp_path).acquire()
+    lock.release()
+
+
+def test_lock_with_foreign_json_is_reported_not_raised(tmp_path):
+    (tmp_path / "training.lock").write_text("[1, 2, 3]")
+    messages = []
+    with RunLock(tmp_path, log=messages.append):
+        pass
+    assert messages and "unreadable lock contents" in messages[0]
