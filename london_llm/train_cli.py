@@ -139,6 +139,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     from . import distributed as dist_utils
     from .precision import PrecisionError
     from .pretokenize import PretokenizedIncompatible
+    from .text_encoder import UINT16_VOCAB_LIMIT
     from .runlock import RunLock, RunLocked
     from .tokenizer import TokenizerError
     from .train_logging import setup_logging, wandb_mode
@@ -195,9 +196,10 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
             tokenizer_dir = tokenizer_for_resume(tokenizer_dir, resume, logger.info)
         tokenizer = load_tokenizer(tokenizer_dir)
         vocab_size = len(tokenizer)
-        if vocab_size > 65_535:
+        if vocab_size > UINT16_VOCAB_LIMIT:
             raise TrainingError(f"tokenizer {tokenizer_dir} has {vocab_size} tokens; pretokenized data stores "
-                                "uint16 ids (at most 65,535): retrain the tokenizer with a smaller --vocab_size")
+                                f"uint16 ids (at most {UINT16_VOCAB_LIMIT:,} tokens): retrain the tokenizer "
+                                "with a smaller --vocab_size")
         if resume is not None:
             saved_sha = ckpt.read_trainer_state(resume).get("tokenizer_sha256")
             if saved_sha and saved_sha != file_sha256(tokenizer_dir / "tokenizer.json"):
