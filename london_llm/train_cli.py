@@ -55,6 +55,14 @@ def build_parser(prog: str, description: str, default_model: str, presets: dict[
     return p
 
 
+def _move_aside(output_dir: Path, items: list[Path], label: str) -> Path:
+    dest = output_dir / "previous_runs" / f"{time.strftime('%Y%m%d-%H%M%S')}{label}"
+    dest.mkdir(parents=True, exist_ok=True)
+    for p in items:
+        shutil.move(str(p), dest / p.name)
+    return dest
+
+
 def archive_previous(output_dir: Path, log: Callable[[str], None]) -> Optional[Path]:
     """Move existing checkpoints and metrics aside (nothing is deleted) before a fresh start."""
     from . import checkpoint as ckpt
@@ -63,11 +71,26 @@ def archive_previous(output_dir: Path, log: Callable[[str], None]) -> Optional[P
     metrics = output_dir / "metrics.jsonl"
     if not olds and not metrics.exists():
         return None
-    dest = output_dir / "previous_runs" / time.strftime("%Y%m%d-%H%M%S")
-    dest.mkdir(parents=True, exist_ok=True)
-    for p in olds + ([metrics] if metrics.exists() else []):
-        shutil.move(str(p), dest / p.name)
+    dest = _move_aside(output_dir, olds + ([metrics] if metrics.exists() else []), "")
     log(f"--fresh: moved {len(olds)} earlier checkpoint(s) and the metrics log to {dest}")
+    return dest
+
+
+def archive_later(output_dir: Path, resume: Path, log: Callable[[str], None]) -> Optional[Path]:
+    """Resuming from an older checkpoint branches the run: the checkpoints past it belong to the
+    abandoned branch, so move them aside (nothing is deleted) lest a later auto-resume pick them."""
+    from . import checkpoint as ckpt
+
+    step = ckpt.step_of(resume)
+    if step is None or Path(resume).resolve().parent != Path(output_dir).resolve():
+        return None
+    later = sorted((p for p in output_dir.glob("checkpoint-*") if (ckpt.step_of(p) or -1) > step),
+                   key=ckpt.step_of)
+    if not later:
+        return None
+    dest = _move_aside(output_dir, later, f"-after-step-{step}")
+    log(f"Resuming from step {step}: moved the {len(later)} later checkpoint(s) of the abandoned branch "
+        f"({', '.join(p.name for p in later)}) to {dest}")
     return dest
 
 
@@ -180,6 +203,8 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
             if args.fresh:
                 archive_previous(output_dir, logger.info)
             resume = choose_resume(args, output_dir, logger.info)
+            if resume is not None and args.resume_from_checkpoint:
+                archive_later(output_dir, resume, logger.info)
         else:
             resume = None
         resume = dist_utils.broadcast_object(ctx, str(resume) if resume else None)

@@ -316,3 +316,17 @@ def test_tiny_defaults_to_the_pipelines_tiny_tokenizer(tmp_path):
     (tmp_path / "london_historical_tokenizer_tiny").mkdir()
     assert default_tokenizer_dir(base, "tiny") == tmp_path / "london_historical_tokenizer_tiny"
     assert default_tokenizer_dir(base, "slm") == base
+
+
+def test_explicit_resume_from_an_older_checkpoint_sets_the_later_ones_aside(reference, setup):
+    """Going back to checkpoint-10 branches the run: checkpoint-15..24 of the old branch are kept aside,
+    so a later auto-resume continues the new branch, and the new branch reproduces the reference."""
+    ref, _ = reference
+    out = setup["root"] / "branch"
+    shutil.copytree(ref, out, ignore=shutil.ignore_patterns("pretokenized_data", "*.lock"))
+    result = train(setup, out, "--resume_from_checkpoint", "checkpoint-10")
+    assert result.returncode == 0, result.stdout
+    assert "later checkpoint(s) of the abandoned branch" in result.stdout
+    aside = list(out.glob("previous_runs/*-after-step-10"))
+    assert len(aside) == 1 and (aside[0] / "checkpoint-15").is_dir() and (aside[0] / f"checkpoint-{STEPS}").is_dir()
+    assert_same_weights(out / f"checkpoint-{STEPS}", ref / f"checkpoint-{STEPS}")
