@@ -85,7 +85,9 @@ def _draw_throughput(ax, log: MetricsLog) -> None:
         ax.set_ylabel("tokens / s", color=_TRAIN)
     if msteps:
         twin = ax.twinx()
-        twin.plot(msteps, smooth(mfu), color=_EXTRA, linewidth=1.4, label="MFU (smoothed)")
+        # MFU is tokens/s over a constant, so on axes from 0 the two curves coincide: dash this one
+        # so the tokens/s line shows through it.
+        twin.plot(msteps, smooth(mfu), color=_EXTRA, linewidth=1.4, linestyle=(0, (4, 3)), label="MFU (smoothed)")
         twin.set_ylabel("MFU %", color=_EXTRA)
         twin.set_ylim(bottom=0)
     if not (steps or msteps):
