@@ -12,6 +12,8 @@ from typing import Iterator, Optional
 
 from tqdm import tqdm
 
+from london_llm.jsonl import LineTooLong, bounded_lines
+
 DOCUMENTS = "documents.jsonl"
 META = "documents.meta.json"
 MAX_LINE_BYTES = 256 * 2**20  # as london_llm.tokenization.documents: a bigger line is not one document
@@ -42,15 +44,8 @@ def documents_file(data_dir: Path) -> Path:
 
 def iter_documents(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[dict]:
     rerun = "rerun `python 02_data_collection/clean_corpus.py`"
-    with open(path, "rb") as fh:
-        number = 0
-        while raw := fh.readline(max_line_bytes + 1):
-            number += 1
-            if len(raw) > max_line_bytes:
-                raise DocumentsError(f"{path}: line {number} is over {max_line_bytes:,} bytes, not one cleaned "
-                                     f"document; {rerun}")
-            if not raw.strip():
-                continue
+    try:
+        for number, raw in bounded_lines(path, max_line_bytes):
             try:
                 doc = json.loads(raw.decode("utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError):
@@ -58,6 +53,9 @@ def iter_documents(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator
             if not isinstance(doc, dict) or not isinstance(doc.get("text"), str):
                 raise DocumentsError(f"{path}: line {number} is not a document (no \"text\"); {rerun}")
             yield doc
+    except LineTooLong as exc:
+        raise DocumentsError(f"{path}: line {exc.line_no} is over {max_line_bytes:,} bytes, not one cleaned "
+                             f"document; {rerun}") from None
 
 
 def load_tokenizer(tokenizer_dir: Optional[Path]):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
+from london_llm.jsonl import LineTooLong, bounded_lines
 from london_llm.tags import KINDS, tag_set
 from london_llm.tokenization.errors import TokenizerError
 
@@ -74,15 +75,12 @@ def iter_documents(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator
     if not path.is_file():
         raise TokenizerError(f"documents file {path} not found; build the cleaned corpus first: "
                              "python 02_data_collection/historical_data_collector.py (or pass --documents)")
-    with open(path, "rb") as fh:
-        line_no = 0
-        while raw := fh.readline(max_line_bytes + 1):
-            line_no += 1
-            if len(raw) > max_line_bytes:
-                raise TokenizerError(f"{path}: line {line_no} is over {max_line_bytes:,} bytes; one document "
-                                     f"that size is not cleaned text - {REBUILD_HINT}")
-            if raw.strip():
-                yield line_no, raw, _parse_line(path, line_no, raw)
+    try:
+        for line_no, raw in bounded_lines(path, max_line_bytes):
+            yield line_no, raw, _parse_line(path, line_no, raw)
+    except LineTooLong as exc:
+        raise TokenizerError(f"{path}: line {exc.line_no} is over {max_line_bytes:,} bytes; one document "
+                             f"that size is not cleaned text - {REBUILD_HINT}") from None
 
 
 def document_id(record: dict, line_no: int) -> str:
