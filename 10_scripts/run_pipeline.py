@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import config  # noqa: E402
 from london_llm.checkpoint import newest_good  # noqa: E402
+from london_llm.train_cli import model_tokenizer_dir  # noqa: E402
 
 STAGES = ("environment", "data", "tokenizer", "train", "check")
 
@@ -56,19 +57,13 @@ def _gpu_count() -> int:
         return 0
 
 
-def _tokenizer_dir(paths: config.Paths, model: str) -> Path:
-    # The tiny preset's small vocabulary gets its own folder so it never replaces the real tokenizer.
-    base = paths.tokenizer_dir
-    return base if model != "tiny" else base.with_name(base.name + "_tiny")
-
-
 def plan(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
     """The (stage, command) pairs to run, given the flags and the artifacts already on disk."""
     paths = config.paths(args.home)
     py = sys.executable
     home = ["--home", str(paths.home)]
     model = args.model
-    tok_dir = _tokenizer_dir(paths, model)
+    tok_dir = model_tokenizer_dir(paths.tokenizer_dir, model)
     vocab = args.vocab_size or config.PRESETS[model].vocab_size
     steps: list[tuple[str, list[str]]] = []
     for stage in args.stages:

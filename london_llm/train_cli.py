@@ -110,12 +110,17 @@ def choose_resume(args, output_dir: Path, log: Callable[[str], None]) -> Optiona
     return path
 
 
-def default_tokenizer_dir(base: Path, model: str) -> Path:
-    """Stage 03's folder; for `tiny`, the small-vocabulary `<base>_tiny` folder that ./run.sh --model tiny
-    trains (10_scripts/run_pipeline.py) when it exists."""
+def model_tokenizer_dir(base: Path, model: str) -> Path:
+    """Where a model's own tokenizer goes: stage 03's folder, except `tiny`, whose small vocabulary gets
+    `<base>_tiny` (trained by ./run.sh --model tiny) so it never replaces the real tokenizer."""
     base = Path(base)
-    tiny = base.with_name(base.name + "_tiny")
-    return tiny if model == "tiny" and tiny.is_dir() else base
+    return base.with_name(base.name + "_tiny") if model == "tiny" else base
+
+
+def default_tokenizer_dir(base: Path, model: str) -> Path:
+    """The model's own tokenizer folder when it exists, else stage 03's."""
+    own = model_tokenizer_dir(base, model)
+    return own if own.is_dir() else Path(base)
 
 
 def tokenizer_for_resume(tokenizer_dir: Path, resume: Path, log: Callable[[str], None]) -> Path:
