@@ -37,7 +37,8 @@ FILTER_DESCRIPTIONS = {
     "editorial_matter": "modern front/back matter files (imprint, colophon, endnotes, introductions)",
     "out_of_range": "documents dated outside [min_year, max_year]",
     "modern_contamination": "documents that are mostly licence text, URLs, e-mail or scanner boilerplate",
-    "too_short": "documents shorter than min_chars characters or min_words words",
+    "too_short": "fragments: documents under min_chars characters or min_words words that are not a complete "
+                 "record (under min_record_words words, cut mid-sentence, or a trial with no verdict)",
     "not_english": "documents with too few English function words",
     "ocr_garbage": "documents with too little text in plausible words",
     "exact_duplicate": "same text (ASCII-folded) as a document kept earlier",
