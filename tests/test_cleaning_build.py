@@ -84,8 +84,8 @@ def built(source_tree, tmp_path_factory):
             "stats": json.loads((data / "metadata/statistics.json").read_text(encoding="utf-8"))}
 
 
-FIELDS = ["id", "source", "source_id", "kind", "title", "author", "date", "year", "decade", "licence",
-          "origin", "sha256", "chars", "words", "text"]
+FIELDS = ["id", "source", "source_id", "kind", "title", "author", "date", "year", "year_source", "decade", "licence",
+          "origin", "sha256", "chars", "words", "editorial_removed", "text"]
 
 
 def test_documents_follow_the_format(built):

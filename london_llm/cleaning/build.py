@@ -22,6 +22,7 @@ from ..atomic import atomic_path, write_json
 from . import filters as filters_mod
 from .clean import CleaningOptions, ItemResult, process_item
 from .contamination import CATEGORIES
+from .dating import load_metadata
 from .dedup import Deduplicator, THRESHOLD
 from .documents import DOCUMENTS_FILE, write_documents
 from .normalise import LONG_S_MODES
@@ -36,6 +37,7 @@ FILTER_DESCRIPTIONS = {
     "api_snippet": "Old Bailey API search hits: ~500-character snippets, not whole records",
     "editorial_matter": "modern front/back matter files (imprint, colophon, endnotes, introductions)",
     "out_of_range": "documents dated outside [min_year, max_year]",
+    "undated": "documents no dating route dates (removed only with --require_year)",
     "modern_contamination": "documents that are mostly licence text, URLs, e-mail or scanner boilerplate",
     "too_short": "fragments: documents under min_chars characters or min_words words that are not a complete "
                  "record (under min_record_words words, cut mid-sentence, or a trial with no verdict)",
@@ -57,7 +59,7 @@ def _process(args) -> ItemResult:
 
 def _source_stats() -> dict:
     return {"source": None, "files": 0, "bytes": 0, "documents": 0, "chars": 0, "words": 0,
-            "kinds": Counter(), "removed": {}, "contamination_chars_removed": Counter()}
+            "kinds": Counter(), "removed": {}, "contamination_chars_removed": Counter(), "undated": 0}
 
 
 def _add_removed(stats: dict, name: str, counts) -> None:
@@ -69,7 +71,8 @@ def _add_removed(stats: dict, name: str, counts) -> None:
 def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min_year: int = 1500,
                  max_year: int = 1913, long_s: str = "normalise", workers: Optional[int] = None,
                  progress: bool = True, min_chars: int = 100, min_words: int = 20,
-                 near_threshold: float = THRESHOLD) -> dict:
+                 near_threshold: float = THRESHOLD, keep_editorial: bool = False, require_year: bool = False,
+                 metadata_file=None, unwrap_books: bool = True) -> dict:
     """Clean every complete download under `downloads_dir`; return the statistics written."""
     started = time.perf_counter()
     downloads_dir, processed_dir = Path(downloads_dir), Path(processed_dir)
@@ -83,7 +86,9 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
         raise BuildError(f"no complete downloads (no *.meta.json sidecars) under {downloads_dir}; run "
                          "02_data_collection/historical_data_collector.py first (or its --from-dir)")
     options = CleaningOptions(filters_mod.FilterSettings(min_year=min_year, max_year=max_year,
-                                                         min_chars=min_chars, min_words=min_words), long_s)
+                                                         min_chars=min_chars, min_words=min_words), long_s,
+                              keep_editorial=keep_editorial, require_year=require_year, unwrap_books=unwrap_books,
+                              metadata=load_metadata(metadata_file) if metadata_file else {})
     items, errors = [], []
     for path in sidecars:
         try:
@@ -116,7 +121,7 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
     kept = _deduplicate(candidates, near_threshold, per_source, progress)
     deduplicated = time.perf_counter()
     kept.sort(key=lambda c: c.order)
-    documents = []
+    documents, undated, residual = [], [], Counter()
     for cand in kept:
         rec = cand.record
         rec_id = hashlib.sha256("\n".join(map(str, cand.order)).encode()).hexdigest()[:16]
@@ -126,6 +131,15 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
         stats["chars"] += rec["chars"]
         stats["words"] += rec["words"]
         stats["kinds"][rec["kind"]] += 1
+        residual.update({category: 1 for category in cand.residue})  # documents with a trace left
+        if rec["year"] is None:
+            stats["undated"] += 1
+            undated.append({"id": rec_id, "source_id": rec["source_id"], "title": rec["title"],
+                            "origin": rec["origin"]})
+    if undated:
+        log.warning("%d document(s) have no year (no period tag; --require_year drops them, --metadata FILE "
+                    "dates them); listed in statistics.json undated.documents. First: %s", len(undated),
+                    ", ".join(str(u["title"] or u["origin"]) for u in undated[:5]))
 
     jsonl = processed_dir / DOCUMENTS_FILE
     created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -142,7 +156,11 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
                    "phase_seconds": {"parse_clean": round(parsed - started, 2),
                                      "deduplicate": round(deduplicated - parsed, 2),
                                      "write": round(seconds - (deduplicated - started), 2)},
-                   "contamination_chars_removed": {c: contamination_total.get(c, 0) for c in CATEGORIES}},
+                   "contamination_chars_removed": {c: contamination_total.get(c, 0) for c in CATEGORIES},
+                   "residual_documents": {c: residual.get(c, 0) for c in CATEGORIES},
+                   "undated": len(undated),
+                   "year_sources": dict(Counter(d["year_source"] or "none" for d in documents))},
+        "undated": {"documents": len(undated), "list": undated},
         "sources": {sid: {**s, "kinds": dict(s["kinds"]),
                           "contamination_chars_removed": dict(s["contamination_chars_removed"])}
                     for sid, s in sorted(per_source.items())},
