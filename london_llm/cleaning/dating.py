@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 from typing import Mapping, Optional
 
+from ..errors import LondonLLMError
 from .document import year_of
 
 ROUTES = ("metadata", "record", "registry", "catalogue", "text")
@@ -37,7 +38,7 @@ FRONT_CHARS = 60_000  # how far into a book its title pages are looked for
 WORKING_LIFE = (10, 3)  # a text appears from 10 years after its author's birth to 3 after the death
 
 
-class MetadataError(ValueError):
+class MetadataError(LondonLLMError, ValueError):
     pass
 
 
