@@ -308,6 +308,16 @@ def strip(text: str, *, author: Optional[str] = None, year: Optional[int] = None
                 drop.setdefault(k, "modern_title_page")
         i = j
 
+    # a modern edition's imprint or printing history set anywhere ("J. M. DENT AND CO. / ALDINE HOUSE :
+    # LONDON / 1897", "First published September 1921 / New Impression October 1921"): a short display
+    # paragraph with a publisher's or printing word and a year after 1913 or 30+ years after the text's
+    for i, para in enumerate(paras):
+        if i in drop or len(para.lines) > 10 or len(para.text) > 800 or not _PUBLISHING.search(para.text):
+            continue
+        years = [int(y) for y in _YEAR.findall(para.text)]
+        if any(y > 1913 or (year and y >= year + _LATER_YEARS) for y in years):
+            drop[i] = "modern_title_page"
+
     # tables of contents
     offset = 0
     for i, para in enumerate(paras):
@@ -380,6 +390,18 @@ def strip(text: str, *, author: Optional[str] = None, year: Optional[int] = None
                     break
                 drop.setdefault(k, "footnote")
 
+    # editors' notes by line reference set between the acts or chapters ("I. i. 105. Flower-de-luce ..."):
+    # runs of three or more paragraphs that each open with one
+    i = 0
+    while i < len(paras):
+        j = i
+        while j < len(paras) and _LINE_REF.match(paras[j].text):
+            j += 1
+        if j - i >= 3:
+            for k in range(i, j):
+                drop.setdefault(k, "footnote")
+        i = max(j, i + 1)
+
     # footnote bodies: a paragraph opening with a marker the text has already used
     used: set[str] = set()
     for i, para in enumerate(paras):
@@ -447,9 +469,11 @@ def _modern_page(text: str, year: Optional[int]) -> bool:
     return bool(year and any(y >= year + _LATER_YEARS for y in years)) or any(y > 1913 for y in years)
 
 
+_PUBLISHING = re.compile(r"(?i:published|reprinted|impression|edition|printed\s+(?:by|in|at)|\bpress\b|\bltd\b|"
+                         r"\blimited\b|\bsons\b|\bco\.|\bcompany\b|new\s+york|all\s+rights)")
 _ENTRY_START = re.compile(r"^\s*(?:[-*•]\s*)?(?:chapter|chap\.|book|part|letter|vol\.?|volume|act|scene|canto|section|"
                           r"epistle|essay|no\.|[IVXLC]+\.?\s|\d+\.?\s)", re.I)
-_LINE_REF = re.compile(r"^\s*(?:l\.|ll\.|line|lines|p\.|page|v\.|ver\.)\s*\d+", re.I)
+_LINE_REF = re.compile(r"^\s*(?:(?:l\.|ll\.|line|lines|p\.|page|v\.|ver\.)\s*\d+|[IVX]+\.\s*[ivx]+\.\s*\d+)", re.I)
 _TRAILING_NUMBER = re.compile(r"(?:\s|\.)(\d{1,4}|[ivxlc]{1,6})\s*$", re.I)
 
 
