@@ -166,7 +166,10 @@ _NAME_LINE = re.compile(r"^\s*(?:[A-Z][a-z]+\.?\s+){0,3}[A-Z][A-Za-z'’-]+\.?\s
 _FORMULA = re.compile(r"\b(?:servant|humble|obedient|yours?|friend|author|finis|the\s+end)\b", re.I)
 _YEAR = re.compile(r"(?<![\d,])(1[5-9]\d\d|20\d\d)(?![\d,])")
 _BY_NAME = re.compile(r"\b(?:by|with)\s+(?:the\s+)?([A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,4})", re.I)
-_EDITION_WORDS = re.compile(r"\beditor|\beditorial|\bthis\s+edition|\bpresent\s+edition|\bedited\b|\btranslator", re.I)
+_EDITION_WORDS = re.compile(r"\beditor|\beditorial|\bthis\s+edition|\bpresent\s+edition|\bedited\b|\btranslator|"
+                            r"\bpublisher", re.I)
+# The author's death, told with its year: no author writes that of himself ("died at London in 1761").
+_DEATH = re.compile(r"\b(?:died|death)\b[^.;]{0,60}?\b1[5-9]\d\d\b", re.I)
 _AUTHORISH = re.compile(r"\bauthor\b|\bthe\s+writer\b", re.I)
 
 
@@ -235,7 +238,8 @@ def _editorial_section(heading: Para, body: list[Para], *, author: Optional[str]
     text = "\n".join(p.text for p in body)
     if author:
         surname = author.split()[-1]
-        if len(surname) > 2 and len(re.findall(rf"\b{re.escape(surname)}\b", text)) >= _SURNAME_MENTIONS:
+        mentions = len(re.findall(rf"\b{re.escape(surname)}\b", text)) if len(surname) > 2 else 0
+        if mentions >= _SURNAME_MENTIONS or (mentions and _DEATH.search(text)):
             return True
     if year:
         later = [int(y) for y in _YEAR.findall(text) if int(y) >= year + _LATER_YEARS]
@@ -485,9 +489,10 @@ def _entry(para: Para) -> bool:
     first = lines[0]
     if _ENTRY_START.match(first) or _TRAILING_NUMBER.search(first):
         return True
-    if first.startswith((" ", "\t")) and len(lines) <= 12:
+    short = sum(len(line.strip()) <= 60 for line in lines)
+    if first.startswith((" ", "\t")) and (len(lines) <= 12 or short >= 0.9 * len(lines)):
         return True
-    return all(len(line.strip()) <= 60 for line in lines) and len(lines) <= 12
+    return short == len(lines) and (len(lines) <= 12 or sum(bool(_ENTRY_START.match(x)) for x in lines) >= 0.5 * len(lines))
 
 
 _ENTRY_NUMBER = re.compile(r"^\s*(?:(?:chapter|chap\.|book|part|letter|no\.)\s*)?(?:[ivxlc]+|\d+)\b\.?\s*[-—:.]*\s*", re.I)
