@@ -41,10 +41,13 @@ _SURNAME_MENTIONS = 3
 class Para:
     text: str
     gap: int  # blank lines before it
+    _lines: Optional[list] = None
 
     @property
     def lines(self) -> list[str]:
-        return [line for line in self.text.split("\n") if line.strip()]
+        if self._lines is None:  # asked for many times per paragraph: split once
+            self._lines = [line for line in self.text.split("\n") if line.strip()]
+        return self._lines
 
 
 def _paragraphs(text: str) -> list[Para]:
@@ -109,16 +112,22 @@ def _producer_heading(para: Para) -> bool:
     return has_note and any(_fuzzy(w, _PRODUCER_WORDS, 0.78) for w in words)
 
 
+_NOT_LETTER = re.compile(r"[^A-Za-zÀ-ÖØ-öø-ÿ]+")
+_NOT_UPPER = re.compile(r"[^A-ZÀ-ÖØ-Þ]+")
+
+
 def _is_heading(para: Para) -> bool:
     """A heading: one or two short lines, mostly capitals, not a signature of initials."""
+    if len(para.text) > 160:
+        return False
     lines = para.lines
     if not 1 <= len(lines) <= 2 or max(len(line.strip()) for line in lines) > 70:
         return False
     text = " ".join(line.strip() for line in lines)
     if _INITIALS.match(text):
         return False
-    letters = [c for c in text if c.isalpha()]
-    return len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.7 * len(letters)
+    letters = len(_NOT_LETTER.sub("", text))  # counted in C, not character by character
+    return letters >= 4 and len(_NOT_UPPER.sub("", text)) >= 0.7 * letters
 
 
 def _heading_words(para: Para) -> list[str]:
@@ -316,7 +325,8 @@ def strip(text: str, *, author: Optional[str] = None, year: Optional[int] = None
     # LONDON / 1897", "First published September 1921 / New Impression October 1921"): a short display
     # paragraph with a publisher's or printing word and a year after 1913 or 30+ years after the text's
     for i, para in enumerate(paras):
-        if i in drop or len(para.lines) > 10 or len(para.text) > 800 or not _PUBLISHING.search(para.text):
+        if i in drop or len(para.text) > 800 or not _ANY_YEAR.search(para.text) or len(para.lines) > 10 or \
+                not _PUBLISHING.search(para.text):
             continue
         years = [int(y) for y in _YEAR.findall(para.text)]
         if any(y > 1913 or (year and y >= year + _LATER_YEARS) for y in years):
@@ -413,12 +423,15 @@ def strip(text: str, *, author: Optional[str] = None, year: Optional[int] = None
         if match and i not in drop and _marker_key(match.group(1)) in used and len(para.text) < 3000:
             drop[i] = "footnote"
         body = para.text[match.end():] if match else para.text
-        for m in _CURLY_MARKER.finditer(body):
-            used.add(_marker_key(m.group(0).strip()))
-        for m in _BRACKET_MARKER.finditer(body):
-            used.add(f"[{(m.group(1) or m.group(2)).lower()}]")
-        for m in _STAR_MARKER.finditer(body):
-            used.add(m.group(1))
+        if "{" in body:  # each marker pattern only where its literal occurs
+            for m in _CURLY_MARKER.finditer(body):
+                used.add(_marker_key(m.group(0).strip()))
+        if "[" in body:
+            for m in _BRACKET_MARKER.finditer(body):
+                used.add(f"[{(m.group(1) or m.group(2)).lower()}]")
+        if "*" in body or "†" in body or "‡" in body:
+            for m in _STAR_MARKER.finditer(body):
+                used.add(m.group(1))
 
     kept = []
     marker_chars = 0
@@ -473,6 +486,7 @@ def _modern_page(text: str, year: Optional[int]) -> bool:
     return bool(year and any(y >= year + _LATER_YEARS for y in years)) or any(y > 1913 for y in years)
 
 
+_ANY_YEAR = re.compile(r"1[5-9]\d\d|20\d\d")  # a literal first character: a fast scan before the rest
 _PUBLISHING = re.compile(r"(?i:published|reprinted|impression|edition|printed\s+(?:by|in|at)|\bpress\b|\bltd\b|"
                          r"\blimited\b|\bsons\b|\bco\.|\bcompany\b|new\s+york|all\s+rights)")
 _ENTRY_START = re.compile(r"^\s*(?:[-*•]\s*)?(?:chapter|chap\.|book|part|letter|vol\.?|volume|act|scene|canto|section|"
