@@ -104,3 +104,23 @@ def test_keep_returns_the_text_but_still_counts():
     body = "PREFACE\n\nA note.\n\n\n\nTranscriber's Note:\n\nFixed typos in this version of the text.\n"
     text, removed = editorial.strip(body, keep=True)
     assert text == body and removed["producer_note"] > 0
+
+
+@pytest.mark.parametrize("rel,year,gone,kept", [
+    # a producer's note with no heading, about the text's own spelling and printer errors
+    (BOOKS + "Defoe_The_Storm_or_a_Collection_of_the_most_Remarkable_Casualties_and_Disasters_which_Happen_d_in_the_Late_Dre.txt",
+     1704, "This book contains variable punctuation", "Preaching of Sermons"),
+    (BOOKS + "Wilde_Lady_Windermere_s_Fan.txt", 1892, "First Issued by Methuen", "LADY WINDERMERE"),  # printing history
+    (BOOKS + "Dickens_Memoirs_of_Joseph_Grimaldi.txt", 1838, "The Greatest Plague of Life", "Grimaldi"),  # publisher's list
+    (BOOKS + "Shakespeare__Arden_of_Feversham.txt", 1592, "Flower-de-luce. ‘An inn", "Arden"),  # notes by line reference
+])
+def test_headless_apparatus_goes(shared_corpus, rel, year, gone, kept):
+    text, removed = _clean(shared_corpus, rel, year)
+    assert gone not in text and kept in text and sum(removed.values()) > 0
+
+
+def test_a_table_of_contents_without_a_heading_goes_its_chapters_stay(shared_corpus):
+    text, removed = _clean(shared_corpus, BOOKS + "Doyle_The_Adventures_of_Sherlock_Holmes.txt", 1892)
+    assert not any("A Scandal in Bohemia" in p and "The Red-Headed League" in p for p in text.split("\n\n"))
+    assert "A SCANDAL IN BOHEMIA" in text.upper() and "the head of a private school at" in text
+    assert removed["contents"] > 200

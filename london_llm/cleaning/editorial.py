@@ -86,7 +86,7 @@ def _fuzzy(word: str, vocabulary: tuple[str, ...], cutoff: float = 0.8) -> Optio
 _PRODUCER_WORDS = ("transcriber", "transcribers", "contributor", "contributors", "producer", "producers",
                    "proofreader", "digitizer", "digitiser", "scanner", "etext", "e-text", "encoder")
 _NOTE_WORDS = ("note", "notes", "notice", "remarks", "comment", "comments")
-_CONTENTS_WORDS = ("contents", "illustrations", "index")
+_CONTENTS_WORDS = ("contents", "illustrations", "index", "plates")
 _SECTION_WORDS = ("introduction", "preface", "prefatory", "foreword", "memoir", "biographical", "note",
                   "notes", "editor", "editorial", "introductory", "bibliography", "chronology")
 _QUALIFIERS = ("critical", "biographical", "introductory", "prefatory", "general", "short", "editor", "editors",
@@ -325,11 +325,12 @@ def strip(text: str, *, author: Optional[str] = None, year: Optional[int] = None
     # LONDON / 1897", "First published September 1921 / New Impression October 1921"): a short display
     # paragraph with a publisher's or printing word and a year after 1913 or 30+ years after the text's
     for i, para in enumerate(paras):
-        if i in drop or len(para.text) > 800 or not _ANY_YEAR.search(para.text) or len(para.lines) > 10 or \
+        if i in drop or len(para.text) > 1500 or not _ANY_YEAR.search(para.text) or len(para.lines) > 20 or \
                 not _PUBLISHING.search(para.text):
             continue
         years = [int(y) for y in _YEAR.findall(para.text)]
-        if any(y > 1913 or (year and y >= year + _LATER_YEARS) for y in years):
+        later = _LATER_YEARS // 3 if _PRINTING_HISTORY.search(para.text) else _LATER_YEARS
+        if any(y > 1913 or (year and y >= year + later) for y in years):
             drop[i] = "modern_title_page"
 
     # tables of contents
@@ -344,10 +345,55 @@ def strip(text: str, *, author: Optional[str] = None, year: Optional[int] = None
         seen: set[str] = set()
         for j in range(i + 1, len(paras)):
             key = _entry_key(paras[j])
-            if key in seen or not _entry(paras[j]) or (seen and paras[j].gap >= 3):
+            wide_gap_heading = seen and paras[j].gap >= 3 and len(paras[j].lines) == 1  # "CHAPTER I", the title
+            if key in seen or not _entry(paras[j]) or wide_gap_heading:
                 break
             seen.add(key)
             drop.setdefault(j, "contents")
+
+    # tables of contents without a heading: a numbered or paged list in the front matter whose
+    # entries come back later as headings
+    offset = 0
+    headings = None
+    for i, para in enumerate(paras):
+        if offset > total * _FRONT_SHARE:
+            break
+        offset += len(para.text)
+        lines = para.lines
+        if i in drop or len(lines) < 4 or \
+                sum(bool(_ENTRY_START.match(x) or _TRAILING_NUMBER.search(x)) for x in lines) < 0.7 * len(lines):
+            continue
+        if headings is None:
+            headings = {_entry_key(Para(p.text, 0)) for p in paras if len(p.lines) <= 2 and len(p.text) <= 120}
+        keys = {_entry_key(Para(x, 0)) for x in lines}
+        if len((keys - {""}) & headings) >= 2:
+            drop[i] = "contents"
+
+    # notes on the text itself (about its spelling, punctuation, corrections, collation) and
+    # publishers' lists of other books, in the front matter
+    offset = 0
+    for i, para in enumerate(paras):
+        if offset > total * _FRONT_SHARE:
+            break
+        offset += len(para.text)
+        if i in drop:
+            continue
+        if len(_TEXT_NOTE.findall(para.text)) >= 3 and len(para.text) < 3000:
+            drop[i] = "producer_note" if _PRODUCER_TEXT.search(para.text) else "editor_text"
+        elif len(para.lines) >= 4 and len(_LISTED_BOOK.findall(para.text)) >= 2 and _display(para):
+            drop[i] = "modern_title_page"
+    # ... and a publisher's list set one title a paragraph: a run of three or more such paragraphs
+    i = offset = 0
+    while i < len(paras) and offset <= total * _FRONT_SHARE:
+        j = i
+        while j < len(paras) and len(paras[j].text) < 600 and _LISTED_TITLE.search(paras[j].text) and \
+                not _SPEECH.search(paras[j].text):
+            j += 1
+        if j - i >= 3:
+            for k in range(i, j):
+                drop.setdefault(k, "modern_title_page")
+        offset += sum(len(p.text) for p in paras[i:max(j, i + 1)])
+        i = max(j, i + 1)
 
     # editors' introductions, prefaces and notes
     offset = 0
@@ -486,9 +532,25 @@ def _modern_page(text: str, year: Optional[int]) -> bool:
     return bool(year and any(y >= year + _LATER_YEARS for y in years)) or any(y > 1913 for y in years)
 
 
+_PRINTING_HISTORY = re.compile(r"(?i:first\s+published|first\s+issued|new\s+impression|reprinted|"
+                               r"\b(?:second|third|fourth|fifth|new|cheap)\s+edition)")
 _ANY_YEAR = re.compile(r"1[5-9]\d\d|20\d\d")  # a literal first character: a fast scan before the rest
 _PUBLISHING = re.compile(r"(?i:published|reprinted|impression|edition|printed\s+(?:by|in|at)|\bpress\b|\bltd\b|"
                          r"\blimited\b|\bsons\b|\bco\.|\bcompany\b|new\s+york|all\s+rights)")
+# The vocabulary of a note about the text itself: a producer's ("printer errors ... retained", "silently
+# corrected") or an editor's ("collated", "the first Quarto", "variations").
+_TEXT_NOTE = re.compile(r"(?i:\bretained\b|\bprinter['’]?s?\s+errors?|\bspelling\b|\bpunctuation\b|\bhyphenation\b|"
+                        r"\bsilently\b|\bcorrected\b|\bcollated\b|\bcollation\b|\bvariations\b|\bvariants?\b|"
+                        r"\breadings\b|\bemendations?\b|\bquarto\b|\bfolio\b|\bthis\s+edition\b|\bthe\s+original\b|"
+                        r"\btypographical\b|\bpage\s+\d+)")
+_PRODUCER_TEXT = re.compile(r"(?i:\bretained\b|\bprinter['’]?s?\s+errors?|\bsilently\b|\bcorrected\b|\btypographical\b|"
+                            r"\bhyphenation\b)")
+# A publisher's list of other books: titles "Edited by" / "Illustrated by" / "By AUTHOR", priced, in volumes.
+_LISTED_BOOK = re.compile(r"(?i:\bedited\s+by\b|\billustrated\s+by\b|\bprice\b|\bvolumes?\b|\bshillings?\b|"
+                          r"\bnow\s+ready\b|\buniform\s+with\b)|\bBy\s+[A-Z]{2,}")
+_LISTED_TITLE = re.compile(r"(?i:\bedited\s+by\b|\billustrated\s+by\b|\billustrations?\s+by\b|\bfrontispiece\b|"
+                           r"\bprice\s+\d|\buniform\s+with\b|\bnow\s+ready\b)")
+_SPEECH = re.compile(r"[‘“\"]")  # narrative has dialogue; a publisher's list has none
 _ENTRY_START = re.compile(r"^\s*(?:[-*•]\s*)?(?:chapter|chap\.|book|part|letter|vol\.?|volume|act|scene|canto|section|"
                           r"epistle|essay|no\.|[IVXLC]+\.?\s|\d+\.?\s)", re.I)
 _LINE_REF = re.compile(r"^\s*(?:(?:l\.|ll\.|line|lines|p\.|page|v\.|ver\.)\s*\d+|[IVX]+\.\s*[ivx]+\.\s*\d+)", re.I)
