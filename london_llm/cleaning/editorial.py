@@ -35,6 +35,7 @@ _FRONT_SHARE = 0.4  # introductions and tables of contents are looked for in the
 _BACK_SHARE = 0.35  # endnote blocks in the last 35%
 _LATER_YEARS = 30  # a section dated this long after the text is a later editor's
 _SURNAME_MENTIONS = 3
+_OPENING_CHARS = 30_000
 
 
 @dataclass
@@ -370,10 +371,11 @@ def strip(text: str, *, author: Optional[str] = None, year: Optional[int] = None
             drop[i] = "contents"
 
     # notes on the text itself (about its spelling, punctuation, corrections, collation) and
-    # publishers' lists of other books, in the front matter
+    # publishers' lists of other books, in the opening pages (the first 5%, at least 30,000 characters)
     offset = 0
+    opening = min(total * _FRONT_SHARE, max(_OPENING_CHARS, 0.05 * total))
     for i, para in enumerate(paras):
-        if offset > total * _FRONT_SHARE:
+        if offset > opening:
             break
         offset += len(para.text)
         if i in drop:
@@ -384,7 +386,7 @@ def strip(text: str, *, author: Optional[str] = None, year: Optional[int] = None
             drop[i] = "modern_title_page"
     # ... and a publisher's list set one title a paragraph: a run of three or more such paragraphs
     i = offset = 0
-    while i < len(paras) and offset <= total * _FRONT_SHARE:
+    while i < len(paras) and offset <= opening:
         j = i
         while j < len(paras) and len(paras[j].text) < 600 and _LISTED_TITLE.search(paras[j].text) and \
                 not _SPEECH.search(paras[j].text):
