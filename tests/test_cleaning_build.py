@@ -280,6 +280,7 @@ def test_statistics_count_each_editorial_class_and_show_none_left(built):
     assert "traces left in the corpus: none" in built["stdout"]
 
 
+@pytest.mark.slow
 def test_keep_editorial_keeps_the_apparatus_and_the_counters_see_it(shared_corpus, tmp_path):
     tree = tmp_path / "tree" / "gutenberg-london-books-rcdm-uga/texts"
     tree.mkdir(parents=True)

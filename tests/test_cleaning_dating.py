@@ -51,7 +51,6 @@ def test_record_years_in_words_and_roman_numerals():
                               "Seven hundred and sixty Before John Feary") == 1760
 
 
-@pytest.mark.corpus
 @pytest.mark.parametrize("rel,year", [
     (STORM, 1704),  # "Printed for G. Sawbridge ... M DCC IV."
     (BOOKS + "Defoe_Second_Thoughts_are_Best_Or_a_Further_Improvement_of_a_Late_Scheme_to_Prevent_Street_Robberies.txt", 1729),
@@ -113,7 +112,7 @@ def _build(tree: Path, home: Path, *extra) -> tuple[subprocess.CompletedProcess,
     return proc, docs, stats
 
 
-@pytest.mark.corpus
+@pytest.mark.slow
 def test_each_route_dates_documents_and_the_undated_are_listed(tree, tmp_path):
     metadata = tmp_path / "mine.csv"
     metadata.write_text("ebook,year\n17398,1884\n", encoding="utf-8")  # the Cabman's Story, by ebook number
@@ -133,7 +132,7 @@ def test_each_route_dates_documents_and_the_undated_are_listed(tree, tmp_path):
     assert "no year" in proc.stderr  # the undated are warned about
 
 
-@pytest.mark.corpus
+@pytest.mark.slow
 def test_require_year_drops_the_undated_and_a_bad_metadata_file_is_one_message(tree, tmp_path):
     proc, docs, stats = _build(tree, tmp_path / "h2", "--require_year")
     assert proc.returncode == 0, proc.stderr

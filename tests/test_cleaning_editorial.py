@@ -6,7 +6,6 @@ import pytest
 
 from london_llm.cleaning import contamination, editorial, gutenberg_txt
 
-pytestmark = pytest.mark.corpus
 BOOKS = "gutenberg-london-books-rcdm-uga/texts/"
 
 

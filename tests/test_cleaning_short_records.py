@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from london_llm.cleaning import filters, oldbailey_tei
 from london_llm.cleaning.clean import CleaningOptions, process_item
@@ -41,7 +40,6 @@ def test_a_session_keeps_its_one_line_trials(tmp_path):
     assert result.removed["too_short"]["documents"] == 2
 
 
-@pytest.mark.corpus
 def test_real_short_trials_are_kept_unless_cut(shared_corpus):
     """Every short trial of real sessions that ends a sentence and names a verdict survives."""
     files = sorted((shared_corpus / "old-bailey-obo-xml-7.2/sessionsPapers").glob("18*.xml"))[::10]

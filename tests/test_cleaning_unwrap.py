@@ -1,7 +1,6 @@
 """Books' hard line wraps are joined; verse, letters' address and signature lines, lists and tables stay."""
 from __future__ import annotations
 
-import pytest
 
 from london_llm.cleaning import gutenberg_txt, unwrap
 
@@ -38,7 +37,6 @@ def test_a_hyphen_at_the_wrap_joins_without_a_space():
     assert "well-known thief" in unwrap.unwrap(_book(para))
 
 
-@pytest.mark.corpus
 def test_real_books_lose_their_wraps_but_not_their_verse(shared_corpus):
     books = shared_corpus / "gutenberg-london-books-rcdm-uga/texts"
     novel = gutenberg_txt.parse((books / "Dickens_Oliver_Twist.txt").read_bytes(), {})[0].text
