@@ -275,6 +275,8 @@ def test_statistics_count_each_editorial_class_and_show_none_left(built):
     assert not any(totals["residual_documents"].values())
     opera = next(d for d in built["docs"] if d["title"] == "The Beggar's Opera")
     assert opera["editorial_removed"]["editor_text"] > 5000 and opera["year_source"] == "registry"
+    per_document = {e["id"]: e for e in built["stats"]["editorial_by_document"]}
+    assert per_document[opera["id"]]["editor_text"] == opera["editorial_removed"]["editor_text"]
     corpus = (built["data"] / "london_historical_corpus_comprehensive.txt").read_text(encoding="utf-8")
     assert "Dead at the age of thirty-one" not in corpus and "William Heinemann" not in corpus
     assert "traces left in the corpus: none" in built["stdout"]

@@ -121,7 +121,7 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
     kept = _deduplicate(candidates, near_threshold, per_source, progress)
     deduplicated = time.perf_counter()
     kept.sort(key=lambda c: c.order)
-    documents, undated, residual = [], [], Counter()
+    documents, undated, apparatus, residual = [], [], [], Counter()
     for cand in kept:
         rec = cand.record
         rec_id = hashlib.sha256("\n".join(map(str, cand.order)).encode()).hexdigest()[:16]
@@ -132,6 +132,9 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
         stats["words"] += rec["words"]
         stats["kinds"][rec["kind"]] += 1
         residual.update({category: 1 for category in cand.residue})  # documents with a trace left
+        if rec.get("editorial_removed"):
+            apparatus.append({"id": rec_id, "source_id": rec["source_id"], "title": rec["title"],
+                              **rec["editorial_removed"]})
         if rec["year"] is None:
             stats["undated"] += 1
             undated.append({"id": rec_id, "source_id": rec["source_id"], "title": rec["title"],
@@ -161,6 +164,7 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
                    "undated": len(undated),
                    "year_sources": dict(Counter(d["year_source"] or "none" for d in documents))},
         "undated": {"documents": len(undated), "list": undated},
+        "editorial_by_document": apparatus,  # characters of each apparatus class removed, per book
         "sources": {sid: {**s, "kinds": dict(s["kinds"]),
                           "contamination_chars_removed": dict(s["contamination_chars_removed"])}
                     for sid, s in sorted(per_source.items())},
