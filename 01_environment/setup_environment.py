@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the one bootstrap line: runs under the system python3 before the environment exists
 import config  # noqa: E402
 from london_llm.environment import create_environment, machine_report  # noqa: E402
 
