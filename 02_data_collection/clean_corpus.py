@@ -1,16 +1,7 @@
 #!/usr/bin/env python3
 """Clean the downloaded sources into documents.jsonl, the corpus file and statistics, on all cores.
 
-    python 02_data_collection/clean_corpus.py                               # downloads/ -> corpus
-    python 02_data_collection/clean_corpus.py --from_dir ../shared/corpus   # import a local copy first
-    python 02_data_collection/clean_corpus.py --long_s keep --min_year 1600 --workers 2
-
-Reads every complete download (a file with its <file>.meta.json sidecar) under downloads/,
-writes processed/documents.jsonl + documents.meta.json, the comprehensive corpus file and
-metadata/statistics.json (documents, characters, words per source; what each filter removed).
-Exit status: 0 done, 2 bad input (nothing downloaded, bad flags, unreadable folder).
-
-A thin door to london_llm.cleaning.cli (the logic and its tests live there).
+A thin door to london_llm.cleaning.cli, which holds the usage, the flags (--help) and the logic.
 """
 import sys
 from pathlib import Path

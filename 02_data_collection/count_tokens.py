@@ -1,12 +1,7 @@
 #!/usr/bin/env python3
 """Count tokens of the cleaned corpus, per source and in total.
 
-    python 02_data_collection/count_tokens.py --data_dir data/london_historical/processed
-
-Uses the trained tokenizer (09_models/tokenizers/london_historical_tokenizer/tokenizer.json) when it
-exists; otherwise says so and reports words and characters.
-
-A thin door to london_llm.cleaning.count_cli (the logic and its tests live there).
+A thin door to london_llm.cleaning.count_cli, which holds the usage, the flags (--help) and the logic.
 """
 import sys
 from pathlib import Path

@@ -1,18 +1,7 @@
 #!/usr/bin/env python3
 """Stage 02: download the historical London sources, then clean them into the corpus.
 
-    python 02_data_collection/historical_data_collector.py                    # everything enabled
-    python 02_data_collection/historical_data_collector.py --list-sources
-    python 02_data_collection/historical_data_collector.py --sources gutenberg old_bailey_sessions
-    python 02_data_collection/historical_data_collector.py --from-dir ../shared/corpus   # offline
-    python 02_data_collection/historical_data_collector.py --clean-only
-
-Downloads land in data/london_historical/downloads/<source_id>/<file> with <file>.meta.json written
-last; a rerun fetches only what is missing. Every base URL can point at a mirror (flags below or
-LONDON_LLM_<NAME>_MIRROR). Exit status: 0 when done (failures listed in the summary), 1 with
---strict when any item failed, 2 on bad input (registry, flags, missing folders).
-
-A thin door to london_llm.cleaning.collector_cli (the logic and its tests live there).
+A thin door to london_llm.cleaning.collector_cli, which holds the usage, the flags (--help) and the logic.
 """
 import sys
 from pathlib import Path

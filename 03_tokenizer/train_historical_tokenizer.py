@@ -1,13 +1,7 @@
 #!/usr/bin/env python3
 """Train the London historical tokenizer (stage 03): byte-level BPE on the cleaned documents.
 
-Reads documents.jsonl (format 1) one line at a time, makes special tokens of <|endoftext|>,
-<|pad|> and the conditioning tags the documents really carry (kind, quarter-century), holds a few
-documents out for checks, and writes the tokenizer folder (format 1) atomically:
-tokenizer.json, vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json and
-london_tokenizer.json. Then check it: python 03_tokenizer/test_tokenizer.py
-
-A thin door to london_llm.tokenization.cli (the logic and its tests live there).
+A thin door to london_llm.tokenization.cli, which holds the usage, the flags (--help) and the logic.
 """
 import sys
 from pathlib import Path

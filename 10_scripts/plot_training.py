@@ -2,11 +2,7 @@
 """Render a training run's metrics log (<checkpoint dir>/metrics.jsonl) as PNG plots, without W&B:
 loss (train and validation), learning rate, tokens/s and MFU, step time, and an overview of all four.
 
-    python 10_scripts/plot_training.py                      # the slm run -> <checkpoint dir>/plots/
-    python 10_scripts/plot_training.py --model regular --out_dir /tmp/plots
-    python 10_scripts/plot_training.py --metrics path/to/metrics.jsonl
-
-A thin door to london_llm.training.plot_cli (the logic and its tests live there).
+A thin door to london_llm.training.plot_cli, which holds the usage, the flags (--help) and the logic.
 """
 import sys
 from pathlib import Path

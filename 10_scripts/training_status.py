@@ -2,12 +2,7 @@
 """One-screen status of a training run, running or finished: step / total, ETA, last losses,
 newest checkpoint, and whether it is alive (the run lock in its output folder).
 
-    python 10_scripts/training_status.py                    # the slm run
-    python 10_scripts/training_status.py --model regular --watch 60
-    python 10_scripts/training_status.py --list_checkpoints # every model's checkpoints
-    python 10_scripts/training_status.py --locate checkpoint-500   # prints MODEL<TAB>PATH
-
-A thin door to london_llm.training.status_cli (the logic and its tests live there).
+A thin door to london_llm.training.status_cli, which holds the usage, the flags (--help) and the logic.
 """
 import sys
 from pathlib import Path
