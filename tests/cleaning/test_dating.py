@@ -11,7 +11,7 @@ import pytest
 
 from london_llm.cleaning import dating, gutenberg_txt
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CLEAN = REPO / "02_data_collection" / "clean_corpus.py"
 BOOKS = "gutenberg-london-books-rcdm-uga/texts/"
 STORM = BOOKS + "Defoe_The_Storm_or_a_Collection_of_the_most_Remarkable_Casualties_and_Disasters_which_Happen_d_in_the_Late_Dre.txt"
