@@ -10,7 +10,8 @@
 Downloads land in data/london_historical/downloads/<source_id>/<file> with <file>.meta.json written
 last; a rerun fetches only what is missing. Every base URL can point at a mirror (flags below or
 LONDON_LLM_<NAME>_MIRROR). Exit status: 0 when done (failures listed in the summary), 1 with
---strict when any item failed, 2 on bad input (registry, flags, missing folders).
+--strict when any item failed or when no host answered (offline: the message says what to do),
+2 on bad input (registry, flags, missing folders).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import config  # noqa: E402
 
 from london_llm import atomic  # noqa: E402
-from london_llm.collect.collector import CollectOptions, collect  # noqa: E402
+from london_llm.collect.collector import OFFLINE_ADVICE, CollectOptions, collect  # noqa: E402
 from london_llm.collect.fetch import DEFAULT_MAX_BYTES  # noqa: E402
 from london_llm.collect.http import USER_AGENT, HttpSettings  # noqa: E402
 from london_llm.collect.registry import MIRRORS, RegistryError, load_registry, resolve_mirrors, select_sources  # noqa: E402
@@ -71,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add(net, "--backoff", type=float, default=1.0,
                      help="exponential backoff factor in seconds: waits backoff*2^(n-1) (default: 1.0)")
     _add(net, "--timeout", type=float, default=30.0,
-                     help="seconds to connect and between received bytes (default: 30)")
+                     help="seconds to wait between received bytes (default: 30)")
+    _add(net, "--connect-timeout", type=float, default=10.0,
+                     help="seconds to establish a connection; a host that cannot be connected to (name does "
+                          "not resolve, connection refused, this timeout) is not retried and its remaining "
+                          "items fail at once (default: 10)")
     _add(net, "--rate-limit", type=float, default=1.0,
                      help="minimum seconds between requests to one host (default: 1.0; 0 disables)")
     _add(net, "--retry-after-max", type=float, default=600.0,
@@ -154,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for name, value in (("--workers", args.workers), ("--max-retries", args.max_retries + 1),
-                        ("--timeout", args.timeout), ("--max-bytes", args.max_bytes)):
+                        ("--timeout", args.timeout), ("--connect-timeout", args.connect_timeout),
+                        ("--max-bytes", args.max_bytes)):
         if value <= 0:
             print(f"error: {name} must be positive", file=sys.stderr)
             return 2
@@ -178,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
     elif not args.clean_only:
-        settings = HttpSettings(timeout=args.timeout, max_retries=args.max_retries, backoff=args.backoff,
+        settings = HttpSettings(timeout=args.timeout, connect_timeout=args.connect_timeout,
+                                max_retries=args.max_retries, backoff=args.backoff,
                                 rate_limit=args.rate_limit, retry_after_max=args.retry_after_max,
                                 user_agent=args.user_agent)
         options = CollectOptions(downloads_dir=downloads, mirrors=mirrors, settings=settings,
@@ -194,6 +201,13 @@ def main(argv: list[str] | None = None) -> int:
         atomic.write_json(data_dir / "metadata" / "download_summary.json", summary.to_dict())
         print(summary.report())
         log.info("summary: %s", json.dumps(summary.to_dict()))
+        if summary.no_host_answered:
+            present = summary.counts()["present"]
+            print(f"error: no host answered (could not connect to {', '.join(sorted(summary.hosts_down))}): "
+                  f"{OFFLINE_ADVICE}"
+                  + (f"; --clean-only cleans the {present} file(s) already downloaded" if present else ""),
+                  file=sys.stderr)
+            return 1
     status = 0
     if not args.download_only:
         status = run_cleaning(args, data_dir)

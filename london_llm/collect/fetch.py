@@ -20,9 +20,9 @@ from typing import Callable, Optional, Sequence
 from urllib.parse import urlsplit
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError
+from urllib3.exceptions import MaxRetryError
 
-from london_llm.collect.http import RETRY_STATUSES, HttpSettings
+from london_llm.collect.http import RETRY_STATUSES, HostUnreachable, HttpSettings, connect_failure
 from london_llm.collect.textcheck import LicenceRefused, NotText, check_file
 
 CHUNK = 1 << 16
@@ -88,17 +88,21 @@ def _validator(response: requests.Response) -> Optional[str]:
 
 
 def retries_exhausted(exc: BaseException) -> bool:
-    """True when requests raised because urllib3 used up its retries (MaxRetryError inside)."""
-    return bool(exc.args) and isinstance(exc.args[0], MaxRetryError)
+    """True when requests raised because urllib3 used up its retries (MaxRetryError inside), or
+    gave up at once because the host cannot be connected to."""
+    return isinstance(exc, HostUnreachable) or (bool(exc.args) and isinstance(exc.args[0], MaxRetryError))
 
 
 def gave_up(url: str, exc: BaseException, settings: HttpSettings) -> DownloadError:
-    """The error for a request urllib3 retried in vain: Unreachable when no connection was ever made."""
-    reason = exc.args[0].reason
-    message = f"{url}: {reason!r} after {settings.max_retries} retries"
-    if isinstance(reason, (NewConnectionError, ConnectTimeoutError, NameResolutionError)):
-        return Unreachable(message, urlsplit(url).netloc)
-    return DownloadError(message)
+    """The error for a request urllib3 retried in vain: Unreachable when no connection was ever made
+    (not retried: see http.py)."""
+    host = urlsplit(url).netloc
+    if isinstance(exc, HostUnreachable):
+        return Unreachable(f"{url}: {exc}", exc.host)
+    failure = connect_failure(exc)
+    if failure is not None:
+        return Unreachable(f"{url}: could not connect to {host} ({failure})", host)
+    return DownloadError(f"{url}: {exc.args[0].reason!r} after {settings.max_retries} retries")
 
 
 def _retry_after(response: requests.Response, cap: float) -> float:
@@ -136,7 +140,7 @@ def _fetch_once(session: requests.Session, url: str, part: Path, settings: HttpS
     if have and validator_file.exists():  # the server sends the whole file (200) if it has changed
         headers["If-Range"] = validator_file.read_text(encoding="utf-8").strip()
     try:
-        response = session.get(url, stream=True, timeout=settings.timeout, headers=headers)
+        response = session.get(url, stream=True, timeout=settings.timeouts, headers=headers)
     except requests.RequestException as exc:
         if retries_exhausted(exc):  # urllib3 already retried with backoff: retrying again would square it
             raise gave_up(url, exc, settings) from None
@@ -228,6 +232,8 @@ def _download_url(session: requests.Session, url: str, final: Path, fmt: str, se
             for stale in final.parent.glob(f".{glob.escape(final.name)}.*.part*"):
                 stale.unlink(missing_ok=True)  # validators, partials of other candidate URLs
             return Downloaded(url, final, size, md5, sha256, attempt, resumed)
+        except Unreachable:  # the network, not the file: keep the partial file for the next run
+            raise
         except (NotFound, LicenceRefused, DownloadError):  # nothing worth resuming: drop the partial file
             drop_partial(part)
             raise
