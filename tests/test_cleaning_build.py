@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from london_llm.cleaning import contamination
+from london_llm.cleaning import documents as documents_format
 from london_llm.cleaning.build import BuildError, build_corpus
 from london_llm.cleaning.importer import import_from_dir
 from london_llm.cleaning.sidecar import write_sidecar
@@ -99,7 +100,7 @@ def test_documents_follow_the_format(built):
         assert d["decade"] == (d["year"] // 10 * 10 if d["year"] else None)
     meta = json.loads((built["data"] / "processed/documents.meta.json").read_text())
     jsonl = (built["data"] / "processed/documents.jsonl").read_bytes()
-    assert meta["format_version"] == 1 and meta["documents"] == len(docs)
+    assert meta["format_version"] == documents_format.FORMAT_VERSION and meta["documents"] == len(docs)
     assert meta["sha256"] == hashlib.sha256(jsonl).hexdigest()
     assert meta["options"]["long_s"] == "normalise"
     corpus = (built["data"] / "london_historical_corpus_comprehensive.txt").read_text(encoding="utf-8")

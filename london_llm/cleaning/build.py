@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import multiprocessing as mp
 import os
@@ -24,11 +23,12 @@ from . import filters as filters_mod
 from .clean import CleaningOptions, ItemResult, process_item
 from .contamination import CATEGORIES
 from .dedup import Deduplicator, THRESHOLD
+from .documents import DOCUMENTS_FILE, write_documents
 from .normalise import LONG_S_MODES
 from .sidecar import SidecarError, find_sidecars, read_sidecar
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # of statistics.json (documents.jsonl: cleaning.documents.FORMAT_VERSION)
 
 FILTER_DESCRIPTIONS = {
     "unreadable": "files that could not be parsed as their declared format (truncated, HTML, corrupt)",
@@ -37,7 +37,8 @@ FILTER_DESCRIPTIONS = {
     "editorial_matter": "modern front/back matter files (imprint, colophon, endnotes, introductions)",
     "out_of_range": "documents dated outside [min_year, max_year]",
     "modern_contamination": "documents that are mostly licence text, URLs, e-mail or scanner boilerplate",
-    "too_short": "documents shorter than min_chars characters or min_words words",
+    "too_short": "fragments: documents under min_chars characters or min_words words that are not a complete "
+                 "record (under min_record_words words, cut mid-sentence, or a trial with no verdict)",
     "not_english": "documents with too few English function words",
     "ocr_garbage": "documents with too little text in plausible words",
     "exact_duplicate": "same text (ASCII-folded) as a document kept earlier",
@@ -126,13 +127,10 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
         stats["words"] += rec["words"]
         stats["kinds"][rec["kind"]] += 1
 
-    jsonl = processed_dir / "documents.jsonl"
-    digest = _write_outputs(documents, jsonl, corpus_file)
+    jsonl = processed_dir / DOCUMENTS_FILE
     created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    write_json(processed_dir / "documents.meta.json", {
-        "format_version": FORMAT_VERSION, "documents": len(documents), "sha256": digest,
-        "bytes": jsonl.stat().st_size, "created": created, "options": options.to_dict(),
-        "near_threshold": near_threshold, "corpus_file": str(corpus_file)})
+    _write_outputs(documents, jsonl, corpus_file, {"created": created, "options": options.to_dict(),
+                                                   "near_threshold": near_threshold, "corpus_file": str(corpus_file)})
     input_bytes = sum(s["bytes"] for s in per_source.values())
     seconds = time.perf_counter() - started
     statistics = {
@@ -202,16 +200,11 @@ def _sum_removed(per_source: dict) -> dict:
     return total
 
 
-def _write_outputs(documents: list, jsonl: Path, corpus_file: Path) -> str:
-    """documents.jsonl and the corpus file, each atomically; returns the JSONL's sha256."""
-    digest = hashlib.sha256()
-    with atomic_path(jsonl) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        for doc in documents:
-            line = json.dumps(doc, ensure_ascii=False) + "\n"
-            digest.update(line.encode("utf-8"))
-            fh.write(line)
+def _write_outputs(documents: list, jsonl: Path, corpus_file: Path, meta: dict) -> dict:
+    """documents.jsonl (+ its meta, cleaning.documents' writer) and the corpus file, each atomically."""
+    written = write_documents(documents, jsonl, extra_meta=meta)
     with atomic_path(corpus_file) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         for i, doc in enumerate(documents):
             fh.write(("\n\n" if i else "") + doc["text"])
         fh.write("\n")
-    return digest.hexdigest()
+    return written

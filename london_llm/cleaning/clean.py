@@ -131,8 +131,9 @@ def process_item(item: Item, options: CleaningOptions) -> ItemResult:
             result.count("modern_contamination", len(text) + removed_chars)
             continue
         measured = filters.measure(text)
-        for name, rejects in (("too_short", filters.too_short), ("not_english", filters.not_english),
-                              ("ocr_garbage", filters.ocr_garbage)):
+        kind = raw.kind or meta.get("kind")
+        for name, rejects in (("too_short", lambda m, st: filters.too_short(m, st, kind)),
+                              ("not_english", filters.not_english), ("ocr_garbage", filters.ocr_garbage)):
             if rejects(measured, settings):
                 result.count(name, len(text))
                 break

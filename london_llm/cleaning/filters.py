@@ -1,6 +1,10 @@
 """Document filters. Each returns True when a document must be removed; the build counts them.
 
-  too_short     fewer than `min_chars` characters or `min_words` words after cleaning
+  too_short     a fragment: a document under `min_chars` characters or `min_words` words that is not
+                a complete record (fewer than `min_record_words` words; or cut mid-sentence, its last
+                character no sentence end; or, for a trial, no verdict or sentence in it). Brevity
+                alone removes nothing: "Bridget Floyd, was indicted for stealing a riding Hood, but
+                was acquitted." is a whole trial and is kept.
   out_of_range  a known year outside [min_year, max_year]
   not_english   more Latin/French/German/Dutch function words than English ones, or (long
                 texts) too few English function words (period spellings included)
@@ -41,6 +45,7 @@ class FilterSettings:
     max_year: int = 1913
     min_chars: int = 100
     min_words: int = 20
+    min_record_words: int = 3  # the shortest complete record ("Guilty." alone is a fragment)
     min_english: float = 0.05  # share of tokens that are English function words (long texts)
     min_wordiness: float = 0.70  # share of non-space characters inside plausible words
 
@@ -61,6 +66,17 @@ class TextStats:
     english: float  # share of tokens that are English function words
     foreign: float  # share that are Latin/French/German/Dutch function words
     wordiness: float  # share of non-space characters inside letter tokens
+    ends_sentence: bool = True  # the last character closes a sentence (. ! ? or a bracket/quote after one)
+    verdict: bool = True  # (short texts only) a verdict or sentence is named
+
+
+# The end of a complete sentence: terminal punctuation, then any closing quotes or brackets.
+_SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s*$")
+# What closes a trial record: a verdict, a plea, a sentence, or the prosecution's failing.
+_VERDICT = re.compile(r"\b(?:guilty|acquit|discharg|transport|death|imprison|confin|fined?\b|whipp|brand|hang|"
+                      r"pardon|respit|recogni[sz]|sentence|judgment|no evidence|not prosecuted|no prosecutor|"
+                      r"bill (?:was )?ignored|ignoramus|penal servitude|hard labour)", re.I)
+_SHORT_CHARS = 2_000  # verdicts and sentence ends are looked for only in texts this short
 
 
 def measure(text: str) -> TextStats:
@@ -69,10 +85,13 @@ def measure(text: str) -> TextStats:
     nonspace = len(sample) - sample.count(" ") - sample.count("\n")
     n = len(tokens) or 1
     counts = Counter(tokens)  # counted in C; then ~150 dictionary lookups, not one per token
+    short = len(text) <= _SHORT_CHARS
     return TextStats(chars=len(text), words=len(text.split()),
                      english=sum(counts[w] for w in _FUNCTION_WORDS) / n,
                      foreign=sum(counts[w] for w in _FOREIGN_WORDS) / n,
-                     wordiness=len("".join(tokens)) / nonspace if nonspace > 0 else 0.0)
+                     wordiness=len("".join(tokens)) / nonspace if nonspace > 0 else 0.0,
+                     ends_sentence=bool(_SENTENCE_END.search(text[-40:])) if short else True,
+                     verdict=bool(_VERDICT.search(text)) if short else True)
 
 
 def english_score(text: str) -> float:
@@ -87,9 +106,14 @@ def _stats(text_or_stats) -> TextStats:
     return text_or_stats if isinstance(text_or_stats, TextStats) else measure(text_or_stats)
 
 
-def too_short(text, s: FilterSettings) -> bool:
+def too_short(text, s: FilterSettings, kind: Optional[str] = None) -> bool:
+    """A fragment (see the module doc); a short but complete record is not too short."""
     m = _stats(text)
-    return m.chars < s.min_chars or m.words < s.min_words
+    if m.chars >= s.min_chars and m.words >= s.min_words:
+        return False
+    if m.words < s.min_record_words or not m.ends_sentence:
+        return True
+    return kind == "trial" and not m.verdict
 
 
 def out_of_range(year: Optional[int], s: FilterSettings) -> bool:

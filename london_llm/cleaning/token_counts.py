@@ -5,57 +5,33 @@ that tokenizer; without one they are words and characters only, and the result s
 """
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Iterator, Optional
 
 from tqdm import tqdm
 
-from london_llm.jsonl import LineTooLong, bounded_lines
+from .documents import DOCUMENTS_FILE, MAX_LINE_BYTES, DocumentsError, read_meta
+from .documents import iter_documents as _iter_documents
 
-DOCUMENTS = "documents.jsonl"
-META = "documents.meta.json"
-MAX_LINE_BYTES = 256 * 2**20  # as london_llm.tokenization.documents: a bigger line is not one document
-
-
-class DocumentsError(ValueError):
-    pass
+__all__ = ["DocumentsError", "count_tokens", "documents_file", "iter_documents", "load_tokenizer"]
 
 
 def documents_file(data_dir: Path) -> Path:
-    """The documents.jsonl in `data_dir` (or `data_dir` itself when it is the file), checked."""
+    """The documents.jsonl in `data_dir` (or `data_dir` itself when it is the file), its format checked."""
     path = Path(data_dir)
-    path = path if path.is_file() else path / DOCUMENTS
+    path = path if path.is_file() else path / DOCUMENTS_FILE
     if not path.is_file():
         raise DocumentsError(f"no cleaned documents at {path}; run "
                              "`python 02_data_collection/historical_data_collector.py` (or clean_corpus.py) first")
-    meta = path.with_name(META)
-    if meta.is_file():
-        try:
-            version = json.loads(meta.read_text(encoding="utf-8")).get("format_version")
-        except ValueError:
-            version = None
-        if version != 1:
-            raise DocumentsError(f"{meta}: format_version {version!r} is not 1; rerun "
-                                 "`python 02_data_collection/clean_corpus.py` to rebuild the documents")
+    read_meta(path)
     return path
 
 
 def iter_documents(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[dict]:
-    rerun = "rerun `python 02_data_collection/clean_corpus.py`"
-    try:
-        for number, raw in bounded_lines(path, max_line_bytes):
-            try:
-                doc = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                raise DocumentsError(f"{path}: line {number} is not UTF-8 JSON (a truncated file?); {rerun}") from None
-            if not isinstance(doc, dict) or not isinstance(doc.get("text"), str):
-                raise DocumentsError(f"{path}: line {number} is not a document (no \"text\"); {rerun}")
-            yield doc
-    except LineTooLong as exc:
-        raise DocumentsError(f"{path}: line {exc.line_no} is over {max_line_bytes:,} bytes, not one cleaned "
-                             f"document; {rerun}") from None
+    """Every record with a text (kind and year unchecked: counting needs neither)."""
+    for _, _, doc in _iter_documents(path, max_line_bytes, strict=False):
+        yield doc
 
 
 def load_tokenizer(tokenizer_dir: Optional[Path]):

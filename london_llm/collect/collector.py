@@ -24,15 +24,11 @@ from london_llm.collect.fetch import DEFAULT_MAX_BYTES, DownloadError, NotFound,
 from london_llm.collect.http import HttpSettings, SessionPool
 from london_llm.collect.plan import Item, NothingToFetch, PlanError, plan_source
 from london_llm.collect.registry import Source
+from london_llm.collect.sidecar import FORMAT_VERSION as SIDECAR_FORMAT_VERSION  # the format's one owner
+from london_llm.collect.sidecar import sidecar_path
 from london_llm.collect.textcheck import LicenceRefused, NotText, check_file
 
-SIDECAR_FORMAT_VERSION = 1
-SIDECAR_SUFFIX = ".meta.json"
 log = logging.getLogger("london_llm.collect")
-
-
-def sidecar_path(file: Path) -> Path:
-    return file.with_name(file.name + SIDECAR_SUFFIX)
 
 
 def skip_marker(file: Path) -> Path:

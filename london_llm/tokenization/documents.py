@@ -1,4 +1,5 @@
-"""Reading cleaned documents (documents.jsonl, format 1) for the tokenizer, one line at a time.
+"""Reading cleaned documents (documents.jsonl; format owned by london_llm.cleaning.documents) for the
+tokenizer, one line at a time.
 
 The corpus can be larger than memory, so nothing here holds more than one document's text:
 `scan_documents` makes one pass for what must be known before training (hash, counts, the tags
@@ -7,18 +8,17 @@ that really occur, which documents to hold out), `iter_texts` streams the texts 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
-from london_llm.jsonl import LineTooLong, bounded_lines
-from london_llm.tags import KINDS, tag_set
+from london_llm.cleaning import documents as documents_format
+from london_llm.tags import tag_set
 from london_llm.tokenization.errors import TokenizerError
 
-DOCUMENTS_FORMAT_VERSION = 1
-MAX_LINE_BYTES = 256 * 2**20  # the longest book is a few MB; a bigger line is not one document
-REBUILD_HINT = "rebuild it with: python 02_data_collection/historical_data_collector.py"
+DOCUMENTS_FORMAT_VERSION = documents_format.FORMAT_VERSION
+MAX_LINE_BYTES = documents_format.MAX_LINE_BYTES
+REBUILD_HINT = documents_format.REBUILD_HINT
 
 
 @dataclass
@@ -44,68 +44,26 @@ def _hold_out_score(doc_id: str) -> float:
     return int.from_bytes(hashlib.sha256(doc_id.encode("utf-8")).digest()[:8], "big") / 2**64
 
 
-def _parse_line(path: Path, line_no: int, raw: bytes) -> dict:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise TokenizerError(f"{path}: line {line_no} is not UTF-8 ({exc.reason} at byte {exc.start}); "
-                             f"documents.jsonl must be UTF-8 JSON lines - {REBUILD_HINT}") from None
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as exc:
-        looks = " (it looks like HTML/XML)" if text.lstrip().startswith("<") else ""
-        raise TokenizerError(f"{path}: line {line_no} is not a JSON document{looks}: {exc.msg}. Expected "
-                             f"cleaned documents (documents.jsonl, format 1) - {REBUILD_HINT}") from None
-    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-        raise TokenizerError(f"{path}: line {line_no} has no string field 'text'; expected cleaned documents "
-                             f"(documents.jsonl, format 1) - {REBUILD_HINT}")
-    kind = record.get("kind")
-    if kind not in KINDS:
-        raise TokenizerError(f"{path}: line {line_no} has unknown kind {kind!r} (known: {', '.join(KINDS)}) - "
-                             f"{REBUILD_HINT}")
-    year = record.get("year")
-    if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
-        raise TokenizerError(f"{path}: line {line_no} has a non-integer year {year!r} - {REBUILD_HINT}")
-    return record
-
-
 def iter_documents(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes, dict]]:
-    """(line number, raw line, validated record) for each non-blank line."""
-    path = Path(path)
-    if not path.is_file():
-        raise TokenizerError(f"documents file {path} not found; build the cleaned corpus first: "
-                             "python 02_data_collection/historical_data_collector.py (or pass --documents)")
+    """(line number, raw line, validated record) for each non-blank line: the cleaning stage's reader
+    (london_llm.cleaning.documents), its errors as this stage's TokenizerError."""
     try:
-        for line_no, raw in bounded_lines(path, max_line_bytes):
-            yield line_no, raw, _parse_line(path, line_no, raw)
-    except LineTooLong as exc:
-        raise TokenizerError(f"{path}: line {exc.line_no} is over {max_line_bytes:,} bytes; one document "
-                             f"that size is not cleaned text - {REBUILD_HINT}") from None
+        yield from documents_format.iter_documents(path, max_line_bytes)
+    except documents_format.DocumentsError as exc:
+        raise TokenizerError(str(exc)) from None
 
 
-def document_id(record: dict, line_no: int) -> str:
-    return str(record.get("id") or f"line-{line_no}")
+document_id = documents_format.document_id
 
 
 def _check_meta(path: Path, scan: DocumentScan) -> None:
-    """documents.meta.json (when present) must be format 1 and describe this very file."""
-    meta_file = path.with_name(path.stem + ".meta.json")
-    if not meta_file.is_file():
-        return
+    """documents.meta.json (when present) must be a readable format and describe this very file."""
     try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TokenizerError(f"{meta_file} is corrupt ({exc}) - {REBUILD_HINT}") from None
-    version = meta.get("format_version")
-    if version != DOCUMENTS_FORMAT_VERSION:
-        raise TokenizerError(f"{meta_file} has format_version {version!r}; this tokenizer reads format "
-                             f"{DOCUMENTS_FORMAT_VERSION} - {REBUILD_HINT}")
-    if meta.get("sha256") and meta["sha256"] != scan.sha256:
-        raise TokenizerError(f"{path} does not match its {meta_file.name} (sha256 differs): the file is "
-                             f"incomplete or was changed - {REBUILD_HINT}")
-    if isinstance(meta.get("documents"), int) and meta["documents"] != scan.documents:
-        raise TokenizerError(f"{path} holds {scan.documents} documents but {meta_file.name} says "
-                             f"{meta['documents']}: the file is incomplete - {REBUILD_HINT}")
+        meta = documents_format.read_meta(path)
+        if meta is not None:
+            documents_format.check_matches(path, meta, sha256=scan.sha256, documents=scan.documents)
+    except documents_format.DocumentsError as exc:
+        raise TokenizerError(str(exc)) from None
 
 
 def scan_documents(path: Path, held_out_fraction: float = 0.0,
