@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import config  # noqa: E402
 
 from london_llm import atomic  # noqa: E402
-from london_llm.collect.collector import OFFLINE_ADVICE, CollectOptions, collect  # noqa: E402
+from london_llm.collect.collector import DEFAULT_MAX_ARCHIVE_BYTES, OFFLINE_ADVICE, CollectOptions, collect  # noqa: E402
 from london_llm.collect.fetch import DEFAULT_MAX_BYTES  # noqa: E402
 from london_llm.collect.http import USER_AGENT, HttpSettings  # noqa: E402
 from london_llm.collect.registry import MIRRORS, RegistryError, load_registry, resolve_mirrors, select_sources  # noqa: E402
@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="longest Retry-After wait honoured, seconds (default: 600)")
     _add(net, "--max-bytes", type=int, default=DEFAULT_MAX_BYTES,
                      help=f"largest file accepted (default: {DEFAULT_MAX_BYTES:,})")
+    _add(net, "--max-archive-bytes", type=int, default=DEFAULT_MAX_ARCHIVE_BYTES,
+                     help=f"largest bulk archive accepted, e.g. the Old Bailey's XML deposit "
+                          f"(default: {DEFAULT_MAX_ARCHIVE_BYTES:,})")
     _add(net, "--user-agent", default=USER_AGENT, help="User-Agent header (default: descriptive, names the project)")
     mirrors = p.add_argument_group("mirrors (each also read from its environment variable)")
     for m in MIRRORS.values():
@@ -160,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for name, value in (("--workers", args.workers), ("--max-retries", args.max_retries + 1),
                         ("--timeout", args.timeout), ("--connect-timeout", args.connect_timeout),
-                        ("--max-bytes", args.max_bytes)):
+                        ("--max-bytes", args.max_bytes), ("--max-archive-bytes", args.max_archive_bytes)):
         if value <= 0:
             print(f"error: {name} must be positive", file=sys.stderr)
             return 2
@@ -189,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                                 rate_limit=args.rate_limit, retry_after_max=args.retry_after_max,
                                 user_agent=args.user_agent)
         options = CollectOptions(downloads_dir=downloads, mirrors=mirrors, settings=settings,
-                                 workers=args.workers, max_bytes=args.max_bytes, progress=not args.no_progress,
+                                 workers=args.workers, max_bytes=args.max_bytes,
+                                 max_archive_bytes=args.max_archive_bytes, progress=not args.no_progress,
                                  registry_dir=args.registry.resolve().parent)
         log.info("collecting %d source(s) into %s", len(chosen), downloads)
         try:

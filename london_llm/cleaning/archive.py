@@ -3,18 +3,26 @@ become cleaning items one by one, each read straight out of the archive when its
 The archive is never unpacked: a worker holds one member's bytes at a time.
 
 A download is an archive when its sidecar says `"archive": "zip"`; `members` (glob patterns of
-member paths, default every file) chooses what is cleaned, each as the sidecar's `format`.
+member paths, default every file) chooses what is cleaned, each as the sidecar's `format`. A
+`catalogue` (glob of a tab-separated member, e.g. London Lives' inquest catalogue) dates and
+titles members as the single-file London Lives source does: `catalogue_key` is the column that
+matches a member's file name (its stem up to the first `_`), `catalogue_date` the date column,
+`catalogue_title` a template of `{column}` names.
 """
 from __future__ import annotations
 
+import csv
 import fnmatch
+import io
 import os
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
+from .document import year_of
 from .sidecar import Item
 
 ARCHIVE_KINDS = ("zip",)
@@ -86,6 +94,7 @@ def member_items(item: Item) -> Iterator[Item]:
         raise ArchiveError(f"{item.path}: not a readable zip archive ({exc}); delete it and its .meta.json "
                            "and rerun the collector") from None
     base_url = item.meta.get("url") or item.meta.get("origin") or item.path.name
+    catalogue = _catalogue(item, infos)
     for info in infos:
         if info.is_dir() or not any(fnmatch.fnmatchcase(info.filename, p) for p in patterns):
             continue
@@ -93,4 +102,26 @@ def member_items(item: Item) -> Iterator[Item]:
             continue
         meta = {**item.meta, "url": f"{base_url}!/{info.filename}", "title": None, "archive": None,
                 "bytes": info.file_size, "archive_member": info.filename}
+        row = catalogue.get(PurePosixPath(info.filename).stem.split("_")[0]) if catalogue else None
+        if row:
+            date = (row.get(item.meta.get("catalogue_date") or "") or "").strip() or None
+            template = item.meta.get("catalogue_title")
+            meta.update(date=date, year=year_of(date), title=re.sub(
+                r"\{(\w+)\}", lambda m: (row.get(m.group(1)) or "").strip(), template) if template else None)
         yield Item(ZipMember(item.path, info.filename, info.file_size), meta)
+
+
+MAX_CATALOGUE_BYTES = 64 * 1024 * 1024
+
+
+def _catalogue(item: Item, infos) -> dict:
+    """Rows of the archive's catalogue member by `catalogue_key`, or {} when there is none."""
+    pattern, key = item.meta.get("catalogue"), item.meta.get("catalogue_key")
+    if not pattern or not key:
+        return {}
+    info = next((i for i in infos if fnmatch.fnmatchcase(i.filename, pattern)), None)
+    if info is None or info.file_size > MAX_CATALOGUE_BYTES:
+        return {}
+    data = ZipMember(item.path, info.filename, info.file_size).read_bytes()
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig", "replace")), delimiter="\t")
+    return {row[key]: row for row in reader if row.get(key)}

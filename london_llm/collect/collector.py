@@ -26,9 +26,10 @@ from london_llm.collect.plan import Item, NothingToFetch, PlanError, plan_source
 from london_llm.collect.registry import Source
 from london_llm.collect.sidecar import FORMAT_VERSION as SIDECAR_FORMAT_VERSION  # the format's one owner
 from london_llm.collect.sidecar import sidecar_path
-from london_llm.collect.textcheck import LicenceRefused, NotText, check_file
+from london_llm.collect.textcheck import LicenceRefused, NotText, check_archive, check_file
 
 log = logging.getLogger("london_llm.collect")
+DEFAULT_MAX_ARCHIVE_BYTES = 8 * 1024 ** 3
 
 
 def skip_marker(file: Path) -> Path:
@@ -43,6 +44,7 @@ class CollectOptions:
     settings: HttpSettings = HttpSettings()
     workers: int = 4
     max_bytes: int = DEFAULT_MAX_BYTES
+    max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES  # a bulk deposit (the Old Bailey's is ~335 MB)
     progress: bool = True
     registry_dir: Optional[Path] = None  # relative 'local' paths are read from here
 
@@ -181,9 +183,15 @@ def _fetch_item(item: Item, pool: SessionPool, options: CollectOptions) -> Outco
         session = pool.get()
         if item.resolve is not None:
             item = item.resolve(session)
+        archive = item.extra.get("archive") == "zip"
+        check = None
+        if archive:
+            members = tuple(item.extra.get("members") or ("*",))
+            check = lambda path, url: check_archive(path, item.source.format, members, what=url)  # noqa: E731
         got = download(session, item.urls, final, item.source.format, settings=options.settings,
                        expected_size=item.expected_size, expected_md5=item.expected_md5,
-                       max_bytes=options.max_bytes, log=log.info)
+                       max_bytes=options.max_archive_bytes if archive else options.max_bytes, log=log.info,
+                       check=check)
         write_sidecar(final, item, url=got.url, size=got.bytes, md5=got.md5, sha256=got.sha256)
         return Outcome(item.key, "downloaded", bytes=got.bytes, url=got.url)
     except (LicenceRefused, NothingToFetch) as exc:

@@ -195,16 +195,18 @@ def _fetch_once(session: requests.Session, url: str, part: Path, settings: HttpS
 def download(session: requests.Session, urls: Sequence[str], final: Path, fmt: str, *,
              settings: HttpSettings, expected_size: Optional[int] = None, expected_md5: Optional[str] = None,
              max_bytes: int = DEFAULT_MAX_BYTES, sleep: Callable[[float], None] = time.sleep,
-             log: Callable[[str], None] = lambda message: None) -> Downloaded:
+             log: Callable[[str], None] = lambda message: None,
+             check: Optional[Callable[[Path, str], None]] = None) -> Downloaded:
     """Fetch the first of `urls` that exists into `final`, atomically. Raises DownloadError,
-    NotFound (none of the URLs exists) or LicenceRefused (the text forbids our use)."""
+    NotFound (none of the URLs exists) or LicenceRefused (the text forbids our use).
+    `check(path, url)` verifies the complete body (default: the text checks of format `fmt`)."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     missing = []
     for url in urls:
         try:
             return _download_url(session, url, final, fmt, settings, expected_size, expected_md5,
-                                 max_bytes, sleep, log)
+                                 max_bytes, sleep, log, check)
         except NotFound as exc:
             missing.append(str(exc))
     raise NotFound("; ".join(missing) or "no URL to fetch")
@@ -212,7 +214,8 @@ def download(session: requests.Session, urls: Sequence[str], final: Path, fmt: s
 
 def _download_url(session: requests.Session, url: str, final: Path, fmt: str, settings: HttpSettings,
                   expected_size: Optional[int], expected_md5: Optional[str], max_bytes: int,
-                  sleep: Callable[[float], None], log: Callable[[str], None]) -> Downloaded:
+                  sleep: Callable[[float], None], log: Callable[[str], None],
+                  check: Optional[Callable[[Path, str], None]] = None) -> Downloaded:
     part = partial_path(final, url)
     resumed = part.exists() and part.stat().st_size > 0
     last = ""
@@ -225,7 +228,10 @@ def _download_url(session: requests.Session, url: str, final: Path, fmt: str, se
             if expected_md5 and md5 != expected_md5.lower():
                 raise _Retry(f"md5 {md5} differs from the published {expected_md5}", restart=True)
             try:
-                check_file(part, fmt, what=url)
+                if check is None:
+                    check_file(part, fmt, what=url)
+                else:
+                    check(part, url)
             except NotText as exc:
                 raise _Retry(str(exc), restart=True) from None
             os.replace(part, final)  # _fetch_once fsynced the bytes
