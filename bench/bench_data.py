@@ -234,24 +234,38 @@ def bench_corpus(args, out: Path) -> None:
 
 
 def bench_dedup(n_docs: int, long_share: float) -> None:
-    """The dedupe index alone at scale: n documents (a share long enough for MinHash), 1% repeats."""
+    """The dedupe index alone at scale: n documents, a share long enough for MinHash; 1% are exact
+    repeats of an earlier document and 1% near copies (a long document's signature, 5% changed)."""
     import numpy as np
     from london_llm.cleaning.dedup import NUM_PERM, Deduplicator
     rng = np.random.default_rng(0)
     dedup = Deduplicator()
+    verdicts = {"exact_duplicate": 0, "near_duplicate": 0}
+    planted = {"exact_duplicate": 0, "near_duplicate": 0}
+    last_long = None
     with PeakRss() as rss:
         base = rss._tree_rss(os.getpid())
         start = time.perf_counter()
-        dups = 0
         for i in range(n_docs):
-            repeat = i and i % 100 == 0
-            exact = (i - 1) if repeat else i + (1 << 40)
-            signature = rng.integers(0, 2**32, NUM_PERM, dtype=np.uint32) if rng.random() < long_share else None
-            dups += dedup.check(i, exact, signature) is not None
+            exact, signature = i + (1 << 40), None
+            if i and i % 100 == 0:  # an exact repeat of the previous document
+                exact, planted["exact_duplicate"] = i - 1 + (1 << 40), planted["exact_duplicate"] + 1
+            elif i % 100 == 50 and last_long is not None:  # a near copy of the last long document
+                signature = last_long.copy()
+                changed = rng.choice(NUM_PERM, NUM_PERM // 20, replace=False)
+                signature[changed] = rng.integers(0, 2**32, changed.size, dtype=np.uint32)
+                planted["near_duplicate"] += 1
+            elif rng.random() < long_share:
+                signature = last_long = rng.integers(0, 2**32, NUM_PERM, dtype=np.uint32)
+            verdict = dedup.check(i, exact, signature)
+            if verdict:
+                verdicts[verdict[0]] += 1
         seconds = time.perf_counter() - start
+    grown = rss.peak - base
     print(f"\n== dedupe index: {n_docs:,} documents ({long_share:.0%} with a MinHash signature): {seconds:.1f} s "
-          f"({n_docs / seconds:,.0f} docs/s), {dups:,} repeats caught, index grew the RSS by "
-          f"{(rss.peak - base) / 2**30:.2f} GiB ({(rss.peak - base) / n_docs:.0f} bytes a document)")
+          f"({n_docs / seconds:,.0f} docs/s); caught {verdicts['exact_duplicate']:,} of {planted['exact_duplicate']:,} "
+          f"exact and {verdicts['near_duplicate']:,} of {planted['near_duplicate']:,} near repeats; the index grew "
+          f"the RSS by {grown / 2**30:.2f} GiB ({grown / n_docs:.0f} bytes a document)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average before: {load()}  (a shared machine: wall times move with the load)")
     if args.dedup_docs:
         bench_dedup(args.dedup_docs, args.long_share)
+    if args.dedup_docs and not args.corpus_dir.is_dir():
+        return 0
     if not args.corpus_dir.is_dir():
         print(f"error: no corpus at {args.corpus_dir} (../shared/corpus beside the repository)", file=sys.stderr)
         return 2
