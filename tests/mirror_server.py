@@ -12,7 +12,10 @@ Started on 127.0.0.1 with an ephemeral port (`MirrorServer(corpus).start()`), it
   /ia/metadata/ID                     item metadata with files[], each DjVuTXT with its real size and md5
   /ia/download/ID/FILE                the file
   /obo/sessionsPapers/ID.xml, /obo/ordinarysAccounts/ID.xml      OBO_XML_7-2 layout
-  /dhi/oldbailey_record?...&from=N, /dhi/oldbailey_record_single?idkey=ID   the DHI API (real samples)
+  /dhi/oldbailey_record?...&from=N, /dhi/oldbailey_record_single?idkey=ID   the DHI API: the real samples,
+                                      and year searches (year_gte, year_lte) over the staged sessions' trials,
+                                      each record with its div1 TEI; paging past `api_window` (Elasticsearch's
+                                      result window, 10,000) is refused with 400 as the real index does
   /oa-text/oa_txt/ID.txt              Ordinary's Accounts as plain text
   /ll/ll-coroners/COMMIT/coroners_inquests/wa_inq_txt/F, /ll/llep/COMMIT/...   London Lives datasets
   /raw/OWNER/REPO/COMMIT/PATH         raw GitHub files (Standard Ebooks Pepys, EEBO-TCP)
@@ -104,6 +107,29 @@ class _Catalogue:
             identifier, _, remote = f.name.partition("_")  # philtrans01419782_01419782_djvu.txt
             self.ia.setdefault(identifier, {})[remote] = f
 
+    def obo_trials(self) -> dict[int, list[str]]:
+        """Trial ids (`t17800112-1`) of the staged sessions by year, as the API's search finds them."""
+        if not hasattr(self, "_trials"):
+            self._trials: dict[int, list[str]] = {}
+            for f in sorted((self.corpus / "old-bailey-obo-xml-7.2" / "sessionsPapers").glob("*.xml")):
+                ids = re.findall(rb'<div1 type="trialAccount" id="([^"]+)"', f.read_bytes())
+                self._trials.setdefault(int(f.name[:4]), []).extend(i.decode() for i in ids)
+        return self._trials
+
+    def obo_record(self, idkey: str) -> Optional[dict]:
+        """A single record as the API gives it: `_source` with idkey, title, text and the div1 `xml`."""
+        from lxml import etree
+        match = re.fullmatch(r"t(\d{8}[A-Z]?)-\d+", idkey)
+        f = self.corpus / "old-bailey-obo-xml-7.2" / "sessionsPapers" / f"{match.group(1)}.xml" if match else None
+        if f is None or not f.is_file():
+            return None
+        div = next((d for d in etree.fromstring(f.read_bytes()).iter("div1") if d.get("id") == idkey), None)
+        if div is None:
+            return None
+        xml = etree.tostring(div, encoding="unicode")
+        return {"idkey": idkey, "title": f"Trial {idkey}", "text": " ".join("".join(div.itertext()).split()),
+                "xml": xml}
+
     def pg_catalog(self) -> bytes:
         """pg_catalog.csv rows for every staged book, in the real column layout."""
         import csv
@@ -194,7 +220,16 @@ class _Catalogue:
             if rest == "oldbailey_record_single":
                 idkey = (query.get("idkey") or [""])[0]
                 f = samples / f"{idkey}.json"
-                return (f.read_bytes(), "application/json") if re.fullmatch(r"[a-zA-Z0-9-]+", idkey) and f.is_file() else (None, "")
+                if re.fullmatch(r"[a-zA-Z0-9-]+", idkey) and f.is_file():
+                    return f.read_bytes(), "application/json"
+                record = self.obo_record(idkey)
+                return (json.dumps(_es_answer([record])).encode(), "application/json") if record else (None, "")
+            if rest == "oldbailey_record" and "year_gte" in query and "offence" not in query:
+                first, last = int(query["year_gte"][0]), int((query.get("year_lte") or query["year_gte"])[0])
+                start, size = int((query.get("from") or ["0"])[0]), int((query.get("size") or ["10"])[0])
+                ids = [i for year in range(first, last + 1) for i in self.obo_trials().get(year, [])]
+                hits = [{"idkey": i, "title": f"Trial {i}", "text": "(snippet)"} for i in ids[start:start + size]]
+                return json.dumps(_es_answer(hits, total=len(ids))).encode(), "application/json"
             if rest == "oldbailey_record" and (query.get("offence") or [""])[0] == "housebreaking":
                 start = int((query.get("from") or ["0"])[0])
                 f = samples / ("housebreaking.json" if start == 0 else "housebreaking_page2.json")
@@ -224,14 +259,23 @@ class _Catalogue:
                            "response": {"numFound": len(docs), "start": (page - 1) * rows, "docs": chosen}}).encode()
 
 
+def _es_answer(sources: list[dict], total: Optional[int] = None) -> dict:
+    """An Elasticsearch answer in the API's 2026 shape."""
+    return {"took": 1, "timed_out": False, "hits": {
+        "total": {"value": len(sources) if total is None else total, "relation": "eq"}, "max_score": None,
+        "hits": [{"_index": "dhids_oldbailey_record_202601230947", "_type": "_doc", "_id": s["idkey"],
+                  "_score": None, "_source": s} for s in sources]}}
+
+
 class MirrorServer:
     def __init__(self, corpus: Path, faults: Optional[FaultPlan] = None, extra: Optional[dict[str, bytes]] = None,
                  support_range: bool = True, archives: Optional[dict[str, bytes]] = None,
-                 article: int = FIGSHARE_ARTICLE):
+                 article: int = FIGSHARE_ARTICLE, api_window: int = 10_000):
         self.catalogue = _Catalogue(Path(corpus))
         self.faults = faults
         self.extra = dict(extra or {})
         self.article = article
+        self.api_window = api_window  # Elasticsearch's max_result_window: paging by from stops there
         self.archives = dict(archives or {})  # deposit file name -> bytes, listed by the figshare API
         self._file_ids = {name: 9_000_000 + i for i, name in enumerate(sorted(self.archives))}
         for name, file_id in self._file_ids.items():
@@ -305,6 +349,13 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(split.query)
         m = self.mirror
         parts = path.strip("/").split("/")
+        if path.endswith("/oldbailey_record") and (int((query.get("from") or ["0"])[0])
+                                                   + int((query.get("size") or ["10"])[0]) > m.api_window):
+            m.record(path=path, query=split.query, range=None, if_range=None, fault=None,
+                     ua=self.headers.get("User-Agent"), found=False)
+            return self._send(400, json.dumps({"error": {"type": "illegal_argument_exception", "reason":
+                              f"Result window is too large, from + size must be less than or equal to: "
+                              f"[{m.api_window}]"}}).encode(), "application/json")
         if path in m.extra:
             body, ctype = m.extra[path], ("application/zip" if path.endswith(".zip") else "text/plain")
         elif len(parts) == 4 and parts[0] == "figshare" and parts[1] == "articles" and parts[3] == "files":

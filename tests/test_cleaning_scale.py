@@ -18,7 +18,6 @@ from london_llm.cleaning.build import build_corpus
 from london_llm.cleaning.normalise import _FOLD_TABLE, ascii_fold
 from london_llm.collect.sidecar import write_sidecar
 
-pytestmark = pytest.mark.corpus
 
 
 def _sessions(corpus: Path, n: int) -> list[Path]:

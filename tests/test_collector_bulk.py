@@ -203,3 +203,32 @@ def test_catalogue_selection_rules():
     assert [r["Text#"] for r in select_from_catalogue(rows, {"subjects": ["london"]})] == ["1", "4"]
     assert [r["Text#"] for r in select_from_catalogue(rows, {"author_years": [1500, 1700]})] == ["1"]
     assert [r["Text#"] for r in select_from_catalogue(rows, {"subjects": ["london"], "exclude": [1]})] == ["4"]
+
+
+def test_the_old_bailey_by_api_paging_one_year_at_a_time(shared_corpus, tmp_path):
+    """The registry's alternative to the deposit: the API searched year by year (its Elasticsearch
+    index refuses to page past a result window, here 20 hits), then every record fetched whole."""
+    import re
+
+    import requests
+    source = {"id": "old_bailey_api_years", "kind": "old_bailey", "series": "api",
+              "api_search": {"year_gte": 1674, "year_lte": 1682}, "max_items": 300000, "title": "Old Bailey (API)",
+              "date_range": [1674, 1682], "doc_kind": "trial", "format": "oldbailey_api_json"}
+    sessions = [f for f in sorted((shared_corpus / "old-bailey-obo-xml-7.2" / "sessionsPapers").glob("*.xml"))
+                if 1674 <= int(f.name[:4]) <= 1682]
+    trials = {i.decode() for f in sessions for i in re.findall(rb'<div1 type="trialAccount" id="([^"]+)"',
+                                                                f.read_bytes())}
+    assert len(trials) > 20
+    with MirrorServer(shared_corpus, api_window=20) as server:
+        whole = requests.get(f"{server.url}/dhi/oldbailey_record", timeout=10,
+                             params={"year_gte": 1674, "year_lte": 1682, "from": 20})
+        assert whole.status_code == 400  # one query over all the years cannot be paged to the end
+        proc = _run(["--registry", str(_registry(tmp_path / "api.json", [source])), *server.mirror_flags()], tmp_path)
+        searches = [r["query"] for r in server.requests if r["path"].endswith("/oldbailey_record")][1:]
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(searches) >= 9 and all(re.search(r"year_gte=(\d+)&year_lte=\1\b", q) for q in searches)
+    folder = tmp_path / "data/london_historical/downloads/old_bailey_api_years"
+    got = {p.stem for p in folder.glob("t*.json") if not p.name.endswith(".meta.json")}
+    assert got == trials
+    docs = _docs(tmp_path)
+    assert len(docs) > 20 and all(1674 <= d["year"] <= 1682 and d["kind"] == "trial" for d in docs)

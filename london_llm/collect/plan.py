@@ -153,30 +153,45 @@ def _plan_ia_search(source: Source, mirrors: Mapping[str, str], settings: HttpSe
         page += 1
 
 
+def _year_windows(query: dict) -> list[dict]:
+    """The search split into one query per year: the API is an Elasticsearch index, whose paging by
+    `from` stops at 10,000 hits (its result window), and the whole collection has 197,745 trials."""
+    try:
+        first, last = int(query["year_gte"]), int(query["year_lte"])
+    except (KeyError, TypeError, ValueError):
+        return [query]
+    if last <= first:
+        return [query]
+    return [{**query, "year_gte": year, "year_lte": year} for year in range(first, last + 1)]
+
+
 def _old_bailey_api_ids(source: Source, base: str, settings: HttpSettings,
                         session: requests.Session) -> list[str]:
-    """Record ids from the DHI search API, paged by `from` (10 a page)."""
-    query = dict(source.spec["api_search"])
+    """Record ids from the DHI search API: one window a year (see _year_windows), each paged by
+    `from` (10 a page)."""
     limit = min(int(source.spec.get("max_items", 100)), MAX_API_RECORDS)
     ids: list[str] = []
     seen: set[str] = set()
-    start = 0
-    while len(ids) < limit:
-        url = f"{base}/oldbailey_record?{urlencode({**query, 'from': start})}"
-        answer = _scalar(get_json(session, url, settings))
-        hits = _scalar(answer.get("hits")) if isinstance(answer, dict) else None
-        if not isinstance(hits, dict) or not isinstance(hits.get("hits"), list):
-            raise PlanError(f"Old Bailey search answered without hits.hits: {url}")
-        sources = [_scalar(h.get("_source")) for h in hits["hits"] if isinstance(h, dict)]
-        page = [_scalar(src.get("idkey")) for src in sources if isinstance(src, dict)]
-        page = [i for i in dict.fromkeys(page) if isinstance(i, str) and i not in seen]
-        page = page[: limit - len(ids)]
-        ids.extend(page)
-        seen.update(page)
-        total = _scalar(hits.get("total"))
-        total = _scalar(total.get("value")) if isinstance(total, dict) else total
-        start += len(hits["hits"])
-        if not page or start >= int(total or 0):
+    for query in _year_windows(dict(source.spec["api_search"])):
+        start = 0
+        while len(ids) < limit:
+            url = f"{base}/oldbailey_record?{urlencode({**query, 'from': start})}"
+            answer = _scalar(get_json(session, url, settings))
+            hits = _scalar(answer.get("hits")) if isinstance(answer, dict) else None
+            if not isinstance(hits, dict) or not isinstance(hits.get("hits"), list):
+                raise PlanError(f"Old Bailey search answered without hits.hits: {url}")
+            sources = [_scalar(h.get("_source")) for h in hits["hits"] if isinstance(h, dict)]
+            page = [_scalar(src.get("idkey")) for src in sources if isinstance(src, dict)]
+            page = [i for i in dict.fromkeys(page) if isinstance(i, str) and i not in seen]
+            page = page[: limit - len(ids)]
+            ids.extend(page)
+            seen.update(page)
+            total = _scalar(hits.get("total"))
+            total = _scalar(total.get("value")) if isinstance(total, dict) else total
+            start += len(hits["hits"])
+            if not page or start >= int(total or 0):
+                break
+        if len(ids) >= limit:
             break
     return ids
 
