@@ -4,10 +4,12 @@
     python 02_data_collection/clean_corpus.py                               # downloads/ -> corpus
     python 02_data_collection/clean_corpus.py --from_dir ../shared/corpus   # import a local copy first
     python 02_data_collection/clean_corpus.py --long_s keep --min_year 1600 --workers 2
+    python 02_data_collection/clean_corpus.py --metadata my_books.csv --require_year   # date or drop
 
 Reads every complete download (a file with its <file>.meta.json sidecar) under downloads/,
 writes processed/documents.jsonl + documents.meta.json, the comprehensive corpus file and
-metadata/statistics.json (documents, characters, words per source; what each filter removed).
+metadata/statistics.json (documents, characters, words per source; what each filter removed; the
+editorial apparatus and contamination removed per class; the undated documents, listed).
 Exit status: 0 done, 2 bad input (nothing downloaded, bad flags, unreadable folder).
 """
 from __future__ import annotations
@@ -21,13 +23,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import config  # noqa: E402
 
+from london_llm.collect.registry import RegistryError, load_registry  # noqa: E402
 from london_llm.cleaning.build import build_corpus  # noqa: E402
+from london_llm.cleaning.dating import MetadataError  # noqa: E402
 from london_llm.cleaning.dedup import THRESHOLD  # noqa: E402
 from london_llm.cleaning.filters import FilterSettings  # noqa: E402
 from london_llm.cleaning.importer import import_from_dir  # noqa: E402
 from london_llm.cleaning.normalise import LONG_S_MODES  # noqa: E402
 
 log = logging.getLogger("london_llm.cleaning")
+DEFAULT_REGISTRY = Path(__file__).resolve().parent / "data_sources.json"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--corpus_file", "--corpus-file", type=Path, help=f"corpus text file (default: {paths.corpus_file})")
     io.add_argument("--metadata_dir", "--metadata-dir", type=Path, help=f"statistics (default: {paths.metadata_dir})")
     io.add_argument("--log_file", "--log-file", type=Path, help="log file (default: <home>/logs/data_cleaning.log)")
+    io.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY,
+                    help="sources registry: the year and title of registered books imported by --from_dir "
+                         f"(default: {DEFAULT_REGISTRY.relative_to(DEFAULT_REGISTRY.parents[1])})")
     rules = p.add_argument_group("cleaning rules")
     rules.add_argument("--min_year", "--min-year", type=int, default=d.min_year, help=f"earliest year kept (default: {d.min_year})")
     rules.add_argument("--max_year", "--max-year", type=int, default=d.max_year, help=f"latest year kept (default: {d.max_year})")
@@ -53,6 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"shortest document kept, characters (default: {d.min_chars})")
     rules.add_argument("--min_words", "--min-words", type=int, default=d.min_words,
                        help=f"shortest document kept, words (default: {d.min_words})")
+    rules.add_argument("--metadata", type=Path, metavar="FILE",
+                       help="your own dates: CSV (header row) or JSON lines with a 'year' and a 'file' (file name) "
+                            "or 'ebook' (Gutenberg number) per row; beats every other dating route")
+    rules.add_argument("--require_year", "--require-year", action="store_true",
+                       help="drop documents no dating route dates (default: keep them, untagged, and list them)")
+    rules.add_argument("--keep_editorial", "--keep-editorial", action="store_true",
+                       help="keep modern editors' introductions, notes, footnotes, contents and title pages "
+                            "(default: remove them; statistics.json counts them either way)")
+    rules.add_argument("--no_unwrap", "--no-unwrap", action="store_true",
+                       help="keep books' hard line wraps (default: join wrapped lines into paragraphs)")
     rules.add_argument("--near_threshold", "--near-threshold", type=float, default=THRESHOLD,
                        help=f"MinHash Jaccard at which two long documents are the same text (default: {THRESHOLD})")
     run = p.add_argument_group("running")
@@ -83,6 +101,14 @@ def report(stats: dict) -> str:
                      f"{s['words']:>11,}  {removed}")
     lines.append(f"{'TOTAL':34} {t['files']:>6} {t['bytes'] / 1e6:>8.1f} {t['documents']:>7,} {t['chars']:>12,} "
                  f"{t['words']:>11,}")
+    apparatus = ", ".join(f"{k} {v:,}" for k, v in t["contamination_chars_removed"].items() if v)
+    if apparatus:
+        lines.append(f"removed (characters): {apparatus}")
+    left = {k: v for k, v in t.get("residual_documents", {}).items() if v}
+    lines.append("traces left in the corpus: " + (", ".join(f"{k} in {v} doc(s)" for k, v in left.items()) or "none"))
+    if t.get("undated"):
+        lines.append(f"{t['undated']} undated document(s) (no period tag): listed in statistics.json 'undated'; "
+                     "date them with --metadata FILE or drop them with --require_year")
     lines.append(f"{t['seconds']:.1f} s with {t['workers']} worker(s): {t['bytes'] / 1e6 / max(t['seconds'], 1e-9):.1f} MB/s")
     if stats["errors"]:
         lines.append(f"{len(stats['errors'])} unreadable item(s), see the log; first: {stats['errors'][0]}")
@@ -99,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     downloads = args.downloads_dir or paths.downloads_dir
     try:
         if args.from_dir:
-            summary = import_from_dir(args.from_dir.expanduser(), downloads)
+            summary = import_from_dir(args.from_dir.expanduser(), downloads, registry=load_registry(args.registry))
             print(f"imported {summary['imported']} file(s) ({summary['skipped']} already present) from {args.from_dir}")
             if summary["unmapped"]:
                 log.info("not imported (no rule for them): %s", ", ".join(summary["unmapped"]))
@@ -112,8 +138,10 @@ def main(argv: list[str] | None = None) -> int:
                              args.corpus_file or paths.corpus_file, args.metadata_dir or paths.metadata_dir,
                              min_year=args.min_year, max_year=args.max_year, long_s=args.long_s,
                              workers=args.workers, progress=not args.no_progress, min_chars=args.min_chars,
-                             min_words=args.min_words, near_threshold=args.near_threshold)
-    except (ValueError, OSError) as exc:
+                             min_words=args.min_words, near_threshold=args.near_threshold,
+                             keep_editorial=args.keep_editorial, require_year=args.require_year,
+                             metadata_file=args.metadata, unwrap_books=not args.no_unwrap)
+    except (ValueError, OSError, MetadataError, RegistryError) as exc:
         log.error("%s", exc)
         return 2
     print(json.dumps(stats, indent=2) if args.json else report(stats))

@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add(clean, "--max-year", type=int, default=1913, help="latest year kept (default: 1913)")
     _add(clean, "--long-s", default="normalise", choices=("normalise", "keep"), help="long s (ſ) rule: normalise | keep (default: normalise)")
     _add(clean, "--clean-workers", type=int, default=None, help="cleaning processes (default: all cores)")
+    _add(clean, "--metadata", type=Path, metavar="FILE",
+         help="your own dates: CSV or JSON lines with 'year' and 'file' or 'ebook' per row (beats every other route)")
+    _add(clean, "--require-year", action="store_true", help="drop documents no dating route dates (default: keep, listed)")
+    _add(clean, "--keep-editorial", action="store_true",
+         help="keep modern editors' introductions, notes, footnotes, contents and title pages (default: remove)")
     _add(p, "--no-progress", action="store_true", help="no progress bars")
     return p
 
@@ -133,11 +138,16 @@ def run_cleaning(args, data_dir: Path) -> int:
         stats = build_corpus(data_dir / "downloads", data_dir / "processed",
                              data_dir / "london_historical_corpus_comprehensive.txt", data_dir / "metadata",
                              min_year=args.min_year, max_year=args.max_year, long_s=args.long_s,
-                             workers=args.clean_workers, progress=not args.no_progress)
+                             workers=args.clean_workers, progress=not args.no_progress,
+                             metadata_file=args.metadata, require_year=args.require_year,
+                             keep_editorial=args.keep_editorial)
     except (BuildError, ValueError, OSError) as exc:  # the message names the file and what to rerun
         print(f"error: cleaning failed: {exc}", file=sys.stderr)
         return 2
     totals = stats.get("totals", {}) if isinstance(stats, dict) else {}
+    if totals.get("undated"):
+        print(f"warning: {totals['undated']} undated document(s), listed in metadata/statistics.json 'undated' "
+              "(date them with --metadata FILE, or drop them with --require-year)", file=sys.stderr)
     print("cleaned: " + ", ".join(f"{k} {totals[k]:,}" for k in ("files", "documents", "chars", "words")
                                   if isinstance(totals.get(k), int)))
     print(f"corpus: {data_dir / 'london_historical_corpus_comprehensive.txt'}")
@@ -173,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_dir:
         try:
             from london_llm.cleaning.importer import import_from_dir
-            counts = import_from_dir(args.from_dir.expanduser().resolve(), downloads)
+            counts = import_from_dir(args.from_dir.expanduser().resolve(), downloads,
+                                     registry=registry)
         except (ImportError, OSError, ValueError) as exc:
             print(f"error: --from-dir {args.from_dir}: {exc}", file=sys.stderr)
             return 2

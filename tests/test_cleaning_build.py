@@ -84,8 +84,8 @@ def built(source_tree, tmp_path_factory):
             "stats": json.loads((data / "metadata/statistics.json").read_text(encoding="utf-8"))}
 
 
-FIELDS = ["id", "source", "source_id", "kind", "title", "author", "date", "year", "decade", "licence",
-          "origin", "sha256", "chars", "words", "text"]
+FIELDS = ["id", "source", "source_id", "kind", "title", "author", "date", "year", "year_source", "decade", "licence",
+          "origin", "sha256", "chars", "words", "editorial_removed", "text"]
 
 
 def test_documents_follow_the_format(built):
@@ -202,7 +202,8 @@ def test_help_documents_every_flag():
     text = run(CLEAN, "--help", cwd=REPO).stdout
     for flag in ("--from_dir", "--downloads_dir", "--processed_dir", "--corpus_file", "--metadata_dir",
                  "--min_year", "--max_year", "--long_s", "--min_chars", "--min_words", "--near_threshold",
-                 "--workers", "--no_progress", "--log_file", "--home", "--json"):
+                 "--workers", "--no_progress", "--log_file", "--home", "--json", "--metadata", "--require_year",
+                 "--keep_editorial", "--no_unwrap", "--registry"):
         assert flag in text
     assert "--data_dir" in run(COUNT, "--help", cwd=REPO).stdout
 
@@ -263,6 +264,40 @@ def test_every_document_filter_is_counted(tmp_path, shared_corpus):
         "modern_contamination": 1, "not_english": 1, "ocr_garbage": 1, "too_short": 1}
     assert stats["totals"]["documents"] == 1
     assert stats["sources"]["local"]["contamination_chars_removed"]["licence"] > 5_000
+
+
+def test_statistics_count_each_editorial_class_and_show_none_left(built):
+    from london_llm.cleaning import editorial
+    totals = built["stats"]["totals"]
+    removed = totals["contamination_chars_removed"]
+    assert set(editorial.CLASSES) <= set(removed) and set(editorial.CLASSES) <= set(totals["residual_documents"])
+    assert removed["editor_text"] > 5000 and removed["modern_title_page"] > 0  # The Beggar's Opera's 1921 edition
+    assert not any(totals["residual_documents"].values())
+    opera = next(d for d in built["docs"] if d["title"] == "The Beggar's Opera")
+    assert opera["editorial_removed"]["editor_text"] > 5000 and opera["year_source"] == "registry"
+    corpus = (built["data"] / "london_historical_corpus_comprehensive.txt").read_text(encoding="utf-8")
+    assert "Dead at the age of thirty-one" not in corpus and "William Heinemann" not in corpus
+    assert "traces left in the corpus: none" in built["stdout"]
+
+
+def test_keep_editorial_keeps_the_apparatus_and_the_counters_see_it(shared_corpus, tmp_path):
+    tree = tmp_path / "tree" / "gutenberg-london-books-rcdm-uga/texts"
+    tree.mkdir(parents=True)
+    shutil.copyfile(shared_corpus / "gutenberg-london-books-rcdm-uga/texts/Morley_The_History_of_John_Bull.txt",
+                    tree / "Morley_The_History_of_John_Bull.txt")
+    results = {}
+    for flag in ((), ("--keep_editorial",)):
+        home = tmp_path / ("keep" if flag else "clean")
+        proc = run(CLEAN, "--home", home, "--from_dir", tmp_path / "tree", "--workers", 1, "--no_progress", *flag,
+                   cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        data = home / "data" / "london_historical"
+        results[bool(flag)] = (json.loads((data / "metadata/statistics.json").read_text())["totals"],
+                               (data / "london_historical_corpus_comprehensive.txt").read_text(encoding="utf-8"))
+    (clean, clean_text), (kept, kept_text) = results[False], results[True]
+    assert "INTRODUCTION BY HENRY MORLEY" not in clean_text and "INTRODUCTION BY HENRY MORLEY" in kept_text
+    assert clean["contamination_chars_removed"]["editor_text"] > 4000 and kept["contamination_chars_removed"]["editor_text"] == 0
+    assert not any(clean["residual_documents"].values()) and kept["residual_documents"]["editor_text"] == 1
 
 
 def test_the_copy_with_typography_is_kept(built):

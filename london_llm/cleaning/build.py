@@ -36,6 +36,7 @@ from . import filters as filters_mod
 from .archive import ArchiveError, is_archive, member_items
 from .clean import CleaningOptions, ItemResult, process_item
 from .contamination import CATEGORIES
+from .dating import load_metadata
 from .dedup import Deduplicator, THRESHOLD
 from .documents import DOCUMENTS_FILE, write_documents
 from .normalise import LONG_S_MODES
@@ -50,6 +51,7 @@ FILTER_DESCRIPTIONS = {
     "api_snippet": "Old Bailey API search hits: ~500-character snippets, not whole records",
     "editorial_matter": "modern front/back matter files (imprint, colophon, endnotes, introductions)",
     "out_of_range": "documents dated outside [min_year, max_year]",
+    "undated": "documents no dating route dates (removed only with --require_year)",
     "modern_contamination": "documents that are mostly licence text, URLs, e-mail or scanner boilerplate",
     "too_short": "fragments: documents under min_chars characters or min_words words that are not a complete "
                  "record (under min_record_words words, cut mid-sentence, or a trial with no verdict)",
@@ -79,6 +81,9 @@ class Entry:
     kind: str
     chars: int
     words: int
+    year_source: Optional[str]  # which dating route dated it (None: undated)
+    undated: Optional[tuple]  # (title, origin) of an undated document, for statistics' list; else None
+    residue: tuple = ()  # contamination/apparatus categories with a trace left (should be none)
 
 
 class _Spool:
@@ -120,7 +125,9 @@ def _clean_to_spool(item) -> ItemResult:
         shard, offset, length = spool.append(rec)
         entries.append(Entry((cand.rank, -(rec["chars"] // 1000), -cand.typography, cand.order), cand.order,
                              int(cand.exact_hash[:16], 16), cand.minhash, shard, offset, length,
-                             rec["source_id"], rec["kind"], rec["chars"], rec["words"]))
+                             rec["source_id"], rec["kind"], rec["chars"], rec["words"], rec.get("year_source"),
+                             (rec.get("title"), rec.get("origin")) if rec.get("year") is None else None,
+                             tuple(c for c, n in getattr(cand, "residue", {}).items() if n)))
     spool.flush()  # the main process reads the spool only after every task has returned
     result.candidates = entries
     return result
@@ -128,7 +135,7 @@ def _clean_to_spool(item) -> ItemResult:
 
 def _source_stats() -> dict:
     return {"source": None, "files": 0, "bytes": 0, "documents": 0, "chars": 0, "words": 0,
-            "kinds": Counter(), "removed": {}, "contamination_chars_removed": Counter()}
+            "kinds": Counter(), "removed": {}, "contamination_chars_removed": Counter(), "undated": 0}
 
 
 def _add_removed(stats: dict, name: str, counts) -> None:
@@ -159,7 +166,8 @@ def expand_items(items: list, errors: list) -> list:
 def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min_year: int = 1500,
                  max_year: int = 1913, long_s: str = "normalise", workers: Optional[int] = None,
                  progress: bool = True, min_chars: int = 100, min_words: int = 20,
-                 near_threshold: float = THRESHOLD) -> dict:
+                 near_threshold: float = THRESHOLD, keep_editorial: bool = False, require_year: bool = False,
+                 metadata_file=None, unwrap_books: bool = True) -> dict:
     """Clean every complete download under `downloads_dir`; return the statistics written."""
     started = time.perf_counter()
     downloads_dir, processed_dir = Path(downloads_dir), Path(processed_dir)
@@ -173,7 +181,9 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
         raise BuildError(f"no complete downloads (no *.meta.json sidecars) under {downloads_dir}; run "
                          "02_data_collection/historical_data_collector.py first (or its --from-dir)")
     options = CleaningOptions(filters_mod.FilterSettings(min_year=min_year, max_year=max_year,
-                                                         min_chars=min_chars, min_words=min_words), long_s)
+                                                         min_chars=min_chars, min_words=min_words), long_s,
+                              keep_editorial=keep_editorial, require_year=require_year, unwrap_books=unwrap_books,
+                              metadata=load_metadata(metadata_file) if metadata_file else {})
     items, errors = [], []
     for path in sidecars:
         try:
@@ -209,7 +219,7 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
         del entries
         deduplicated = time.perf_counter()
         kept.sort(key=lambda e: e.order)
-        totals = Counter()
+        totals, undated, residual, year_sources = Counter(), [], Counter(), Counter()
         for entry in kept:
             stats = per_source[entry.source_id]
             stats["documents"] += 1
@@ -218,6 +228,16 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
             stats["kinds"][entry.kind] += 1
             totals["chars"] += entry.chars
             totals["words"] += entry.words
+            residual.update(entry.residue)  # documents with a trace left
+            year_sources[entry.year_source or "none"] += 1
+            if entry.undated is not None:
+                stats["undated"] += 1
+                undated.append({"id": document_id(entry), "source_id": entry.source_id, "title": entry.undated[0],
+                                "origin": entry.undated[1]})
+        if undated:
+            log.warning("%d document(s) have no year (no period tag; --require_year drops them, --metadata FILE "
+                        "dates them); listed in statistics.json undated.documents. First: %s", len(undated),
+                        ", ".join(str(u["title"] or u["origin"]) for u in undated[:5]))
 
         jsonl = processed_dir / DOCUMENTS_FILE
         created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -237,7 +257,11 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
                    "phase_seconds": {"parse_clean": round(parsed - started, 2),
                                      "deduplicate": round(deduplicated - parsed, 2),
                                      "write": round(seconds - (deduplicated - started), 2)},
-                   "contamination_chars_removed": {c: contamination_total.get(c, 0) for c in CATEGORIES}},
+                   "contamination_chars_removed": {c: contamination_total.get(c, 0) for c in CATEGORIES},
+                   "residual_documents": {c: residual.get(c, 0) for c in CATEGORIES},
+                   "undated": len(undated),
+                   "year_sources": dict(year_sources)},
+        "undated": {"documents": len(undated), "list": undated},
         "sources": {sid: {**s, "kinds": dict(s["kinds"]),
                           "contamination_chars_removed": dict(s["contamination_chars_removed"])}
                     for sid, s in sorted(per_source.items())},
@@ -294,6 +318,10 @@ def _sum_removed(per_source: dict) -> dict:
     return total
 
 
+def document_id(entry: Entry) -> str:
+    return hashlib.sha256("\n".join(map(str, entry.order)).encode()).hexdigest()[:16]
+
+
 def _records(kept: list, spool_dir: Path, corpus_fh) -> Iterator[dict]:
     """The kept records from the spool, each with its id; the corpus file is written alongside."""
     handles: dict[int, object] = {}
@@ -305,7 +333,7 @@ def _records(kept: list, spool_dir: Path, corpus_fh) -> Iterator[dict]:
             fh.seek(entry.offset)
             rec = pickle.loads(fh.read(entry.length))
             corpus_fh.write(("\n\n" if i else "") + rec["text"])
-            yield {"id": hashlib.sha256("\n".join(map(str, entry.order)).encode()).hexdigest()[:16], **rec}
+            yield {"id": document_id(entry), **rec}
     finally:
         for fh in handles.values():
             fh.close()

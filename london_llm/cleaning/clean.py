@@ -12,9 +12,9 @@ from typing import Optional
 import numpy as np
 
 from ..tags import KINDS
-from . import contamination, filters
+from . import contamination, dating, editorial, filters, unwrap
 from .dedup import fold_and_hash, signature
-from .document import ParseError, RawDocument, year_of
+from .document import ParseError, RawDocument
 from .formats import COLLECTIONS, parser_for
 from .normalise import apply_long_s, tidy_whitespace
 from .sidecar import Item
@@ -35,9 +35,15 @@ class CleaningOptions:
     filters: filters.FilterSettings = field(default_factory=filters.FilterSettings)
     long_s: str = "normalise"
     max_file_bytes: int = MAX_FILE_BYTES
+    keep_editorial: bool = False  # keep editors' introductions, notes, contents ... (still counted)
+    require_year: bool = False  # drop documents no dating route dates
+    unwrap_books: bool = True  # join books' hard line wraps
+    metadata: dict = field(default_factory=dict, hash=False, compare=False)  # dating.load_metadata()
 
     def to_dict(self) -> dict:
-        return {"long_s": self.long_s, "max_file_bytes": self.max_file_bytes, **self.filters.__dict__}
+        return {"long_s": self.long_s, "max_file_bytes": self.max_file_bytes,
+                "keep_editorial": self.keep_editorial, "require_year": self.require_year,
+                "unwrap_books": self.unwrap_books, "metadata_entries": len(self.metadata), **self.filters.__dict__}
 
 
 @dataclass
@@ -50,6 +56,7 @@ class Candidate:
     order: tuple  # (source_id, file, index): stable tie-break
     rank: int = 1  # FORMAT_RANK of the file it came from
     typography: int = 0  # non-ASCII characters kept (the UTF-8 file of a book beats its ASCII twin)
+    residue: Counter = field(default_factory=Counter)  # contamination/apparatus traces left (should be none)
 
 
 @dataclass
@@ -69,7 +76,8 @@ class ItemResult:
         c["chars"] += chars
 
 
-def _record(raw: RawDocument, meta: dict, text: str, year: Optional[int], words: int) -> dict:
+def _record(raw: RawDocument, meta: dict, text: str, year: Optional[int], words: int, year_source: Optional[str],
+            editorial_removed: dict, user: Optional[dict]) -> dict:
     origin = meta.get("url") or meta.get("origin") or ""
     if raw.part:
         origin = f"{origin}#{raw.part}"
@@ -79,16 +87,18 @@ def _record(raw: RawDocument, meta: dict, text: str, year: Optional[int], words:
         "source": meta.get("source") or meta.get("collection") or COLLECTIONS[meta["format"]],
         "source_id": meta["source_id"],
         "kind": kind if kind in KINDS else "other",
-        "title": (raw.title if raw.part else meta.get("title") or raw.title),
-        "author": meta.get("author") or raw.author,
-        "date": str(date) if date is not None else None,
+        "title": (user or {}).get("title") or (raw.title if raw.part else meta.get("title") or raw.title),
+        "author": (user or {}).get("author") or meta.get("author") or raw.author,
+        "date": str(date) if date is not None else (str(year) if year is not None else None),
         "year": year,
+        "year_source": year_source,
         "decade": year // 10 * 10 if year is not None else None,
         "licence": meta.get("licence"),
         "origin": origin,
         "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
         "chars": len(text),
         "words": words,
+        "editorial_removed": editorial_removed,
         "text": text,
     }
 
@@ -117,21 +127,34 @@ def process_item(item: Item, options: CleaningOptions) -> ItemResult:
         if raw.rejected:
             result.count(raw.rejected, len(raw.text))
             continue
-        year = raw.year or year_of(raw.date) or year_of(meta.get("year")) or year_of(meta.get("date"))
+        kind = raw.kind or meta.get("kind") or "other"
+        user = dating.metadata_entry(options.metadata, meta, item.path.name) if len(raws) == 1 else None
+        year, year_source = dating.resolve_year(text=raw.text, kind=kind, meta=meta, record_date=raw.date,
+                                                record_year_value=raw.year, metadata=user)
+        if year is None and options.require_year:
+            result.count("undated", len(raw.text))
+            continue
         if filters.out_of_range(year, settings):
             result.count("out_of_range", len(raw.text))
             continue
         text = apply_long_s(raw.text, options.long_s)
+        apparatus: Counter = Counter()
+        if kind == "book":
+            stripped, apparatus = editorial.strip(text, author=raw.author or meta.get("author"), year=year)
+            if not options.keep_editorial:
+                text = stripped
+                result.contamination.update(apparatus)
         text, removed = contamination.strip(text)
         removed.update(raw.removed)
         result.contamination.update(removed)
+        if kind == "book" and options.unwrap_books:
+            text = unwrap.unwrap(text)
         text = tidy_whitespace(text)
         removed_chars = sum(removed.values())
         if removed_chars and removed_chars > CONTAMINATED_SHARE * (removed_chars + len(text)):
             result.count("modern_contamination", len(text) + removed_chars)
             continue
         measured = filters.measure(text)
-        kind = raw.kind or meta.get("kind")
         for name, rejects in (("too_short", lambda m, st: filters.too_short(m, st, kind)),
                               ("not_english", filters.not_english), ("ocr_garbage", filters.ocr_garbage)):
             if rejects(measured, settings):
@@ -140,7 +163,9 @@ def process_item(item: Item, options: CleaningOptions) -> ItemResult:
         else:
             folded, exact = fold_and_hash(text)
             result.candidates.append(Candidate(
-                record=_record(raw, meta, text, year, measured.words), exact_hash=exact,
+                record=_record(raw, meta, text, year, measured.words, year_source,
+                               {} if options.keep_editorial else dict(apparatus), user), exact_hash=exact,
                 minhash=signature(folded), order=(meta["source_id"], item.path.name, index),
-                rank=FORMAT_RANK.get(meta["format"], 2), typography=len(text.encode("utf-8")) - len(text)))
+                rank=FORMAT_RANK.get(meta["format"], 2), typography=len(text.encode("utf-8")) - len(text),
+                residue=contamination.residue(text)))
     return result

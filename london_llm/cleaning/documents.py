@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from ..atomic import atomic_path, write_json
+from ..errors import LondonLLMError
 from ..jsonl import LineTooLong, bounded_lines
 from ..tags import KINDS
 
@@ -29,7 +30,7 @@ REBUILD_HINT = ("rebuild it with: python 02_data_collection/clean_corpus.py "
                 "(or the whole stage, historical_data_collector.py)")
 
 
-class DocumentsError(ValueError):
+class DocumentsError(LondonLLMError, ValueError):
     """documents.jsonl (or its meta file) is missing, corrupt, or in a format this code cannot read."""
 
 

@@ -35,6 +35,7 @@ _TRANSCRIBER_BLOCK = re.compile(r"\[\s*Transcriber['’]?s?\s+Notes?:?.*?\][ \t]
 _ILLUSTRATION = re.compile(r"\[(?:Illustration|Frontispiece|Picture|Decoration)[^\]]*\]", re.I)
 _FOOTNOTE = re.compile(r"\[Footnote[^\]]*\]", re.I)
 _ITALICS = re.compile(r"(?<![\w_])_([^_\n][^_]*?)_(?![\w_])")
+_GAP = re.compile(r"(\n[ \t]*\n(?:[ \t]*\n)*)")
 _SECTION_BREAK = re.compile(r"^[ \t]*(?:(?:\*[ \t]*){3,}|[-=_~]{5,}[ \t]*)$", re.M)
 
 
@@ -113,10 +114,19 @@ def _drop_credit_paragraphs(body: str) -> str:
     """Remove producer/transcriber paragraphs anywhere (a credit line and its continuation
     lines), and the block of notes about the e-text among the opening paragraphs (the First
     Folio files open with pages of Executive Director's and Scanner's notes)."""
-    paragraphs = [p for p in re.split(r"\n[ \t]*\n", body) if p.strip()]
+    parts = _GAP.split(body)  # paragraphs and the blank lines between them (kept: layout tells pages apart)
+    paragraphs, gaps, gap = [], [], "\n\n"
+    for i, part in enumerate(parts):
+        if i % 2:
+            gap = part
+        elif part.strip():
+            paragraphs.append(part)
+            gaps.append(gap)
     first, last = _notes_block(paragraphs)
-    kept = [p for i, p in enumerate(paragraphs) if not first <= i <= last and not _CREDIT.match(p.strip())]
-    return "\n\n".join(_drop_end_notes(kept))
+    kept_index = [i for i, p in enumerate(paragraphs) if not first <= i <= last and not _CREDIT.match(p.strip())]
+    kept = _drop_end_notes([paragraphs[i] for i in kept_index])
+    index_of = {id(paragraphs[i]): i for i in kept_index}
+    return "".join((gaps[index_of[id(p)]] if n else "") + p for n, p in enumerate(kept))
 
 
 def _header_field(pattern: re.Pattern, header: str) -> Optional[str]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
+from .dating import read_catalogue_record
 from .sidecar import SUFFIX, sidecar_path, write_sidecar
 
 log = logging.getLogger(__name__)
@@ -30,20 +31,6 @@ OBO = "CC BY-NC 4.0 (Old Bailey Online)"
 BY_SA = "CC BY-SA 4.0"
 CC0 = "CC0 1.0"
 
-# First publication years of the Gutenberg books in ../shared/corpus, by ebook number
-# (the files give only release dates; the period tag and date filter need the book's year).
-PG_YEARS = {
-    "376": 1722, "370": 1722, "4087": 1697, "32405": 1728, "32404": 1729, "2052": 1725, "14065": 1724,
-    "42234": 1704, "1149": 1724, "36983": 1727, "882": 1836, "730": 1838, "1023": 1853, "963": 1857,
-    "883": 1865, "821": 1848, "1400": 1861, "967": 1839, "968": 1844, "24022": 1843, "872": 1858,
-    "912": 1838, "918": 1838, "916": 1840, "922": 1836, "1416": 1863, "46709": 1838, "47534": 1837,
-    "1090": 1708, "9800": 1714, "2324": 1786, "2643": 1712, "2644": 1709, "2791": 1711, "244": 1887,
-    "1661": 1892, "834": 1894, "17398": 1884, "43": 1886, "839": 1882, "4078": 1890, "844": 1895,
-    "790": 1892, "4605": 1852, "36": 1898, "2251": 1623, "2253": 1623, "2257": 1623, "2258": 1623,
-    "2237": 1623, "2244": 1623, "9077": 1603, "1041": 1609, "1522": 1599, "1045": 1593, "43440": 1592,
-    "6053": 1778, "2160": 1771, "6761": 1753, "6593": 1749, "6124": 1740, "16215": 1839, "25063": 1728,
-    "20535": 1731,
-}
 _EBOOK_NO = re.compile(r"\[E(?:Book|text) #(\d+)\]|EBook #(\d+)|eBook #(\d+)", re.I)
 _DATE8 = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -65,10 +52,11 @@ class ImportSummary:
     skipped: int = 0  # already present with the same checksum
     sources: dict = field(default_factory=dict)
     unmapped: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"imported": self.imported, "skipped": self.skipped, "sources": self.sources,
-                "unmapped": self.unmapped}
+                "unmapped": self.unmapped, "warnings": self.warnings}
 
 
 def safe_name(name: str, limit: int = 150) -> str:
@@ -81,14 +69,27 @@ def safe_name(name: str, limit: int = 150) -> str:
 
 
 def _gutenberg(path: Path, ctx: dict) -> dict:
+    """The ebook number (header, else manifest, else file name), the registry's year and title for it,
+    and the catalogue record (pg<N>.rdf anywhere in the imported folder) when there is one. The
+    year itself is decided by cleaning.dating (one place for the rules)."""
     with open(path, "rb") as fh:  # the header only: a book can be large
         head = fh.read(20_000).decode("latin-1")
     match = _EBOOK_NO.search(head)
     number = next((g for g in match.groups() if g), None) if match else None
     number = number or ctx.get("manifest_numbers", {}).get(path.name) or re.sub(r"\D.*", "", path.stem) or None
-    year = PG_YEARS.get(number or "")
-    return {"year": year, "date": str(year) if year else None, "ebook": number,
-            "url": f"https://www.gutenberg.org/ebooks/{number}" if number else None}
+    out: dict = {"ebook": number, "url": f"https://www.gutenberg.org/ebooks/{number}" if number else None}
+    registered = ctx.get("registry", {}).get(number or "")
+    if registered:
+        out.update({k: v for k, v in registered.items() if v is not None})
+        if registered.get("year"):
+            out["date"] = str(registered["year"])
+    rdf = ctx.get("catalogue_files", {}).get(number or "")
+    if rdf is not None:
+        try:
+            out["catalogue"] = read_catalogue_record(rdf.read_bytes())
+        except (OSError, ValueError) as exc:  # lxml's XMLSyntaxError is a ValueError
+            log.warning("unreadable catalogue record %s (%s); dating %s without it", rdf, exc, path.name)
+    return out
 
 
 def _from_date_in_name(path: Path, ctx: dict) -> dict:
@@ -102,6 +103,7 @@ def _from_date_in_name(path: Path, ctx: dict) -> dict:
 def _coroners(path: Path, ctx: dict) -> dict:
     row = ctx.get("inquests", {}).get(path.stem.split("_")[0])
     if not row:
+        ctx.setdefault("uncatalogued_inquests", []).append(path.name)
         return {}
     date = row.get("doc_date") or None
     return {"date": date, "year": int(date[:4]) if date and date[:4].isdigit() else None,
@@ -135,9 +137,21 @@ STATIC = {"standard_ebooks_pepys_diary": {"author": "Samuel Pepys"}}
 _NOT_TEXT = re.compile(r"(PROVENANCE|README|FORMATS|readme|manifest|upstream_|test_results|content\.opf|toc\.xhtml|\.rdf$|\.yaml$|\.csv$|names\.tsv$|_v1\.tsv$|_v1-1\.tsv$)")
 
 
-def _context(src: Path) -> dict:
+def registry_index(sources) -> dict:
+    """{ebook number: {"year", "title", "author"}} of the registry's Gutenberg sources (collect.registry)."""
+    index = {}
+    for source in sources or ():
+        ebook = (getattr(source, "spec", None) or {}).get("ebook")
+        if ebook is not None:
+            index[str(ebook)] = {"year": source.year, "title": source.title, "author": source.author}
+    return index
+
+
+def _context(src: Path, registry=None) -> dict:
     """Catalogue data some rules need (read once)."""
-    ctx: dict = {"inquests": {}, "manifest_numbers": {}}
+    ctx: dict = {"inquests": {}, "manifest_numbers": {}, "registry": registry_index(registry),
+                 "catalogue_files": {m.group(1): p for p in src.rglob("pg*.rdf")
+                                     if (m := re.fullmatch(r"pg(\d+)\.rdf", p.name))}}
     catalogue = src / "london-lives-westminster-coroners-inquests/coroners_inquests/wa_coroners_inquests_v1-1.tsv"
     if catalogue.is_file():
         reader = csv.DictReader(io.StringIO(catalogue.read_text(encoding="utf-8", errors="replace")), delimiter="\t")
@@ -188,12 +202,15 @@ def _import_one(rule: FolderRule, src_file: Path, dest: Path, ctx: dict) -> None
                   url=url, origin=str(src_file), **extra)
 
 
-def import_from_dir(src_dir, downloads_dir, *, rules=RULES) -> dict:
-    """Import every file of `src_dir` that a rule maps; return counts per source id."""
+def import_from_dir(src_dir, downloads_dir, *, rules=RULES, registry=None) -> dict:
+    """Import every file of `src_dir` that a rule maps; return counts per source id.
+
+    `registry` (collect.registry.load_registry's sources) gives registered books their year and title.
+    """
     src, downloads = Path(src_dir).resolve(), Path(downloads_dir)
     if not src.is_dir():
         raise FileNotFoundError(f"--from-dir {src} is not a folder (expected a copy of ../shared/corpus)")
-    ctx = _context(src)
+    ctx = _context(src, registry)
     summary = ImportSummary()
     mapped: set[Path] = set()
     tasks = []
@@ -214,6 +231,12 @@ def import_from_dir(src_dir, downloads_dir, *, rules=RULES) -> dict:
     with ThreadPoolExecutor(max_workers=8) as pool:
         for _ in pool.map(lambda task: _import_one(*task, ctx), tasks):
             summary.imported += 1
+    if ctx.get("uncatalogued_inquests"):
+        names = ctx["uncatalogued_inquests"]
+        log.warning("%d coroners' inquest(s) imported without their catalogue (wa_coroners_inquests_v1-1.tsv "
+                    "beside wa_inq_txt/): no title from it, dates read from their text where they state one "
+                    "(e.g. %s)", len(names), ", ".join(names[:3]))
+        summary.warnings.append(f"{len(names)} coroners' inquests without their catalogue file")
     for path in sorted(src.rglob("*")):
         if path.is_file() and path not in mapped and not _NOT_TEXT.search(path.name) and not path.name.endswith(SUFFIX):
             summary.unmapped.append(str(path.relative_to(src)))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..atomic import write_json
+from ..errors import LondonLLMError
 from ..tags import KINDS
 from .registry import FORMATS
 
@@ -27,7 +28,7 @@ SUFFIX = ".meta.json"
 REQUIRED = ("format_version", "source_id", "kind", "format")
 
 
-class SidecarError(ValueError):
+class SidecarError(LondonLLMError, ValueError):
     pass
 
 
