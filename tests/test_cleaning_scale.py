@@ -109,7 +109,7 @@ def test_near_duplicates_of_real_trials_are_caught_and_distinct_ones_kept(shared
 def test_the_index_holds_many_documents_without_false_matches():
     rng = np.random.default_rng(1)
     checker = dedup.Deduplicator()
-    n = 60_000
+    n = 30_000
     signatures = rng.integers(0, 2**32, (n, dedup.NUM_PERM), dtype=np.uint32)
     assert all(checker.check(i, i, signatures[i]) is None for i in range(n))
     near = signatures[123].copy()
