@@ -5,14 +5,24 @@ Started on 127.0.0.1 with an ephemeral port (`MirrorServer(corpus).start()`), it
   /gutenberg/cache/epub/N/pgN.txt     generated UTF-8 text (the DigHums novels, current PG headers)
   /gutenberg/files/N/N-0.txt          producer's UTF-8 file (rcdm-uga books; GITenberg -0 variants)
   /gutenberg/files/N/N-8.txt, N.txt   Latin-1 and ASCII variants (GITenberg)
+  /gutenberg/cache/epub/feeds/pg_catalog.csv   the catalogue (FORMATS.md 2.1) of the staged books: from their
+                                      RDF records where staged (authors with life dates, subjects), else
+                                      from the text's own Title:/Author: header lines
   /ia/advancedsearch.php?q=...        Internet Archive search (JSON), over the staged items
   /ia/metadata/ID                     item metadata with files[], each DjVuTXT with its real size and md5
   /ia/download/ID/FILE                the file
   /obo/sessionsPapers/ID.xml, /obo/ordinarysAccounts/ID.xml      OBO_XML_7-2 layout
-  /dhi/oldbailey_record?...&from=N, /dhi/oldbailey_record_single?idkey=ID   the DHI API (real samples)
+  /dhi/oldbailey_record?...&from=N, /dhi/oldbailey_record_single?idkey=ID   the DHI API: the real samples,
+                                      and year searches (year_gte, year_lte) over the staged sessions' trials,
+                                      each record with its div1 TEI; paging past `api_window` (Elasticsearch's
+                                      result window, 10,000) is refused with 400 as the real index does
   /oa-text/oa_txt/ID.txt              Ordinary's Accounts as plain text
   /ll/ll-coroners/COMMIT/coroners_inquests/wa_inq_txt/F, /ll/llep/COMMIT/...   London Lives datasets
   /raw/OWNER/REPO/COMMIT/PATH         raw GitHub files (Standard Ebooks Pepys, EEBO-TCP)
+  /figshare/articles/ID/files?page=N&page_size=M   the Figshare API's file list of a deposit, for the
+                                      `archives` a test hands the server (name -> bytes): real sizes and
+                                      md5s, download_url pointing back here
+  /figshare-files/FILE_ID/NAME        those files (a bulk zip built by the test), with Range
 
 Byte ranges (`Range: bytes=N-`) are honoured with 206, as the real servers do. `extra` maps more
 paths to bytes (a test's own World Library file, say). `faults` makes each path go through a
@@ -42,7 +52,9 @@ HTML_ERROR_PAGE = (b"<!DOCTYPE html>\n<html><head><title>503 Service Temporarily
 FAULTS = ("500", "429", "reset", "truncate", "html200", "stall", "truncated_xml", "slow")  # slow succeeds: last
 
 MIRROR_PREFIXES = {"gutenberg": "gutenberg", "internet_archive": "ia", "old_bailey": "obo",
-                   "old_bailey_api": "dhi", "old_bailey_text": "oa-text", "london_lives": "ll", "github_raw": "raw"}
+                   "old_bailey_api": "dhi", "old_bailey_text": "oa-text", "london_lives": "ll", "github_raw": "raw",
+                   "github": "github", "figshare": "figshare"}
+FIGSHARE_ARTICLE = 4775434  # the OBO_XML deposit's article id (doi:10.15131/shef.data.4775434)
 
 LL_COMMITS = {"ll-coroners": ("47dd9e6ba5737627b7a5b77a549476fc85f95479", "london-lives-westminster-coroners-inquests"),
               "llep": ("d2163d53d4763203b3dc98b6c8164e92af0aacfb", "london-lives-pauper-examinations-removals")}
@@ -95,6 +107,70 @@ class _Catalogue:
             identifier, _, remote = f.name.partition("_")  # philtrans01419782_01419782_djvu.txt
             self.ia.setdefault(identifier, {})[remote] = f
 
+    def obo_trials(self) -> dict[int, list[str]]:
+        """Trial ids (`t17800112-1`) of the staged sessions by year, as the API's search finds them."""
+        if not hasattr(self, "_trials"):
+            self._trials: dict[int, list[str]] = {}
+            for f in sorted((self.corpus / "old-bailey-obo-xml-7.2" / "sessionsPapers").glob("*.xml")):
+                ids = re.findall(rb'<div1 type="trialAccount" id="([^"]+)"', f.read_bytes())
+                self._trials.setdefault(int(f.name[:4]), []).extend(i.decode() for i in ids)
+        return self._trials
+
+    def obo_record(self, idkey: str) -> Optional[dict]:
+        """A single record as the API gives it: `_source` with idkey, title, text and the div1 `xml`."""
+        from lxml import etree
+        match = re.fullmatch(r"t(\d{8}[A-Z]?)-\d+", idkey)
+        f = self.corpus / "old-bailey-obo-xml-7.2" / "sessionsPapers" / f"{match.group(1)}.xml" if match else None
+        if f is None or not f.is_file():
+            return None
+        div = next((d for d in etree.fromstring(f.read_bytes()).iter("div1") if d.get("id") == idkey), None)
+        if div is None:
+            return None
+        xml = etree.tostring(div, encoding="unicode")
+        return {"idkey": idkey, "title": f"Trial {idkey}", "text": " ".join("".join(div.itertext()).split()),
+                "xml": xml}
+
+    def pg_catalog(self) -> bytes:
+        """pg_catalog.csv rows for every staged book, in the real column layout."""
+        import csv
+        import io
+        from lxml import etree
+        rows: dict[int, dict] = {}
+        for key, path in sorted(self.gutenberg.items()):
+            number = int(re.search(r"(?:^|/)(\d+)/", key).group(1))
+            if number in rows:
+                continue
+            head = path.read_bytes()[:6000].decode("utf-8", "replace")
+            title = re.search(r"^Title:\s*(.+?)\s*$", head, re.M)
+            author = re.search(r"^Author:\s*(.+?)\s*$", head, re.M)
+            rows[number] = {"Text#": number, "Type": "Text", "Issued": "2004-01-01",
+                            "Title": title.group(1) if title else f"Ebook {number}", "Language": "en",
+                            "Authors": author.group(1) if author else "", "Subjects": "", "LoCC": "",
+                            "Bookshelves": ""}
+        ns = {"pgterms": "http://www.gutenberg.org/2009/pgterms/", "dcterms": "http://purl.org/dc/terms/",
+              "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
+        for rdf in sorted((self.corpus / "gutenberg-gitenberg-format-variants").glob("pg*/pg*.rdf")):
+            root = etree.parse(str(rdf)).getroot()
+            number = int(rdf.stem[2:])
+            authors = []
+            for agent in root.iterfind(".//dcterms:creator/pgterms:agent", ns):
+                name = agent.findtext("pgterms:name", default="", namespaces=ns)
+                born = agent.findtext("pgterms:birthdate", default="", namespaces=ns)
+                died = agent.findtext("pgterms:deathdate", default="", namespaces=ns)
+                authors.append(f"{name}, {born}-{died}" if born or died else name)
+            subjects = [v.text for v in root.iterfind(".//dcterms:subject//rdf:value", ns) if v.text]
+            rows[number] = {**rows.get(number, {"Text#": number, "Type": "Text", "LoCC": "", "Bookshelves": ""}),
+                            "Title": root.findtext(".//dcterms:title", default="", namespaces=ns),
+                            "Issued": root.findtext(".//dcterms:issued", default="", namespaces=ns),
+                            "Language": "en", "Authors": "; ".join(authors), "Subjects": "; ".join(subjects)}
+        out = io.StringIO()
+        writer = csv.DictWriter(out, ["Text#", "Type", "Issued", "Title", "Language", "Authors", "Subjects", "LoCC",
+                                      "Bookshelves"], lineterminator="\n")
+        writer.writeheader()
+        for number in sorted(rows):
+            writer.writerow(rows[number])
+        return out.getvalue().encode("utf-8")
+
     def ia_metadata(self, identifier: str) -> dict:
         files = self.ia.get(identifier)
         if not files:
@@ -123,6 +199,8 @@ class _Catalogue:
         head, rest = parts[0], "/".join(parts[1:])
         c = self.corpus
         if head == "gutenberg":
+            if rest == "cache/epub/feeds/pg_catalog.csv":
+                return self.pg_catalog(), "text/csv; charset=utf-8"
             f = self.gutenberg.get(rest)
             return (f.read_bytes(), "text/plain; charset=utf-8") if f else (None, "")
         if head == "ia":
@@ -142,7 +220,16 @@ class _Catalogue:
             if rest == "oldbailey_record_single":
                 idkey = (query.get("idkey") or [""])[0]
                 f = samples / f"{idkey}.json"
-                return (f.read_bytes(), "application/json") if re.fullmatch(r"[a-zA-Z0-9-]+", idkey) and f.is_file() else (None, "")
+                if re.fullmatch(r"[a-zA-Z0-9-]+", idkey) and f.is_file():
+                    return f.read_bytes(), "application/json"
+                record = self.obo_record(idkey)
+                return (json.dumps(_es_answer([record])).encode(), "application/json") if record else (None, "")
+            if rest == "oldbailey_record" and "year_gte" in query and "offence" not in query:
+                first, last = int(query["year_gte"][0]), int((query.get("year_lte") or query["year_gte"])[0])
+                start, size = int((query.get("from") or ["0"])[0]), int((query.get("size") or ["10"])[0])
+                ids = [i for year in range(first, last + 1) for i in self.obo_trials().get(year, [])]
+                hits = [{"idkey": i, "title": f"Trial {i}", "text": "(snippet)"} for i in ids[start:start + size]]
+                return json.dumps(_es_answer(hits, total=len(ids))).encode(), "application/json"
             if rest == "oldbailey_record" and (query.get("offence") or [""])[0] == "housebreaking":
                 start = int((query.get("from") or ["0"])[0])
                 f = samples / ("housebreaking.json" if start == 0 else "housebreaking_page2.json")
@@ -172,12 +259,27 @@ class _Catalogue:
                            "response": {"numFound": len(docs), "start": (page - 1) * rows, "docs": chosen}}).encode()
 
 
+def _es_answer(sources: list[dict], total: Optional[int] = None) -> dict:
+    """An Elasticsearch answer in the API's 2026 shape."""
+    return {"took": 1, "timed_out": False, "hits": {
+        "total": {"value": len(sources) if total is None else total, "relation": "eq"}, "max_score": None,
+        "hits": [{"_index": "dhids_oldbailey_record_202601230947", "_type": "_doc", "_id": s["idkey"],
+                  "_score": None, "_source": s} for s in sources]}}
+
+
 class MirrorServer:
     def __init__(self, corpus: Path, faults: Optional[FaultPlan] = None, extra: Optional[dict[str, bytes]] = None,
-                 support_range: bool = True):
+                 support_range: bool = True, archives: Optional[dict[str, bytes]] = None,
+                 article: int = FIGSHARE_ARTICLE, api_window: int = 10_000):
         self.catalogue = _Catalogue(Path(corpus))
         self.faults = faults
         self.extra = dict(extra or {})
+        self.article = article
+        self.api_window = api_window  # Elasticsearch's max_result_window: paging by from stops there
+        self.archives = dict(archives or {})  # deposit file name -> bytes, listed by the figshare API
+        self._file_ids = {name: 9_000_000 + i for i, name in enumerate(sorted(self.archives))}
+        for name, file_id in self._file_ids.items():
+            self.extra[f"/figshare-files/{file_id}/{name}"] = self.archives[name]
         self.support_range = support_range
         self.requests: list[dict] = []
         self._lock = threading.Lock()
@@ -217,6 +319,18 @@ class MirrorServer:
     def mirror_flags(self) -> list[str]:
         return [arg for name, base in self.mirrors().items() for arg in (f"--{name.replace('_', '-')}-mirror", base)]
 
+    def figshare_files(self, article: str, query: dict[str, list[str]]) -> Optional[bytes]:
+        """The figshare API's answer to articles/ID/files (PublicFile objects), paged."""
+        if article != str(self.article):
+            return None
+        page = int((query.get("page") or ["1"])[0])
+        size = int((query.get("page_size") or ["10"])[0])
+        files = [{"id": self._file_ids[name], "name": name, "size": len(data), "is_link_only": False,
+                  "download_url": f"{self.url}/figshare-files/{self._file_ids[name]}/{name}",
+                  "supplied_md5": hashlib.md5(data).hexdigest(), "computed_md5": hashlib.md5(data).hexdigest(),
+                  "mimetype": "application/zip"} for name, data in sorted(self.archives.items())]
+        return json.dumps(files[(page - 1) * size: page * size]).encode()
+
     def record(self, **entry) -> None:
         with self._lock:
             self.requests.append(entry)
@@ -234,7 +348,20 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(split.path)
         query = parse_qs(split.query)
         m = self.mirror
-        body, ctype = (m.extra[path], "text/plain") if path in m.extra else m.catalogue.lookup(path, query)
+        parts = path.strip("/").split("/")
+        if path.endswith("/oldbailey_record") and (int((query.get("from") or ["0"])[0])
+                                                   + int((query.get("size") or ["10"])[0]) > m.api_window):
+            m.record(path=path, query=split.query, range=None, if_range=None, fault=None,
+                     ua=self.headers.get("User-Agent"), found=False)
+            return self._send(400, json.dumps({"error": {"type": "illegal_argument_exception", "reason":
+                              f"Result window is too large, from + size must be less than or equal to: "
+                              f"[{m.api_window}]"}}).encode(), "application/json")
+        if path in m.extra:
+            body, ctype = m.extra[path], ("application/zip" if path.endswith(".zip") else "text/plain")
+        elif len(parts) == 4 and parts[0] == "figshare" and parts[1] == "articles" and parts[3] == "files":
+            body, ctype = m.figshare_files(parts[2], query), "application/json"
+        else:
+            body, ctype = m.catalogue.lookup(path, query)
         fault = None
         if m.faults is not None and body is not None:
             fault = m.faults.next_fault(split.path + ("?" + split.query if split.query else ""),

@@ -1,8 +1,17 @@
 """The whole cleaning run: downloads/ -> documents.jsonl, the corpus file, statistics.json.
 
-Parsing and cleaning run on all cores (one download item per task, largest first); the
-deduplication pass is sequential, in a fixed priority order (longest document first, then
-source id and file), so the output is the same whatever the number of workers.
+It streams, so memory is bounded by the dedupe index, not by the corpus:
+1. clean, on all cores: one task per download item, or per member of a bulk archive read straight
+   out of its zip (cleaning.archive; never unpacked). A worker runs the per-document cleaning
+   (clean.process_item, unchanged) and appends each candidate document to its own spool file as
+   soon as it is cleaned; only its index entry goes back to the main process: the dedup priority,
+   the exact hash, the MinHash signature, and where the record lies in the spool.
+2. deduplicate, in the main process: the index entries in a fixed priority order (marked-up
+   formats first, then the longest, then typography, then source id and file) through
+   dedup.Deduplicator (exact + datasketch MinHash LSH, compact for millions of documents).
+3. write: the kept records read back from the spool in (source id, file, index) order into
+   documents.jsonl and the corpus file, each atomically; the spool is removed.
+The output is the same whatever the number of workers.
 """
 from __future__ import annotations
 
@@ -11,15 +20,20 @@ import hashlib
 import logging
 import multiprocessing as mp
 import os
+import pickle
+import shutil
+import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 from tqdm import tqdm
 
 from ..atomic import atomic_path, write_json
 from . import filters as filters_mod
+from .archive import ArchiveError, is_archive, member_items
 from .clean import CleaningOptions, ItemResult, process_item
 from .contamination import CATEGORIES
 from .dating import load_metadata
@@ -52,9 +66,73 @@ class BuildError(ValueError):
     pass
 
 
-def _process(args) -> ItemResult:
-    item, options = args
-    return process_item(item, options)
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A candidate document in the dedupe index; its record stays in the spool on disk."""
+
+    priority: tuple  # (format rank, -(chars // 1000), -typography, order): lower is kept first
+    order: tuple  # (source_id, file, index)
+    exact: int  # 64 bits of the sha256 of the folded text
+    signature: object  # MinHash hash values (numpy uint32) or None for a short document
+    shard: int  # spool file number
+    offset: int
+    length: int
+    source_id: str
+    kind: str
+    chars: int
+    words: int
+    year_source: Optional[str]  # which dating route dated it (None: undated)
+    undated: Optional[tuple]  # (title, origin) of an undated document, for statistics' list; else None
+    residue: tuple = ()  # contamination/apparatus categories with a trace left (should be none)
+    editorial: Optional[tuple] = None  # (title, {class: chars removed}) of a book with apparatus removed
+
+
+class _Spool:
+    """Append-only files of pickled records, one per worker process (no locking needed)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._fh = None
+        self.number = -1
+
+    def append(self, record: dict) -> tuple[int, int, int]:
+        if self._fh is None:
+            self.number = os.getpid()
+            self._fh = open(self.folder / f"{self.number}.spool", "ab", buffering=1 << 20)
+        data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+        offset = self._fh.tell()
+        self._fh.write(data)
+        return self.number, offset, len(data)
+
+    def flush(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(folder: str, options: CleaningOptions) -> None:
+    _WORKER["spool"], _WORKER["options"] = _Spool(Path(folder)), options
+
+
+def _clean_to_spool(item) -> ItemResult:
+    """The worker's task: clean one item, spool its candidates, return its counts and index entries."""
+    spool = _WORKER["spool"]
+    result = process_item(item, _WORKER["options"])
+    entries = []
+    for cand in result.candidates:
+        rec = cand.record
+        shard, offset, length = spool.append(rec)
+        entries.append(Entry((cand.rank, -(rec["chars"] // 1000), -cand.typography, cand.order), cand.order,
+                             int(cand.exact_hash[:16], 16), cand.minhash, shard, offset, length,
+                             rec["source_id"], rec["kind"], rec["chars"], rec["words"], rec.get("year_source"),
+                             (rec.get("title"), rec.get("origin")) if rec.get("year") is None else None,
+                             tuple(c for c, n in getattr(cand, "residue", {}).items() if n),
+                             (rec.get("title"), rec["editorial_removed"]) if rec.get("editorial_removed") else None))
+    spool.flush()  # the main process reads the spool only after every task has returned
+    result.candidates = entries
+    return result
 
 
 def _source_stats() -> dict:
@@ -66,6 +144,25 @@ def _add_removed(stats: dict, name: str, counts) -> None:
     slot = stats["removed"].setdefault(name, {"documents": 0, "chars": 0})
     slot["documents"] += counts["documents"]
     slot["chars"] += counts["chars"]
+
+
+def expand_items(items: list, errors: list) -> list:
+    """Download items with each bulk archive replaced by its members (read in place)."""
+    out = []
+    for item in items:
+        if not is_archive(item):
+            out.append(item)
+            continue
+        try:
+            members = list(member_items(item))
+        except ArchiveError as exc:
+            errors.append(str(exc))
+            log.warning("%s", exc)
+            continue
+        if not members:
+            errors.append(f"{item.path}: no member matches {item.meta.get('members')}")
+        out.extend(members)
+    return out
 
 
 def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min_year: int = 1500,
@@ -96,65 +193,71 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
         except SidecarError as exc:
             errors.append(str(exc))
             log.warning("%s", exc)
+    items = expand_items(items, errors)
     items.sort(key=lambda it: -it.size)  # largest first: the pool ends evenly
     workers = max(1, workers or os.cpu_count() or 1)
-    results = _run(items, options, workers, progress)
-    parsed = time.perf_counter()
+    processed_dir.mkdir(parents=True, exist_ok=True)
+    spool_dir = Path(tempfile.mkdtemp(prefix=".spool-", dir=processed_dir))
+    try:
+        per_source: dict[str, dict] = {}
+        contamination_total: Counter = Counter()
+        entries: list[Entry] = []
+        for res in _run(items, options, workers, progress, spool_dir):
+            stats = per_source.setdefault(res.source_id, _source_stats())
+            stats["source"] = res.source
+            stats["files"] += 1
+            stats["bytes"] += res.bytes
+            for name, counts in res.removed.items():
+                _add_removed(stats, name, counts)
+            stats["contamination_chars_removed"].update(res.contamination)
+            contamination_total.update(res.contamination)
+            if res.error:
+                errors.append(res.error)
+                log.warning("unreadable: %s", res.error)
+            entries.extend(res.candidates)
+        parsed = time.perf_counter()
 
-    per_source: dict[str, dict] = {}
-    candidates = []
-    contamination_total: Counter = Counter()
-    for res in results:
-        stats = per_source.setdefault(res.source_id, _source_stats())
-        stats["source"] = res.source
-        stats["files"] += 1
-        stats["bytes"] += res.bytes
-        for name, counts in res.removed.items():
-            _add_removed(stats, name, counts)
-        stats["contamination_chars_removed"].update(res.contamination)
-        contamination_total.update(res.contamination)
-        if res.error:
-            errors.append(res.error)
-            log.warning("unreadable: %s", res.error)
-        candidates.extend(res.candidates)
+        kept = _deduplicate(entries, near_threshold, per_source, progress)
+        del entries
+        deduplicated = time.perf_counter()
+        kept.sort(key=lambda e: e.order)
+        totals, undated, residual, year_sources, apparatus = Counter(), [], Counter(), Counter(), []
+        for entry in kept:
+            stats = per_source[entry.source_id]
+            stats["documents"] += 1
+            stats["chars"] += entry.chars
+            stats["words"] += entry.words
+            stats["kinds"][entry.kind] += 1
+            totals["chars"] += entry.chars
+            totals["words"] += entry.words
+            residual.update(entry.residue)  # documents with a trace left
+            year_sources[entry.year_source or "none"] += 1
+            if entry.editorial is not None:
+                apparatus.append({"id": document_id(entry), "source_id": entry.source_id,
+                                  "title": entry.editorial[0], **entry.editorial[1]})
+            if entry.undated is not None:
+                stats["undated"] += 1
+                undated.append({"id": document_id(entry), "source_id": entry.source_id, "title": entry.undated[0],
+                                "origin": entry.undated[1]})
+        if undated:
+            log.warning("%d document(s) have no year (no period tag; --require_year drops them, --metadata FILE "
+                        "dates them); listed in statistics.json undated.documents. First: %s", len(undated),
+                        ", ".join(str(u["title"] or u["origin"]) for u in undated[:5]))
 
-    kept = _deduplicate(candidates, near_threshold, per_source, progress)
-    deduplicated = time.perf_counter()
-    kept.sort(key=lambda c: c.order)
-    documents, undated, apparatus, residual = [], [], [], Counter()
-    for cand in kept:
-        rec = cand.record
-        rec_id = hashlib.sha256("\n".join(map(str, cand.order)).encode()).hexdigest()[:16]
-        documents.append({"id": rec_id, **rec})
-        stats = per_source[rec["source_id"]]
-        stats["documents"] += 1
-        stats["chars"] += rec["chars"]
-        stats["words"] += rec["words"]
-        stats["kinds"][rec["kind"]] += 1
-        residual.update({category: 1 for category in cand.residue})  # documents with a trace left
-        if rec.get("editorial_removed"):
-            apparatus.append({"id": rec_id, "source_id": rec["source_id"], "title": rec["title"],
-                              **rec["editorial_removed"]})
-        if rec["year"] is None:
-            stats["undated"] += 1
-            undated.append({"id": rec_id, "source_id": rec["source_id"], "title": rec["title"],
-                            "origin": rec["origin"]})
-    if undated:
-        log.warning("%d document(s) have no year (no period tag; --require_year drops them, --metadata FILE "
-                    "dates them); listed in statistics.json undated.documents. First: %s", len(undated),
-                    ", ".join(str(u["title"] or u["origin"]) for u in undated[:5]))
-
-    jsonl = processed_dir / DOCUMENTS_FILE
-    created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    _write_outputs(documents, jsonl, corpus_file, {"created": created, "options": options.to_dict(),
-                                                   "near_threshold": near_threshold, "corpus_file": str(corpus_file)})
+        jsonl = processed_dir / DOCUMENTS_FILE
+        created = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        _write_outputs(kept, spool_dir, jsonl, corpus_file,
+                       {"created": created, "options": options.to_dict(), "near_threshold": near_threshold,
+                        "corpus_file": str(corpus_file)})
+    finally:
+        shutil.rmtree(spool_dir, ignore_errors=True)
     input_bytes = sum(s["bytes"] for s in per_source.values())
     seconds = time.perf_counter() - started
     statistics = {
         "format_version": FORMAT_VERSION, "created": created, "options": options.to_dict(),
         "totals": {"files": sum(s["files"] for s in per_source.values()), "bytes": input_bytes,
-                   "documents": len(documents), "chars": sum(d["chars"] for d in documents),
-                   "words": sum(d["words"] for d in documents), "seconds": round(seconds, 2),
+                   "documents": len(kept), "chars": totals["chars"],
+                   "words": totals["words"], "seconds": round(seconds, 2),
                    "workers": workers, "removed": _sum_removed(per_source),
                    "phase_seconds": {"parse_clean": round(parsed - started, 2),
                                      "deduplicate": round(deduplicated - parsed, 2),
@@ -162,7 +265,7 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
                    "contamination_chars_removed": {c: contamination_total.get(c, 0) for c in CATEGORIES},
                    "residual_documents": {c: residual.get(c, 0) for c in CATEGORIES},
                    "undated": len(undated),
-                   "year_sources": dict(Counter(d["year_source"] or "none" for d in documents))},
+                   "year_sources": dict(year_sources)},
         "undated": {"documents": len(undated), "list": undated},
         "editorial_by_document": apparatus,  # characters of each apparatus class removed, per book
         "sources": {sid: {**s, "kinds": dict(s["kinds"]),
@@ -173,44 +276,43 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
     }
     write_json(metadata_dir / "statistics.json", statistics)
     log.info("cleaned %d files (%.1f MB) into %d documents in %.1f s", statistics["totals"]["files"],
-             input_bytes / 1e6, len(documents), seconds)
+             input_bytes / 1e6, len(kept), seconds)
     return statistics
 
 
-def _run(items, options, workers: int, progress: bool) -> list[ItemResult]:
+def _run(items, options, workers: int, progress: bool, spool_dir: Path) -> Iterator[ItemResult]:
+    """Each item's result as its worker finishes it (the texts stay in the spool)."""
     bar = tqdm(total=len(items), unit="file", desc="cleaning", disable=not progress)
-    results = []
     try:
         if workers == 1:
+            _init_worker(str(spool_dir), options)
             for item in items:
-                results.append(process_item(item, options))
+                yield _clean_to_spool(item)
                 bar.update()
         else:
-            with mp.get_context("fork").Pool(workers) as pool:
-                for res in pool.imap_unordered(_process, ((it, options) for it in items), chunksize=4):
-                    results.append(res)
+            with mp.get_context("fork").Pool(workers, initializer=_init_worker,
+                                             initargs=(str(spool_dir), options)) as pool:
+                for res in pool.imap_unordered(_clean_to_spool, items, chunksize=1):
+                    yield res
                     bar.update()
     finally:
         bar.close()
-    return results
 
 
-def _deduplicate(candidates, threshold: float, per_source: dict, progress: bool) -> list:
+def _deduplicate(entries: list, threshold: float, per_source: dict, progress: bool) -> list:
     """Keep the first of each group of duplicates: marked-up formats before extracted text, then the
     longest to the nearest 1,000 characters (a complete copy before a truncated one), then the
     one with more typography (æ, curly quotes: the UTF-8 or Latin-1 file before the ASCII one),
     then by source id and file."""
     dedup = Deduplicator(threshold)
     kept = []
-    ordered = sorted(candidates, key=lambda c: (c.rank, -(c.record["chars"] // 1000), -c.typography, c.order))
-    for cand in tqdm(ordered, unit="doc", desc="deduplicating", disable=not progress):
-        key = "\x00".join(map(str, cand.order))
-        verdict = dedup.check(key, cand.exact_hash, cand.minhash)
+    entries.sort(key=lambda e: e.priority)
+    for index, entry in enumerate(tqdm(entries, unit="doc", desc="deduplicating", disable=not progress)):
+        verdict = dedup.check(index, entry.exact, entry.signature)
         if verdict is None:
-            kept.append(cand)
+            kept.append(entry)
         else:
-            _add_removed(per_source[cand.record["source_id"]], verdict[0],
-                         {"documents": 1, "chars": cand.record["chars"]})
+            _add_removed(per_source[entry.source_id], verdict[0], {"documents": 1, "chars": entry.chars})
     return kept
 
 
@@ -222,11 +324,31 @@ def _sum_removed(per_source: dict) -> dict:
     return total
 
 
-def _write_outputs(documents: list, jsonl: Path, corpus_file: Path, meta: dict) -> dict:
-    """documents.jsonl (+ its meta, cleaning.documents' writer) and the corpus file, each atomically."""
-    written = write_documents(documents, jsonl, extra_meta=meta)
-    with atomic_path(corpus_file) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        for i, doc in enumerate(documents):
-            fh.write(("\n\n" if i else "") + doc["text"])
+def document_id(entry: Entry) -> str:
+    return hashlib.sha256("\n".join(map(str, entry.order)).encode()).hexdigest()[:16]
+
+
+def _records(kept: list, spool_dir: Path, corpus_fh) -> Iterator[dict]:
+    """The kept records from the spool, each with its id; the corpus file is written alongside."""
+    handles: dict[int, object] = {}
+    try:
+        for i, entry in enumerate(kept):
+            fh = handles.get(entry.shard)
+            if fh is None:
+                fh = handles[entry.shard] = open(spool_dir / f"{entry.shard}.spool", "rb")
+            fh.seek(entry.offset)
+            rec = pickle.loads(fh.read(entry.length))
+            corpus_fh.write(("\n\n" if i else "") + rec["text"])
+            yield {"id": document_id(entry), **rec}
+    finally:
+        for fh in handles.values():
+            fh.close()
+
+
+def _write_outputs(kept: list, spool_dir: Path, jsonl: Path, corpus_file: Path, meta: dict) -> dict:
+    """documents.jsonl (+ its meta, cleaning.documents' writer) and the corpus file, each atomically,
+    in one pass over the spool."""
+    with atomic_path(corpus_file) as tmp, open(tmp, "w", encoding="utf-8", buffering=1 << 20) as fh:
+        written = write_documents(_records(kept, spool_dir, fh), jsonl, extra_meta=meta)
         fh.write("\n")
     return written

@@ -9,7 +9,8 @@
 Downloads land in data/london_historical/downloads/<source_id>/<file> with <file>.meta.json written
 last; a rerun fetches only what is missing. Every base URL can point at a mirror (flags below or
 LONDON_LLM_<NAME>_MIRROR). Exit status: 0 when done (failures listed in the summary), 1 with
---strict when any item failed, 2 on bad input (registry, flags, missing folders).
+--strict when any item failed or when no host answered (offline: the message says what to do),
+2 on bad input (registry, flags, missing folders).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from london_llm import atomic
-from london_llm.collect.collector import CollectOptions, collect
+from london_llm.collect.collector import DEFAULT_MAX_ARCHIVE_BYTES, OFFLINE_ADVICE, CollectOptions, collect
 from london_llm.collect.fetch import DEFAULT_MAX_BYTES
 from london_llm.collect.http import USER_AGENT, HttpSettings
 from london_llm.collect.registry import MIRRORS, RegistryError, load_registry, resolve_mirrors, select_sources
@@ -68,13 +69,20 @@ def build_parser(root: Path, prog: Optional[str] = None) -> argparse.ArgumentPar
     _add(net, "--backoff", type=float, default=1.0,
                      help="exponential backoff factor in seconds: waits backoff*2^(n-1) (default: 1.0)")
     _add(net, "--timeout", type=float, default=30.0,
-                     help="seconds to connect and between received bytes (default: 30)")
+                     help="seconds to wait between received bytes (default: 30)")
+    _add(net, "--connect-timeout", type=float, default=10.0,
+                     help="seconds to establish a connection; a host that cannot be connected to (name does "
+                          "not resolve, connection refused, this timeout) is not retried and its remaining "
+                          "items fail at once (default: 10)")
     _add(net, "--rate-limit", type=float, default=1.0,
                      help="minimum seconds between requests to one host (default: 1.0; 0 disables)")
     _add(net, "--retry-after-max", type=float, default=600.0,
                      help="longest Retry-After wait honoured, seconds (default: 600)")
     _add(net, "--max-bytes", type=int, default=DEFAULT_MAX_BYTES,
                      help=f"largest file accepted (default: {DEFAULT_MAX_BYTES:,})")
+    _add(net, "--max-archive-bytes", type=int, default=DEFAULT_MAX_ARCHIVE_BYTES,
+                     help=f"largest bulk archive accepted, e.g. the Old Bailey's XML deposit "
+                          f"(default: {DEFAULT_MAX_ARCHIVE_BYTES:,})")
     _add(net, "--user-agent", default=USER_AGENT, help="User-Agent header (default: descriptive, names the project)")
     mirrors = p.add_argument_group("mirrors (each also read from its environment variable)")
     for m in MIRRORS.values():
@@ -156,7 +164,8 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, root: Path, prog: Opt
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for name, value in (("--workers", args.workers), ("--max-retries", args.max_retries + 1),
-                        ("--timeout", args.timeout), ("--max-bytes", args.max_bytes)):
+                        ("--timeout", args.timeout), ("--connect-timeout", args.connect_timeout),
+                        ("--max-bytes", args.max_bytes), ("--max-archive-bytes", args.max_archive_bytes)):
         if value <= 0:
             print(f"error: {name} must be positive", file=sys.stderr)
             return 2
@@ -180,11 +189,13 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, root: Path, prog: Opt
                   file=sys.stderr)
             return 2
     elif not args.clean_only:
-        settings = HttpSettings(timeout=args.timeout, max_retries=args.max_retries, backoff=args.backoff,
+        settings = HttpSettings(timeout=args.timeout, connect_timeout=args.connect_timeout,
+                                max_retries=args.max_retries, backoff=args.backoff,
                                 rate_limit=args.rate_limit, retry_after_max=args.retry_after_max,
                                 user_agent=args.user_agent)
         options = CollectOptions(downloads_dir=downloads, mirrors=mirrors, settings=settings,
-                                 workers=args.workers, max_bytes=args.max_bytes, progress=not args.no_progress,
+                                 workers=args.workers, max_bytes=args.max_bytes,
+                                 max_archive_bytes=args.max_archive_bytes, progress=not args.no_progress,
                                  registry_dir=args.registry.resolve().parent)
         log.info("collecting %d source(s) into %s", len(chosen), downloads)
         try:
@@ -196,6 +207,13 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, root: Path, prog: Opt
         atomic.write_json(data_dir / "metadata" / "download_summary.json", summary.to_dict())
         print(summary.report())
         log.info("summary: %s", json.dumps(summary.to_dict()))
+        if summary.no_host_answered:
+            present = summary.counts()["present"]
+            print(f"error: no host answered (could not connect to {', '.join(sorted(summary.hosts_down))}): "
+                  f"{OFFLINE_ADVICE}"
+                  + (f"; --clean-only cleans the {present} file(s) already downloaded" if present else ""),
+                  file=sys.stderr)
+            return 1
     status = 0
     if not args.download_only:
         status = run_cleaning(args, data_dir)

@@ -87,27 +87,96 @@ def signature(folded: str) -> Optional[np.ndarray]:
     return minhash.hashvalues.copy()
 
 
+class _Buckets:
+    """One LSH band's buckets in place of datasketch's dict-of-sets storage: a bucket holding one
+    key (nearly every bucket) stores the bare key, a list only once it holds more. About 90 bytes a
+    document a band instead of about 400, which is what lets the index hold millions of documents."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self):
+        self._table: dict = {}
+
+    def insert(self, band: int, *keys, buffer: bool = False) -> None:
+        table = self._table
+        for key in keys:
+            held = table.get(band)
+            if held is None:
+                table[band] = key
+            elif type(held) is list:
+                held.append(key)
+            else:
+                table[band] = [held, key]
+
+    def get(self, band: int):
+        held = self._table.get(band)
+        if held is None:
+            return ()
+        return held if type(held) is list else (held,)
+
+    def size(self) -> int:
+        return len(self._table)
+
+
+class _NoKeys:
+    """datasketch keeps each key's band hashes to support remove(); documents are never removed."""
+
+    def insert(self, key, *bands, buffer: bool = False) -> None:
+        pass
+
+    def __contains__(self, key) -> bool:
+        return False
+
+
 class Deduplicator:
-    """Feed documents in priority order; `check` says why one is a duplicate of an earlier one."""
+    """Feed documents in priority order; `check` says why one is a duplicate of an earlier one.
+
+    Exact duplicates: a dict from the text's hash to the first key. Near duplicates: datasketch's
+    MinHashLSH (its band/row parameters for the threshold, its banding and query) over compact
+    bucket storage, each band's bytes reduced to a Python hash (a collision only adds a candidate,
+    which the Jaccard check below rejects); the signatures of indexed documents in one growing
+    uint32 matrix, compared row against row in numpy.
+    """
 
     def __init__(self, threshold: float = THRESHOLD):
-        self.seen: dict[str, str] = {}
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-        self.signatures: dict[str, LeanMinHash] = {}
+        self.seen: dict = {}
         self.threshold = threshold
+        self.lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, hashfunc=hash)
+        self.lsh.hashtables = [_Buckets() for _ in range(self.lsh.b)]
+        self.lsh.keys = _NoKeys()
+        self._rows = np.zeros((1024, NUM_PERM), dtype=np.uint32)
+        self._row_keys: list = []
 
-    def check(self, key: str, exact_hash: str, hashvalues: Optional[np.ndarray]) -> Optional[tuple[str, str]]:
+    def _add_signature(self, key, hashvalues: np.ndarray) -> int:
+        row = len(self._row_keys)
+        if row == len(self._rows):  # grow by half: amortised O(1), at most 1.5x the space needed
+            grown = np.zeros((row + row // 2, NUM_PERM), dtype=np.uint32)
+            grown[:row] = self._rows
+            self._rows = grown
+        self._rows[row] = hashvalues
+        self._row_keys.append(key)
+        return row
+
+    def check(self, key, exact_hash, hashvalues: Optional[np.ndarray]) -> Optional[tuple[str, object]]:
         """None when `key` is new (and remember it), else (filter name, key of the kept copy)."""
         if exact_hash in self.seen:
             return "exact_duplicate", self.seen[exact_hash]
         if hashvalues is not None:
+            hashvalues = np.asarray(hashvalues, dtype=np.uint32)
             minhash = LeanMinHash(seed=SEED, hashvalues=hashvalues, scheme=SCHEME)
-            for other in self.lsh.query(minhash):
-                if self.signatures[other].jaccard(minhash) >= self.threshold:
-                    return "near_duplicate", other
-            self.lsh.insert(key, minhash)
-            self.signatures[key] = minhash
+            candidates = self.lsh.query(minhash)
+            if candidates:
+                rows = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
+                similarity = np.count_nonzero(self._rows[rows] == hashvalues, axis=1) / NUM_PERM
+                best = int(np.argmax(similarity))
+                if similarity[best] >= self.threshold:
+                    return "near_duplicate", self._row_keys[rows[best]]
+            self.lsh.insert(self._add_signature(key, hashvalues), minhash, check_duplication=False)
         self.seen[exact_hash] = key
         return None
 
-
+    def memory_bytes(self) -> int:
+        """A rough size of the index (for the benchmark's report)."""
+        import sys
+        buckets = sum(sys.getsizeof(t._table) for t in self.lsh.hashtables)
+        return buckets + self._rows.nbytes + sys.getsizeof(self.seen) + sys.getsizeof(self._row_keys)

@@ -38,7 +38,6 @@ class _CharMap:
 _LIGATURE_TABLE = _CharMap(_LIGATURES)
 _INVISIBLE_TABLE = _CharMap(_INVISIBLE)
 _BLANKS = re.compile(r"\n{3,}")
-_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _TAG_SPACING = [(f" {p}", p) for p in ",;:.!?)]"] + [(f"{p} ", p) for p in "(["]
 
 
@@ -81,11 +80,20 @@ _FOLD = {"'": "", "’": "", "‘": "", "ʼ": "", "æ": "ae", "Æ": "AE", "œ": 
 _FOLD_TABLE = _CharMap(_FOLD)
 
 
+# Byte table: ASCII letters lower-cased, digits kept, every other byte a space.
+_ALNUM_BYTES = bytes(b + 32 if 65 <= b <= 90 else b if 97 <= b <= 122 or 48 <= b <= 57 else 32
+                     for b in range(256))
+
+
 def ascii_fold(text: str) -> str:
     """Lower-case ASCII letters and digits only, one space between words (for dedup hashing).
 
     The ASCII, Latin-1 and UTF-8 files of one Gutenberg book fold to (almost) the same string.
+    Speed: pure-ASCII text (most of the corpus) skips NFKD; then one bytes.translate and a C-level
+    split/join, about ten times faster than a regex substitution of every non-word run.
     """
-    folded = unicodedata.normalize("NFKD", _FOLD_TABLE(text))
-    folded = folded.encode("ascii", "ignore").decode("ascii").lower()
-    return _NOT_ALNUM.sub(" ", folded).strip()  # one substitution per run, no list of words
+    if text.isascii():
+        data = text.replace("'", "").encode("ascii")
+    else:
+        data = unicodedata.normalize("NFKD", _FOLD_TABLE(text)).encode("ascii", "ignore")
+    return b" ".join(data.translate(_ALNUM_BYTES).split()).decode("ascii")

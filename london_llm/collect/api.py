@@ -39,7 +39,7 @@ def get_parsed(session: requests.Session, url: str, settings: HttpSettings, pars
     last = ""
     for attempt in range(1, settings.max_retries + 2):
         try:
-            response = session.get(url, timeout=settings.timeout, headers={"Accept": accept}, stream=True)
+            response = session.get(url, timeout=settings.timeouts, headers={"Accept": accept}, stream=True)
             with response:
                 if response.status_code in (404, 410):
                     raise PlanError(f"{url}: HTTP {response.status_code}")

@@ -26,9 +26,10 @@ from london_llm.collect.plan import Item, NothingToFetch, PlanError, plan_source
 from london_llm.collect.registry import Source
 from london_llm.collect.sidecar import FORMAT_VERSION as SIDECAR_FORMAT_VERSION  # the format's one owner
 from london_llm.collect.sidecar import sidecar_path
-from london_llm.collect.textcheck import LicenceRefused, NotText, check_file
+from london_llm.collect.textcheck import LicenceRefused, NotText, check_archive, check_file
 
 log = logging.getLogger("london_llm.collect")
+DEFAULT_MAX_ARCHIVE_BYTES = 8 * 1024 ** 3
 
 
 def skip_marker(file: Path) -> Path:
@@ -43,6 +44,7 @@ class CollectOptions:
     settings: HttpSettings = HttpSettings()
     workers: int = 4
     max_bytes: int = DEFAULT_MAX_BYTES
+    max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES  # a bulk deposit (the Old Bailey's is ~335 MB)
     progress: bool = True
     registry_dir: Optional[Path] = None  # relative 'local' paths are read from here
 
@@ -57,9 +59,21 @@ class Outcome:
     unreachable: Optional[str] = None  # the host that refused every connection
 
 
+OFFLINE_ADVICE = ("offline? --from-dir DIR imports local copies in the sources' own layouts (e.g. ../shared/corpus), "
+                  "and the --*-mirror flags (or LONDON_LLM_*_MIRROR) point at other servers")
+
+
 @dataclass
 class Summary:
     outcomes: list[Outcome] = field(default_factory=list)
+    hosts_down: dict[str, str] = field(default_factory=dict)  # host -> why it could not be connected to
+    hosts_answered: set[str] = field(default_factory=set)
+
+    @property
+    def no_host_answered(self) -> bool:
+        """Every host this run tried was down and nothing was fetched: the machine is offline (or every
+        mirror is wrong); the caller should stop with the advice rather than clean nothing."""
+        return bool(self.hosts_down) and not self.hosts_answered and self.counts()["downloaded"] == 0
 
     def counts(self) -> dict[str, int]:
         c = Counter(o.status for o in self.outcomes)
@@ -76,6 +90,7 @@ class Summary:
     def to_dict(self) -> dict:
         return {"counts": self.counts(), "bytes_downloaded": sum(o.bytes for o in self.outcomes
                                                                   if o.status == "downloaded"),
+                "hosts_down": dict(sorted(self.hosts_down.items())),
                 "failed": [o.__dict__ for o in self.failed], "skipped": [o.__dict__ for o in self.skipped]}
 
     def report(self) -> str:
@@ -86,10 +101,10 @@ class Summary:
             lines.append(f"  skipped {o.key}: {o.reason}")
         for o in self.failed:
             lines.append(f"  FAILED  {o.key}: {o.reason}")
-        unreachable = sorted({o.unreachable for o in self.failed if o.unreachable})
+        unreachable = sorted({o.unreachable for o in self.failed if o.unreachable} | set(self.hosts_down))
         if unreachable:
-            lines.append(f"  could not connect to {', '.join(unreachable)}: offline? --from-dir DIR imports local "
-                         "copies, and the --*-mirror flags point at other servers")
+            why = [f"{h} ({self.hosts_down[h]})" if h in self.hosts_down else h for h in unreachable]
+            lines.append(f"  could not connect to {', '.join(why)}: {OFFLINE_ADVICE}")
         if self.failed:
             lines.append("  rerun the same command to retry the failures; completed files are kept")
         return "\n".join(lines)
@@ -143,38 +158,14 @@ def _copy_local(item: Item, final: Path, max_bytes: int) -> tuple[int, str, str]
     return size, md5, sha
 
 
-class HostHealth:
-    """Hosts that refused every connection: their remaining items fail at once with one clear reason
-    instead of each waiting through its own retries (an offline machine, a mistyped mirror)."""
-
-    def __init__(self, limit: int = 3):
-        self.limit = limit
-        self._failures: Counter = Counter()
-        self._lock = threading.Lock()
-
-    def down(self, hosts: set[str]) -> Optional[str]:
-        with self._lock:
-            return next((h for h in sorted(hosts) if self._failures[h] >= self.limit), None)
-
-    def record(self, hosts: set[str], unreachable: Optional[str]) -> None:
-        with self._lock:
-            if unreachable:
-                self._failures[unreachable] += 1
-            else:
-                for h in hosts:
-                    self._failures[h] = 0
-
-
-def fetch_item(item: Item, pool: SessionPool, options: CollectOptions,
-               health: Optional[HostHealth] = None) -> Outcome:
-    health = health or HostHealth()
-    host = health.down(item.hosts)
+def fetch_item(item: Item, pool: SessionPool, options: CollectOptions) -> Outcome:
+    """One item, unless one of its hosts could not be connected to earlier in this run: then it
+    fails at once, with the reason (an offline machine or a mistyped mirror costs one try per host)."""
+    host = pool.health.down(item.hosts)
     if host:
-        return Outcome(item.key, "failed", f"host {host} unreachable ({health.limit} items in a row could not "
-                                           "connect); check the network or the mirror flag, then rerun")
-    outcome = _fetch_item(item, pool, options)
-    health.record(item.hosts, getattr(outcome, "unreachable", None))
-    return outcome
+        return Outcome(item.key, "failed", f"host {host} unreachable ({pool.health.why_down(host)}); check the "
+                                           "network or the mirror flag, then rerun", unreachable=host)
+    return _fetch_item(item, pool, options)
 
 
 def _fetch_item(item: Item, pool: SessionPool, options: CollectOptions) -> Outcome:
@@ -192,9 +183,15 @@ def _fetch_item(item: Item, pool: SessionPool, options: CollectOptions) -> Outco
         session = pool.get()
         if item.resolve is not None:
             item = item.resolve(session)
+        archive = item.extra.get("archive") == "zip"
+        check = None
+        if archive:
+            members = tuple(item.extra.get("members") or ("*",))
+            check = lambda path, url: check_archive(path, item.source.format, members, what=url)  # noqa: E731
         got = download(session, item.urls, final, item.source.format, settings=options.settings,
                        expected_size=item.expected_size, expected_md5=item.expected_md5,
-                       max_bytes=options.max_bytes, log=log.info)
+                       max_bytes=options.max_archive_bytes if archive else options.max_bytes, log=log.info,
+                       check=check)
         write_sidecar(final, item, url=got.url, size=got.bytes, md5=got.md5, sha256=got.sha256)
         return Outcome(item.key, "downloaded", bytes=got.bytes, url=got.url)
     except (LicenceRefused, NothingToFetch) as exc:
@@ -219,7 +216,8 @@ def plan_all(sources: Sequence[Source], pool: SessionPool, options: CollectOptio
         except (PlanError, DownloadError, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             # a search answer of an unexpected shape fails this source, not the run
             log.error("could not list %s: %s", source.id, exc)
-            problems.append(Outcome(source.id, "failed", f"could not list the source: {exc}"))
+            problems.append(Outcome(source.id, "failed", f"could not list the source: {exc}",
+                                    unreachable=getattr(exc, "host", None)))
             continue
         log.info("%s: %d item(s)", source.id, len(planned))
         items.extend(planned)
@@ -243,8 +241,7 @@ def collect(sources: Sequence[Source], options: CollectOptions) -> Summary:
         bar = tqdm(total=len(todo), desc="downloading", unit="file", disable=not options.progress)
         pool_exec = ThreadPoolExecutor(max_workers=max(1, options.workers))
         try:
-            health = HostHealth()
-            futures = {pool_exec.submit(fetch_item, item, pool, options, health): item for item in todo}
+            futures = {pool_exec.submit(fetch_item, item, pool, options): item for item in todo}
             for future in as_completed(futures):
                 try:
                     outcome = future.result()
@@ -263,10 +260,11 @@ def collect(sources: Sequence[Source], options: CollectOptions) -> Summary:
             pool_exec.shutdown(wait=True)
             bar.close()
     finally:
+        summary.hosts_down, summary.hosts_answered = pool.health.down_hosts, pool.health.answered
         pool.close()
     summary.outcomes.sort(key=lambda o: o.key)
     return summary
 
 
-__all__ = ["CollectOptions", "Outcome", "Summary", "collect", "fetch_item", "is_complete", "sidecar_path",
+__all__ = ["OFFLINE_ADVICE", "CollectOptions", "Outcome", "Summary", "collect", "fetch_item", "is_complete", "sidecar_path",
            "write_sidecar"]

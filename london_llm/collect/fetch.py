@@ -20,9 +20,9 @@ from typing import Callable, Optional, Sequence
 from urllib.parse import urlsplit
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError
+from urllib3.exceptions import MaxRetryError
 
-from london_llm.collect.http import RETRY_STATUSES, HttpSettings
+from london_llm.collect.http import RETRY_STATUSES, HostUnreachable, HttpSettings, connect_failure
 from london_llm.collect.textcheck import LicenceRefused, NotText, check_file
 
 CHUNK = 1 << 16
@@ -88,17 +88,21 @@ def _validator(response: requests.Response) -> Optional[str]:
 
 
 def retries_exhausted(exc: BaseException) -> bool:
-    """True when requests raised because urllib3 used up its retries (MaxRetryError inside)."""
-    return bool(exc.args) and isinstance(exc.args[0], MaxRetryError)
+    """True when requests raised because urllib3 used up its retries (MaxRetryError inside), or
+    gave up at once because the host cannot be connected to."""
+    return isinstance(exc, HostUnreachable) or (bool(exc.args) and isinstance(exc.args[0], MaxRetryError))
 
 
 def gave_up(url: str, exc: BaseException, settings: HttpSettings) -> DownloadError:
-    """The error for a request urllib3 retried in vain: Unreachable when no connection was ever made."""
-    reason = exc.args[0].reason
-    message = f"{url}: {reason!r} after {settings.max_retries} retries"
-    if isinstance(reason, (NewConnectionError, ConnectTimeoutError, NameResolutionError)):
-        return Unreachable(message, urlsplit(url).netloc)
-    return DownloadError(message)
+    """The error for a request urllib3 retried in vain: Unreachable when no connection was ever made
+    (not retried: see http.py)."""
+    host = urlsplit(url).netloc
+    if isinstance(exc, HostUnreachable):
+        return Unreachable(f"{url}: {exc}", exc.host)
+    failure = connect_failure(exc)
+    if failure is not None:
+        return Unreachable(f"{url}: could not connect to {host} ({failure})", host)
+    return DownloadError(f"{url}: {exc.args[0].reason!r} after {settings.max_retries} retries")
 
 
 def _retry_after(response: requests.Response, cap: float) -> float:
@@ -136,7 +140,7 @@ def _fetch_once(session: requests.Session, url: str, part: Path, settings: HttpS
     if have and validator_file.exists():  # the server sends the whole file (200) if it has changed
         headers["If-Range"] = validator_file.read_text(encoding="utf-8").strip()
     try:
-        response = session.get(url, stream=True, timeout=settings.timeout, headers=headers)
+        response = session.get(url, stream=True, timeout=settings.timeouts, headers=headers)
     except requests.RequestException as exc:
         if retries_exhausted(exc):  # urllib3 already retried with backoff: retrying again would square it
             raise gave_up(url, exc, settings) from None
@@ -191,16 +195,18 @@ def _fetch_once(session: requests.Session, url: str, part: Path, settings: HttpS
 def download(session: requests.Session, urls: Sequence[str], final: Path, fmt: str, *,
              settings: HttpSettings, expected_size: Optional[int] = None, expected_md5: Optional[str] = None,
              max_bytes: int = DEFAULT_MAX_BYTES, sleep: Callable[[float], None] = time.sleep,
-             log: Callable[[str], None] = lambda message: None) -> Downloaded:
+             log: Callable[[str], None] = lambda message: None,
+             check: Optional[Callable[[Path, str], None]] = None) -> Downloaded:
     """Fetch the first of `urls` that exists into `final`, atomically. Raises DownloadError,
-    NotFound (none of the URLs exists) or LicenceRefused (the text forbids our use)."""
+    NotFound (none of the URLs exists) or LicenceRefused (the text forbids our use).
+    `check(path, url)` verifies the complete body (default: the text checks of format `fmt`)."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     missing = []
     for url in urls:
         try:
             return _download_url(session, url, final, fmt, settings, expected_size, expected_md5,
-                                 max_bytes, sleep, log)
+                                 max_bytes, sleep, log, check)
         except NotFound as exc:
             missing.append(str(exc))
     raise NotFound("; ".join(missing) or "no URL to fetch")
@@ -208,7 +214,8 @@ def download(session: requests.Session, urls: Sequence[str], final: Path, fmt: s
 
 def _download_url(session: requests.Session, url: str, final: Path, fmt: str, settings: HttpSettings,
                   expected_size: Optional[int], expected_md5: Optional[str], max_bytes: int,
-                  sleep: Callable[[float], None], log: Callable[[str], None]) -> Downloaded:
+                  sleep: Callable[[float], None], log: Callable[[str], None],
+                  check: Optional[Callable[[Path, str], None]] = None) -> Downloaded:
     part = partial_path(final, url)
     resumed = part.exists() and part.stat().st_size > 0
     last = ""
@@ -221,13 +228,18 @@ def _download_url(session: requests.Session, url: str, final: Path, fmt: str, se
             if expected_md5 and md5 != expected_md5.lower():
                 raise _Retry(f"md5 {md5} differs from the published {expected_md5}", restart=True)
             try:
-                check_file(part, fmt, what=url)
+                if check is None:
+                    check_file(part, fmt, what=url)
+                else:
+                    check(part, url)
             except NotText as exc:
                 raise _Retry(str(exc), restart=True) from None
             os.replace(part, final)  # _fetch_once fsynced the bytes
             for stale in final.parent.glob(f".{glob.escape(final.name)}.*.part*"):
                 stale.unlink(missing_ok=True)  # validators, partials of other candidate URLs
             return Downloaded(url, final, size, md5, sha256, attempt, resumed)
+        except Unreachable:  # the network, not the file: keep the partial file for the next run
+            raise
         except (NotFound, LicenceRefused, DownloadError):  # nothing worth resuming: drop the partial file
             drop_partial(part)
             raise

@@ -8,7 +8,10 @@ that runs in the worker.
 """
 from __future__ import annotations
 
+import csv
+import fnmatch
 import functools
+import io
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -17,12 +20,14 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import requests
 
-from london_llm.collect.api import LazyCatalogue, NothingToFetch, PlanError, get_json
+from london_llm.collect.api import LazyCatalogue, NothingToFetch, PlanError, get_json, get_parsed
 from london_llm.collect.http import HttpSettings
 from london_llm.collect.names import safe_filename
 from london_llm.collect.registry import Source
 
 MAX_SEARCH_ITEMS = 10_000  # input bound: no search expands into more items than this
+MAX_API_RECORDS = 300_000  # the whole Old Bailey by its API (197,745 trials, front matter, accounts)
+MAX_ARCHIVE_FILES = 100  # a bulk deposit lists a handful of files
 
 
 @dataclass(frozen=True)
@@ -148,27 +153,45 @@ def _plan_ia_search(source: Source, mirrors: Mapping[str, str], settings: HttpSe
         page += 1
 
 
+def _year_windows(query: dict) -> list[dict]:
+    """The search split into one query per year: the API is an Elasticsearch index, whose paging by
+    `from` stops at 10,000 hits (its result window), and the whole collection has 197,745 trials."""
+    try:
+        first, last = int(query["year_gte"]), int(query["year_lte"])
+    except (KeyError, TypeError, ValueError):
+        return [query]
+    if last <= first:
+        return [query]
+    return [{**query, "year_gte": year, "year_lte": year} for year in range(first, last + 1)]
+
+
 def _old_bailey_api_ids(source: Source, base: str, settings: HttpSettings,
                         session: requests.Session) -> list[str]:
-    """Record ids from the DHI search API, paged by `from` (10 a page)."""
-    query = dict(source.spec["api_search"])
-    limit = min(int(source.spec.get("max_items", 100)), MAX_SEARCH_ITEMS)
+    """Record ids from the DHI search API: one window a year (see _year_windows), each paged by
+    `from` (10 a page)."""
+    limit = min(int(source.spec.get("max_items", 100)), MAX_API_RECORDS)
     ids: list[str] = []
-    start = 0
-    while len(ids) < limit:
-        url = f"{base}/oldbailey_record?{urlencode({**query, 'from': start})}"
-        answer = _scalar(get_json(session, url, settings))
-        hits = _scalar(answer.get("hits")) if isinstance(answer, dict) else None
-        if not isinstance(hits, dict) or not isinstance(hits.get("hits"), list):
-            raise PlanError(f"Old Bailey search answered without hits.hits: {url}")
-        sources = [_scalar(h.get("_source")) for h in hits["hits"] if isinstance(h, dict)]
-        page = [_scalar(src.get("idkey")) for src in sources if isinstance(src, dict)]
-        page = [i for i in page if isinstance(i, str) and i not in ids]
-        ids.extend(page[: limit - len(ids)])
-        total = _scalar(hits.get("total"))
-        total = _scalar(total.get("value")) if isinstance(total, dict) else total
-        start += len(hits["hits"])
-        if not page or start >= int(total or 0):
+    seen: set[str] = set()
+    for query in _year_windows(dict(source.spec["api_search"])):
+        start = 0
+        while len(ids) < limit:
+            url = f"{base}/oldbailey_record?{urlencode({**query, 'from': start})}"
+            answer = _scalar(get_json(session, url, settings))
+            hits = _scalar(answer.get("hits")) if isinstance(answer, dict) else None
+            if not isinstance(hits, dict) or not isinstance(hits.get("hits"), list):
+                raise PlanError(f"Old Bailey search answered without hits.hits: {url}")
+            sources = [_scalar(h.get("_source")) for h in hits["hits"] if isinstance(h, dict)]
+            page = [_scalar(src.get("idkey")) for src in sources if isinstance(src, dict)]
+            page = [i for i in dict.fromkeys(page) if isinstance(i, str) and i not in seen]
+            page = page[: limit - len(ids)]
+            ids.extend(page)
+            seen.update(page)
+            total = _scalar(hits.get("total"))
+            total = _scalar(total.get("value")) if isinstance(total, dict) else total
+            start += len(hits["hits"])
+            if not page or start >= int(total or 0):
+                break
+        if len(ids) >= limit:
             break
     return ids
 
@@ -252,8 +275,148 @@ def _plan_local(source: Source, registry_dir: Optional[Path] = None, **_: Any) -
                    author=source.author, year=source.year, date=str(source.year) if source.year else None)
 
 
+# -- Gutenberg by catalogue (pg_catalog.csv, FORMATS.md 2.1) ---------------------------------------
+_LIFE = re.compile(r"(?:(\d{3,4})\??)?\s*-\s*(?:(\d{3,4})\??)?\s*$")
+
+
+def author_dates(author: str) -> tuple[str, Optional[int], Optional[int]]:
+    """('Defoe, Daniel', 1661, 1731) from the catalogue's 'Defoe, Daniel, 1661?-1731'."""
+    name, _, last = author.strip().rpartition(",")
+    match = _LIFE.fullmatch(last.strip()) if name else None
+    if not match or not any(match.groups()):
+        return author.strip(), None, None
+    born, died = (int(y) if y else None for y in match.groups())
+    return name.strip(), born, died
+
+
+def _floruit(born: Optional[int], died: Optional[int]) -> Optional[tuple[int, int]]:
+    """The years an author could have written in: from age 15 to death (70 years when one end is unknown)."""
+    if born is None and died is None:
+        return None
+    start = born + 15 if born is not None else died - 55
+    return start, died if died is not None else born + 70
+
+
+def catalogue_rows(data: bytes) -> list[dict]:
+    text = data.decode("utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text))  # quoted fields hold newlines: a real CSV parser
+    if "Text#" not in (reader.fieldnames or []):
+        raise ValueError(f"not the Gutenberg catalogue (columns {str(reader.fieldnames)[:80]})")
+    return list(reader)
+
+
+def select_from_catalogue(rows: list[dict], spec: Mapping[str, Any]) -> list[dict]:
+    """Catalogue rows chosen by `ebooks` (a list) or by the query: every given condition holds,
+    any of a condition's values matches (subjects and bookshelves, author names: case-insensitive
+    substrings; author_years: some author's writing life overlaps the range). Text in the chosen
+    languages only (default English), ordered by ebook number."""
+    wanted = set(spec.get("ebooks") or ())
+    excluded = set(spec.get("exclude") or ())
+    languages = {lang.lower() for lang in (spec.get("languages") or ["en"])}
+    subjects = [x.lower() for x in spec.get("subjects") or ()]
+    authors = [x.lower() for x in spec.get("authors") or ()]
+    years = spec.get("author_years")
+    chosen = []
+    for row in rows:
+        number = str(row.get("Text#") or "").strip()
+        if not number.isdigit() or int(number) in excluded or (row.get("Type") or "Text") != "Text":
+            continue
+        if wanted:
+            if int(number) in wanted:
+                chosen.append(row)
+            continue
+        if not languages & {x.strip().lower() for x in (row.get("Language") or "").split(";")}:
+            continue
+        about = f"{row.get('Subjects') or ''}; {row.get('Bookshelves') or ''}".lower()
+        if subjects and not any(x in about for x in subjects):
+            continue
+        people = [author_dates(a) for a in (row.get("Authors") or "").split(";") if a.strip()]
+        if authors and not any(x in name.lower() for name, _, _ in people for x in authors):
+            continue
+        if years:
+            lives = [_floruit(born, died) for _, born, died in people]
+            if not any(life and life[0] <= years[1] and life[1] >= years[0] for life in lives):
+                continue
+        chosen.append(row)
+    chosen.sort(key=lambda r: int(r["Text#"]))
+    return chosen
+
+
+def _plan_gutenberg_catalogue(source: Source, mirrors: Mapping[str, str], settings: HttpSettings,
+                              session: requests.Session, **_: Any) -> Iterator[Item]:
+    base = mirrors["gutenberg"]
+    rows = get_parsed(session, f"{base}/cache/epub/feeds/pg_catalog.csv", settings, catalogue_rows,
+                      accept="text/csv")
+    limit = min(int(source.spec.get("max_items", 100)), MAX_SEARCH_ITEMS)
+    chosen = select_from_catalogue(rows, source.spec)
+    missing = set(source.spec.get("ebooks") or ()) - {int(r["Text#"]) for r in chosen}
+    if missing:
+        raise PlanError(f"ebook(s) {', '.join(map(str, sorted(missing)))} not in the Gutenberg catalogue")
+    for row in chosen[:limit]:
+        number = int(row["Text#"])
+        people = [author_dates(a) for a in (row.get("Authors") or "").split(";") if a.strip()]
+        title = " ".join((row.get("Title") or "").split()) or None  # title and subtitle on two lines
+        yield Item(source, f"pg{number}.txt", gutenberg_urls(base, number, source.spec.get("variants")),
+                   title=title, author=people[0][0] if people else None,
+                   extra={"ebook": number, "subjects": row.get("Subjects") or None,
+                          "bookshelves": row.get("Bookshelves") or None, "issued": row.get("Issued") or None,
+                          "author_birth": people[0][1] if people else None,
+                          "author_death": people[0][2] if people else None})
+
+
+# -- bulk archives (the Old Bailey's OBO_XML deposit, repository archives) ---------------------------
+def _archive_extra(source: Source) -> dict:
+    spec = source.spec
+    extra = {"archive": "zip", "members": list(spec.get("members") or ["*"])}
+    for key in ("catalogue", "catalogue_key", "catalogue_date", "catalogue_title"):
+        if spec.get(key):
+            extra[key] = spec[key]
+    return extra
+
+
+def _plan_bulk_archive(source: Source, mirrors: Mapping[str, str], settings: HttpSettings,
+                       session: requests.Session, **_: Any) -> Iterator[Item]:
+    spec, extra = source.spec, _archive_extra(source)
+    if spec.get("urls") or spec.get("paths"):
+        urls = spec.get("urls") or [f"{mirrors[spec['base']]}/{quote(p)}" for p in spec["paths"]]
+        for url in urls:
+            name = safe_filename(unquote(PurePosixPath(urlsplit(url).path).name) or "archive.zip")
+            yield Item(source, name, (url,), title=source.title, author=source.author, extra=extra)
+        return
+    article = spec["figshare_article"]
+    base = mirrors["figshare"]
+    patterns = spec.get("files") or ["*.zip"]
+    files: list[dict] = []
+    page = 1
+    while True:  # the files API pages (page_size at most 1000; deposits list a handful)
+        url = f"{base}/articles/{article}/files?{urlencode({'page': page, 'page_size': 100})}"
+        answer = get_json(session, url, settings)
+        if not isinstance(answer, list):
+            raise PlanError(f"figshare answered without a file list: {url}")
+        files.extend(f for f in answer if isinstance(f, dict))
+        if len(answer) < 100 or len(files) >= MAX_ARCHIVE_FILES:
+            break
+        page += 1
+    chosen = [f for f in files if isinstance(f.get("name"), str) and not f.get("is_link_only")
+              and any(fnmatch.fnmatchcase(f["name"], p) for p in patterns)]
+    if not chosen:
+        raise PlanError(f"figshare article {article} has no file matching {', '.join(patterns)} "
+                        f"(it lists {', '.join(str(f.get('name')) for f in files[:10]) or 'nothing'})")
+    for f in chosen:
+        url = str(f.get("download_url") or "")
+        if not url.startswith(("http://", "https://")):
+            raise PlanError(f"figshare file {f.get('name')!r} has no download_url")
+        size = f.get("size")
+        yield Item(source, safe_filename(f["name"]), (url,), title=source.title, author=source.author,
+                   expected_size=size if isinstance(size, int) and size >= 0 else None,
+                   expected_md5=(f.get("computed_md5") or f.get("supplied_md5") or None),
+                   extra={**extra, "figshare_article": article, "figshare_file": f.get("id")},
+                   first_contact=f"{base}/articles/")
+
+
 PLANNERS: dict[str, Callable[..., Iterator[Item]]] = {
-    "gutenberg": _plan_gutenberg, "internet_archive": _plan_ia, "internet_archive_search": _plan_ia_search,
+    "gutenberg": _plan_gutenberg, "gutenberg_catalogue": _plan_gutenberg_catalogue,
+    "bulk_archive": _plan_bulk_archive, "internet_archive": _plan_ia, "internet_archive_search": _plan_ia_search,
     "old_bailey": _plan_old_bailey, "london_lives": _plan_london_lives, "url": _plan_url, "local": _plan_local,
 }
 

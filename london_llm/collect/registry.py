@@ -18,8 +18,8 @@ from london_llm.tags import KINDS as DOC_KINDS
 
 REGISTRY_FORMAT_VERSION = 1
 
-SOURCE_KINDS = ("gutenberg", "internet_archive", "internet_archive_search", "old_bailey",
-                "london_lives", "url", "local")
+SOURCE_KINDS = ("gutenberg", "gutenberg_catalogue", "internet_archive", "internet_archive_search", "old_bailey",
+                "london_lives", "bulk_archive", "url", "local")
 
 FORMATS = ("gutenberg_txt", "oldbailey_tei", "oldbailey_api_json", "ordinary_txt", "londonlives_txt",
            "londonlives_tsv", "standardebooks_xhtml", "eebo_tei", "ia_djvu_txt", "plain_txt")
@@ -69,6 +69,10 @@ MIRRORS: dict[str, Mirror] = {m.name: m for m in (
            "London Lives datasets (Sharon Howard): REPO/COMMIT/PATH"),
     Mirror("github_raw", "https://raw.githubusercontent.com",
            "raw files of public GitHub repositories: OWNER/REPO/COMMIT/PATH"),
+    Mirror("github", "https://github.com",
+           "GitHub repository archives: OWNER/REPO/archive/COMMIT.zip"),
+    Mirror("figshare", "https://api.figshare.com/v2",
+           "Figshare API (University of Sheffield ORDA deposits): articles/ID/files?page=N&page_size=M"),
 )}
 
 
@@ -94,6 +98,14 @@ class Source:
     def summary(self) -> str:
         what = {
             "gutenberg": lambda s: f"ebook #{s['ebook']}",
+            "gutenberg_catalogue": lambda s: (f"{len(s['ebooks'])} ebook(s) from the catalogue" if s.get("ebooks")
+                                              else "catalogue query " + ", ".join(
+                                                  f"{k}={s[k]}" for k in ("subjects", "authors", "author_years")
+                                                  if s.get(k)) + f" (max {s.get('max_items', 100)})"),
+            "bulk_archive": lambda s: (f"figshare article {s['figshare_article']} ({', '.join(s.get('files') or ['*.zip'])})"
+                                       if s.get("figshare_article") else
+                                       f"{len(s.get('urls') or s.get('paths') or [])} archive(s)")
+                                      + f", members {', '.join(s.get('members') or ['*'])}",
             "internet_archive": lambda s: f"{len(s['identifiers'])} item(s)",
             "internet_archive_search": lambda s: f"search {s['query']!r} (max {s.get('max_items', 50)})",
             "old_bailey": lambda s: (f"{s['series']}: " + (f"{len(s['ids'])} id(s)" if s.get("ids")
@@ -110,6 +122,10 @@ _COMMON = {"id", "kind", "title", "author", "year", "licence", "enabled", "doc_k
            "date_range", "collection", "description", "notes"}
 _SPEC_KEYS = {
     "gutenberg": ({"ebook"}, {"variants"}),
+    "gutenberg_catalogue": (set(), {"ebooks", "subjects", "authors", "author_years", "languages", "max_items",
+                                    "exclude", "variants"}),
+    "bulk_archive": (set(), {"figshare_article", "files", "urls", "base", "paths", "members", "catalogue",
+                             "catalogue_key", "catalogue_date", "catalogue_title"}),
     "internet_archive": ({"identifiers"}, set()),
     "internet_archive_search": ({"query"}, {"max_items", "rows", "sort"}),
     "old_bailey": ({"series"}, {"ids", "api_search", "max_items"}),
@@ -172,6 +188,39 @@ def _check_spec(kind: str, spec: Mapping[str, Any], where: str) -> None:
     if kind == "gutenberg":
         if not isinstance(spec["ebook"], int) or spec["ebook"] <= 0:
             raise _problem(where, f"ebook must be a positive Gutenberg ebook number, not {spec['ebook']!r}")
+    elif kind == "gutenberg_catalogue":
+        if spec.get("ebooks") is not None and (not isinstance(spec["ebooks"], list) or not spec["ebooks"] or not all(
+                isinstance(n, int) and n > 0 for n in spec["ebooks"])):
+            raise _problem(where, "ebooks must be a non-empty list of positive Gutenberg ebook numbers")
+        if not any(spec.get(k) for k in ("ebooks", "subjects", "authors", "author_years")):
+            raise _problem(where, "give ebooks (a list), or a catalogue query: subjects, authors and/or author_years")
+        for key in ("subjects", "authors", "languages"):
+            if spec.get(key) is not None:
+                _str_list(spec, key, where)
+        years = spec.get("author_years")
+        if years is not None and (not isinstance(years, list) or len(years) != 2 or not all(
+                isinstance(y, int) for y in years) or years[0] > years[1]):
+            raise _problem(where, f"author_years must be [first_year, last_year], not {years!r}")
+    elif kind == "bulk_archive":
+        ways = [k for k in ("figshare_article", "urls", "paths") if spec.get(k)]
+        if len(ways) != 1:
+            raise _problem(where, "give exactly one of figshare_article (a deposit's article id), urls, or base and paths")
+        if spec.get("figshare_article") is not None and (not isinstance(spec["figshare_article"], int)
+                                                         or spec["figshare_article"] <= 0):
+            raise _problem(where, "figshare_article must be a positive article id")
+        if spec.get("urls"):
+            _str_list(spec, "urls", where)
+            if not all(u.startswith(("http://", "https://")) for u in spec["urls"]):
+                raise _problem(where, "urls must be http(s) URLs")
+        if spec.get("paths"):
+            _str_list(spec, "paths", where)
+            if spec.get("base") not in MIRRORS:
+                raise _problem(where, f"paths need a base, one of {', '.join(MIRRORS)}")
+        for key in ("files", "members"):
+            if spec.get(key) is not None:
+                _str_list(spec, key, where)
+        if spec.get("catalogue") and not spec.get("catalogue_key"):
+            raise _problem(where, "a catalogue needs catalogue_key (the column matching the member names)")
     elif kind == "internet_archive":
         _str_list(spec, "identifiers", where)
     elif kind == "internet_archive_search":

@@ -6,9 +6,12 @@ texts whose licence forbids use (Gutenberg's "World Library" Shakespeare, person
 """
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
+import zipfile
 from pathlib import Path
+from typing import Sequence
 
 from lxml import etree
 
@@ -78,3 +81,28 @@ def _check_xml(data: bytes, fmt: str, what: str) -> None:
 
 def check_file(path: Path, fmt: str, what: str = "download") -> None:
     check_body(Path(path).read_bytes(), fmt, what)
+
+
+MAX_MEMBER_CHECK_BYTES = 64 * 1024 * 1024
+
+
+def check_archive(path: Path, fmt: str, members: Sequence[str] = ("*",), what: str = "download") -> int:
+    """A bulk zip: its central directory reads (a truncated download fails here), some member matches
+    `members`, and the first such member is complete text of format `fmt`. Returns the number of
+    matching members."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            matching = [i for i in archive.infolist() if not i.is_dir()
+                        and any(fnmatch.fnmatchcase(i.filename, p) for p in members)]
+            if not matching:
+                names = ", ".join(i.filename for i in archive.infolist()[:5])
+                raise NotText(f"{what}: no member of the archive matches {', '.join(members)} (it holds {names} ...)")
+            first = min(matching, key=lambda i: i.file_size)
+            if first.file_size > MAX_MEMBER_CHECK_BYTES:
+                raise NotText(f"{what}: member {first.filename} is {first.file_size:,} bytes, over the "
+                              f"{MAX_MEMBER_CHECK_BYTES:,}-byte limit for one member")
+            with archive.open(first) as fh:
+                check_body(fh.read(), fmt, what=f"{what}!/{first.filename}")
+            return len(matching)
+    except zipfile.BadZipFile as exc:
+        raise NotText(f"{what}: not a complete zip archive ({exc})") from None

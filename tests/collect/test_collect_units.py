@@ -29,7 +29,14 @@ def _entry(**over):
 def test_shipped_registry_loads_and_meets_the_brief():
     sources = load_registry(REGISTRY)
     kinds = {s.kind for s in sources if s.enabled}
-    assert {"gutenberg", "old_bailey", "london_lives", "internet_archive", "internet_archive_search"} <= kinds
+    assert {"gutenberg", "gutenberg_catalogue", "bulk_archive", "london_lives", "internet_archive",
+            "internet_archive_search"} <= kinds
+    # the whole Old Bailey: both series of the bulk deposit, 1674-1913, and the API alternative
+    bulk = [s for s in sources if s.enabled and s.kind == "bulk_archive" and s.collection == "old_bailey"]
+    assert len(bulk) == 1 and bulk[0].date_range == (1674, 1913)
+    assert {"*sessionsPapers/*.xml", "*ordinarysAccounts/*.xml"} <= set(bulk[0].spec["members"])
+    api = [s for s in sources if s.kind == "old_bailey" and s.spec["series"] == "api" and s.date_range == (1674, 1913)]
+    assert api and api[0].spec["max_items"] >= 197_745
     books = [s for s in sources if s.kind == "gutenberg" and s.enabled]
     assert len(books) >= 60
     assert all(s.date_range[0] >= 1500 and s.date_range[1] <= 1913 for s in sources if s.enabled)
