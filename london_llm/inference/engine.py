@@ -104,12 +104,15 @@ class _StopMatcher:
 
 
 class GenerationRequest:
-    """One prompt with n samples; `on_text(sample, delta)` gets streamed text, `cancel` stops it."""
+    """One prompt with n samples; `on_text(sample, delta)` gets streamed text, `on_finish(sample,
+    completion)` each finished sample, and setting `cancel` stops it before the next step."""
 
     def __init__(self, prompt_ids: list[int], params: SamplingParams, n: int = 1,
                  on_text: Optional[Callable[[int, str], None]] = None,
-                 cancel: Optional[threading.Event] = None):
+                 cancel: Optional[threading.Event] = None,
+                 on_finish: Optional[Callable[[int, "Completion"], None]] = None):
         self.prompt_ids = prompt_ids
+        self.on_finish = on_finish
         self.params = params
         self.n = n
         self.on_text = on_text
@@ -246,8 +249,17 @@ class Engine:
         tags, text = split_prompt(prompt, self.loaded.conditioning_tags)
         ids = [] if self.bos_id is None else [self.bos_id]
         ids += [self.tag_ids[t] for t in tags]
-        ids += self.tokenizer(text, add_special_tokens=False).input_ids if text else []
+        if text:
+            ids += self._encode_text(text)
         return ids
+
+    def _encode_text(self, text: str) -> list[int]:
+        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        # the Rust tokenizer directly (thread-safe, no Python wrapper state) when it splits specials alike
+        if backend is not None and bool(getattr(self.tokenizer, "split_special_tokens", False)) == bool(
+                getattr(backend, "encode_special_tokens", False)):
+            return backend.encode(text, add_special_tokens=False).ids
+        return self.tokenizer(text, add_special_tokens=False).input_ids
 
     def check_fits(self, prompt_tokens: int, max_new_tokens: int) -> None:
         room = self.context_length - prompt_tokens
@@ -262,14 +274,15 @@ class Engine:
 
     def request(self, prompt: str, params: SamplingParams, n: int = 1,
                 on_text: Optional[Callable[[int, str], None]] = None,
-                cancel: Optional[threading.Event] = None) -> GenerationRequest:
+                cancel: Optional[threading.Event] = None,
+                on_finish: Optional[Callable[[int, Completion], None]] = None) -> GenerationRequest:
         """A checked request: parameters validated, prompt encoded, prompt + max_new_tokens within the context."""
         params = params.validated()
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SAMPLES:
             raise InferenceError(f"n={n!r}: the number of samples must be from 1 to {MAX_SAMPLES}")
         ids = self.encode(prompt)
         self.check_fits(len(ids), params.max_new_tokens)
-        return GenerationRequest(ids, params, n, on_text=on_text, cancel=cancel)
+        return GenerationRequest(ids, params, n, on_text=on_text, cancel=cancel, on_finish=on_finish)
 
     # --- generating ------------------------------------------------------------------------
     def generate(self, prompt: str, params: SamplingParams, n: int = 1) -> list[Completion]:
@@ -330,7 +343,8 @@ class Engine:
         seen = None
         if penalised:
             seen = torch.zeros((len(rows), self.suppress_mask.numel()), dtype=torch.bool, device=dev)
-            seen.scatter_(1, ids, mask.bool())
+            for b, row in enumerate(rows):
+                seen[b, torch.tensor(row.request.prompt_ids, device=dev)] = True
         state = _Batch(live=list(range(len(rows))), ids=ids, mask=mask, positions=positions, seen=seen, cache=cache)
         while state.live:
             batch_rows = [rows[i] for i in state.live]
@@ -372,7 +386,10 @@ class Engine:
             if row.finish_reason is None:
                 keep.append(b)
             else:
-                row.request.completions[row.index] = row.completion(len(row.request.prompt_ids), now)
+                done = row.completion(len(row.request.prompt_ids), now)
+                row.request.completions[row.index] = done
+                if row.request.on_finish is not None:
+                    row.request.on_finish(row.index, done)
         if len(keep) == len(state.live):
             return
         state.live = [state.live[b] for b in keep]

@@ -79,7 +79,10 @@ def conditioning_tags(*, kind: Optional[str] = None, period: Optional[str] = Non
 
 def build_prompt(text: str, *, kind: Optional[str] = None, period: Optional[str] = None,
                  year: Optional[int] = None, known_tags: Sequence[str] = ()) -> str:
-    """`<|kind:K|><|period:S-E|>text`; a value whose tag the tokenizer lacks raises InferenceError."""
+    """`<|kind:K|><|period:S-E|>text`; a value whose tag the tokenizer lacks raises InferenceError.
+    A text that already begins with known tags keeps them and gets no default added."""
+    if kind is None and period is None and year is None and split_prompt(text, known_tags)[0]:
+        return text
     return "".join(conditioning_tags(kind=kind, period=period, year=year, known_tags=known_tags)) + text
 
 
