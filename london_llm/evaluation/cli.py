@@ -40,6 +40,8 @@ def build_parser(prog: str, presets: Sequence[str], default_model: str) -> argpa
     p.add_argument("--seed", type=int, default=1234, help="seed of every subset, sample and baseline (default: 1234)")
     p.add_argument("--limit", type=int, help="at most this many items per harness task (the first N, as lm_eval --limit)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: 1 for models under 50M "
+                   "parameters, which run fastest so, else torch's default)")
     p.add_argument("--batch_size", "--batch-size", type=int, default=32, help="harness batch size (default: 32)")
     p.add_argument("--questions", help="your own multiple-choice questions (JSON lines, docs/evaluation.md)")
     p.add_argument("--mmlu_dir", "--mmlu-dir", help="MMLU in its CSV layout (<dir>/test/<subject>_test.csv)")
@@ -150,7 +152,7 @@ def _evaluate(args, paths, output_dir: Path, log) -> int:
         device=args.device, documents_file=_path(args.documents_file), data_dir=_path(args.data_dir),
         questions_file=_path(args.questions), mmlu_dir=_path(args.mmlu_dir), hellaswag_file=_path(args.hellaswag_file),
         batch_size=args.batch_size, baselines=not args.no_baselines, command=[sys.argv[0], *(sys.argv[1:] if args is not None else [])],
-        keep_models=args.human_export, log=log)
+        threads=args.threads, keep_models=args.human_export, log=log)
     results, entries, run = evaluate(settings)
     charts = [p.name for p in plots.bpb_charts(results, output_dir) + plots.step_charts(results, output_dir)]
     results["charts"] = charts

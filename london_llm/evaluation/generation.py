@@ -64,18 +64,35 @@ def tagged(prompt: Prompt, known_tags: Sequence[str]) -> str:
     return build_prompt(prompt.text, kind=kind or "none", year=year, known_tags=known_tags)
 
 
+def fit(engine: Engine, prompt: Prompt, known_tags: Sequence[str]) -> tuple[Prompt, str, int]:
+    """The prompt, its leading words dropped until it takes at most half the context (a small
+    model's context is short; the words nearest the continuation are the ones kept)."""
+    from dataclasses import replace
+
+    words = prompt.text.split()
+    while True:
+        text = tagged(prompt, known_tags)
+        n = len(engine.encode(text))
+        if n <= engine.context_length // 2 or len(words) <= 2:
+            return prompt, text, n
+        words = words[max(1, len(words) // 4):]
+        prompt = replace(prompt, text=" ".join(words))
+
+
 def generate(loaded: LoadedModel, prompts: Sequence[Prompt], *, n: int, max_new_tokens: int, seed: int,
              greedy: bool = False, temperature: float = 0.8, top_p: float = 0.95, progress=None) -> list[Sample]:
     """n samples per prompt (one seeded request per prompt, decoded together in one batch)."""
     engine = Engine(loaded)
     requests = []
+    out_prompts = []
     for i, prompt in enumerate(prompts):
-        text = tagged(prompt, loaded.conditioning_tags)
-        ids_len = len(engine.encode(text))
+        prompt, text, ids_len = fit(engine, prompt, loaded.conditioning_tags)
+        out_prompts.append(prompt)
         room = max(1, min(max_new_tokens, engine.context_length - ids_len))
         params = SamplingParams(max_new_tokens=room, greedy=greedy, temperature=temperature,
                                 top_p=None if greedy else top_p, seed=seed + i)
         requests.append((prompt, engine.request(text, params, 1 if greedy else n)))
+    prompts = out_prompts
     batch = 16
     for start in range(0, len(requests), batch):
         engine.run([r for _p, r in requests[start:start + batch]])

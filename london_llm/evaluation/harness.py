@@ -33,12 +33,26 @@ def lm_eval_version() -> str:
     return version("lm_eval")
 
 
+class _quiet:
+    """lm-eval logs a warning per task for our custom datasets and for a model passed as an object
+    (both expected here): keep its log to errors while it runs, so our progress bars stay readable."""
+
+    def __enter__(self):
+        self.logger = logging.getLogger("lm_eval")
+        self.level = self.logger.level
+        self.logger.setLevel(logging.ERROR)
+
+    def __exit__(self, *exc):
+        self.logger.setLevel(self.level)
+
+
 def make_lm(model, tokenizer, *, batch_size: int = 32, max_length: Optional[int] = None):
     """An lm-eval HFLM around an already loaded model (no second load, no network)."""
     from lm_eval.models.huggingface import HFLM
 
-    return HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size,
-                max_length=max_length or int(model.config.n_positions))
+    with _quiet():
+        return HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size,
+                    max_length=max_length or int(model.config.n_positions))
 
 
 def task_manager(tasks_dir: Path, metadata: Optional[dict[str, Any]] = None):
@@ -53,19 +67,15 @@ def evaluate(lm, task_names: list[str], tasks_dir: Path, *, metadata: Optional[d
     """simple_evaluate on our tasks; returns the harness's result dict (results + samples)."""
     import lm_eval
 
-    manager = task_manager(tasks_dir, metadata)
+    with _quiet():
+        manager = task_manager(tasks_dir, metadata)
     unknown = [t for t in task_names if t not in manager.all_tasks]
     if unknown:
         raise EvaluationError(f"lm-eval does not know task(s) {', '.join(unknown)} in {tasks_dir}")
-    previous = logging.getLogger("lm_eval").level
-    logging.getLogger("lm_eval").setLevel(logging.WARNING)  # its INFO lines drown our progress bars
-    try:
+    with _quiet():
         out = lm_eval.simple_evaluate(model=lm, tasks=task_names, task_manager=manager, limit=limit,
                                       samples=samples, log_samples=True, random_seed=seed,
-                                      numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed,
-                                      verbosity="WARNING")
-    finally:
-        logging.getLogger("lm_eval").setLevel(previous)
+                                      numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed)
     if out is None:
         raise EvaluationError("lm-eval returned no results")
     return out

@@ -81,6 +81,7 @@ class Settings:
     batch_size: int = 32
     baselines: bool = True
     command: list[str] = field(default_factory=list)
+    threads: Optional[int] = None  # torch intra-op threads; None: 1 for small models (see set_threads)
     keep_models: bool = False  # keep each loaded model (human-evaluation export generates from them)
     log: Callable[[str], None] = print
 
@@ -123,6 +124,29 @@ def machine() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform()}
 
 
+def _tokenizer_key(loaded) -> str:
+    import hashlib
+
+    backend = getattr(loaded.tokenizer, "backend_tokenizer", None)
+    text = backend.to_str() if backend is not None else repr(sorted(loaded.tokenizer.get_vocab().items()))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+SMALL_MODEL_PARAMS = 50_000_000
+
+
+def set_threads(model, threads: Optional[int], device) -> None:
+    """A small model on a CPU runs fastest on one thread: its matrices are too small for intra-op
+    parallelism to pay for the threads' synchronisation (on a busy 2-core machine a 2-layer model's
+    forward pass took 0.5 s on two threads and 3 ms on one)."""
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(max(1, threads))
+    elif getattr(device, "type", str(device)) == "cpu" and sum(p.numel() for p in model.parameters()) < SMALL_MODEL_PARAMS:
+        torch.set_num_threads(1)
+
+
 def _count(path: Path, select=None) -> int:
     n = 0
     with open(path, encoding="utf-8") as fh:
@@ -157,6 +181,7 @@ class Run:
                 raise EvaluationError(f"{flag} {value} does not exist")
         self._heldout_cache: dict[tuple, Any] = {}
         self._untrained_cache: dict[tuple, Any] = {}
+        self._baseline_cache: dict[tuple, Any] = {}
         self._unigram_cache: dict[str, Any] = {}
         self._modern: Optional[list[Passage]] = None
 
@@ -304,7 +329,10 @@ class Run:
             raise EvaluationError(str(exc)) from None
         files = self.run_files(loaded)
         self.check_tokenizer(loaded, files)
+        set_threads(loaded.model, self.s.threads, loaded.device)
         self.s.log(f"Evaluating {loaded.path} (step {loaded.step}) on {loaded.device}")
+        self.device = str(loaded.device)
+        started = time.perf_counter()
         held = self.heldout(files) if any(t in self.s.tasks for t in ("bpb", "conditioning", "anachronism", "rouge")) else None
         cfg = loaded.model.config
         entry: dict[str, Any] = {
@@ -326,8 +354,9 @@ class Run:
             out = self.run_harness(loaded.model, loaded.tokenizer, names, held)
             base_out = None
             if self.s.baselines:
-                self.s.log("lm-evaluation-harness on the untrained baseline (same shape, random weights)")
-                base_out = self.run_harness(self.untrained(loaded), loaded.tokenizer, names, held)
+                base_out = self.baseline_once(("harness", tuple(names)), loaded, lambda: self.run_harness(
+                    self.untrained(loaded), loaded.tokenizer, names, held),
+                    "lm-evaluation-harness on the untrained baseline (same shape, random weights)")
             entry["harness"] = {"lm_eval": harness.lm_eval_version(), "tasks": names,
                                 "results": {n: out["results"].get(n) for n in names}}
             if "bpb" in self.s.tasks:
@@ -341,10 +370,22 @@ class Run:
             entry["tasks"]["anachronism"] = self.anachronism_entry(loaded, held, unigram)
         if "rouge" in self.s.tasks and held is not None:
             entry["tasks"]["rouge"] = self.rouge_entry(loaded, held, unigram)
+        entry["seconds"] = round(time.perf_counter() - started, 2)
+        self.s.log(f"{loaded.path.name}: done in {entry['seconds']:.0f} s")
         entry["held"] = held
         if self.s.keep_models:
             entry["loaded"] = loaded  # generation for human evaluation reuses it
         return entry
+
+    def baseline_once(self, what: tuple, loaded, compute, message: Optional[str] = None):
+        """The untrained baseline's result, computed once per model shape and tokenizer (checkpoints of
+        one run share it)."""
+        key = (what, loaded.model.config.to_json_string(), _tokenizer_key(loaded))
+        if key not in self._baseline_cache:
+            if message:
+                self.s.log(message)
+            self._baseline_cache[key] = compute()
+        return self._baseline_cache[key]
 
     def untrained(self, loaded):
         key = (tuple(sorted(loaded.model.config.to_dict().items(), key=lambda kv: kv[0]).__repr__()),)
@@ -574,7 +615,8 @@ class Run:
         base: dict[str, dict] = {}
         if self.s.baselines:
             ul = self._as_loaded(loaded, self.untrained(loaded))
-            base["untrained"] = {"per_1000_words": rate(run(ul, "anachronism (untrained)"))[0]}
+            base["untrained"] = {"per_1000_words": rate(self.baseline_once(
+                ("anachronism",), loaded, lambda: run(ul, "anachronism (untrained)")))[0]}
             if unigram is not None:
                 texts = unigram_texts(unigram, loaded.tokenizer, total, b.gen_tokens, self.s.seed,
                                       set(range(bl.real_vocab_size(loaded.model, loaded.tokenizer),
@@ -616,7 +658,8 @@ class Run:
         metrics = {t: metric(*mean_stderr(per[t]), len(prompts)) for t in ROUGE_TYPES}
         base: dict[str, dict] = {}
         if self.s.baselines:
-            up, _ = scores(self._as_loaded(loaded, self.untrained(loaded)), "ROUGE (untrained)")
+            up, _ = self.baseline_once(("rouge",), loaded, lambda: scores(
+                self._as_loaded(loaded, self.untrained(loaded)), "ROUGE (untrained)"))
             base["untrained"] = {t: metric(*mean_stderr(up[t]), len(prompts)) for t in ROUGE_TYPES}
             if unigram is not None:  # the unigram model's greedy continuation: its most frequent token, repeated
                 import numpy as np
@@ -646,4 +689,5 @@ def evaluate(s: Settings) -> tuple[dict[str, Any], list[dict], "Run"]:
     entries.sort(key=lambda e: (e["step"] is None, e["step"] or 0))
     results["checkpoints"] = [{k: v for k, v in e.items() if k not in ("loaded", "held")} for e in entries]
     results["wall_seconds"] = round(time.perf_counter() - started, 2)
+    results["device"] = getattr(run, "device", s.device)
     return results, entries, run
