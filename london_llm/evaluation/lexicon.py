@@ -20,7 +20,7 @@ from london_llm.evaluation.errors import EvaluationError
 
 CUTOFF_YEAR = 1913
 KINDS = ("word", "phrase", "sense", "name")
-_WORD = re.compile(r"[A-Za-z0-9]+(?:['\u2019][A-Za-z]+)*")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'\u2019][A-Za-z0-9]+)*")  # e-mail, don't: one word each
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,8 @@ class Matcher:
 
     def find(self, text: str, reference_year: int = CUTOFF_YEAR) -> list[Hit]:
         """Terms in `text` whose year is after `reference_year`, in order of appearance."""
-        hits = []
-        for pattern, exact in ((self._loose, False), (self._exact, True)):
+        hits: dict[int, Hit] = {}  # by start: a span both patterns match counts once
+        for pattern, exact in ((self._exact, True), (self._loose, False)):
             if pattern is None:
                 continue
             for m in pattern.finditer(text):
@@ -99,9 +99,9 @@ class Matcher:
                 entry = self.by_key.get(found if exact else found.lower())
                 if entry is None and not exact:  # an exact-case term also matched loosely: skip
                     continue
-                if entry is not None and entry.year > reference_year:
-                    hits.append(Hit(entry.term, entry.year, m.start()))
-        return sorted(hits, key=lambda h: h.start)
+                if entry is not None and entry.year > reference_year and m.start() not in hits:
+                    hits[m.start()] = Hit(entry.term, entry.year, m.start())
+        return [hits[k] for k in sorted(hits)]
 
 
 def count_words(text: str) -> int:
