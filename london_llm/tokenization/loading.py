@@ -1,7 +1,6 @@
 """Open a tokenizer folder (format 1), checking it is complete and what this project wrote."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,14 +9,12 @@ import tokenizers
 
 from london_llm.tags import END_OF_TEXT, PAD
 from london_llm.tokenization.errors import TokenizerError
-from london_llm.tokenization.training import FORMAT_VERSION, INFO_FILE
+from london_llm.tokenization.format import FOLDER_FILES, FORMAT_VERSION, INFO_FILE, RETRAIN_CMD, tokenizer_sha256
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
 
-RETRAIN = "train it again: python 03_tokenizer/train_historical_tokenizer.py"
-REQUIRED_FILES = ("tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json",
-                  "special_tokens_map.json", INFO_FILE)
+RETRAIN = f"train it again: {RETRAIN_CMD}"
 
 
 def tokenizer_info(folder: Path) -> dict:
@@ -43,11 +40,10 @@ def tokenizer_info(folder: Path) -> dict:
 
 
 def _check_files(folder: Path, info: dict) -> None:
-    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    missing = [name for name in FOLDER_FILES if not (folder / name).is_file()]
     if missing:
         raise TokenizerError(f"tokenizer folder {folder} is incomplete (missing {', '.join(missing)}); {RETRAIN}")
-    digest = hashlib.sha256((folder / "tokenizer.json").read_bytes()).hexdigest()
-    if digest != info["tokenizer_sha256"]:
+    if tokenizer_sha256(folder) != info["tokenizer_sha256"]:
         raise TokenizerError(f"{folder / 'tokenizer.json'} is not the file {INFO_FILE} describes (sha256 "
                              f"differs: replaced or corrupt); {RETRAIN}")
 

@@ -1,0 +1,135 @@
+"""Check a checkpoint as a user would: list them, load one with plain transformers, measure the
+validation loss on held-out text, and generate from prompts."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from london_llm.training import checkpoint as ckpt
+
+# the guide's "Sample Test Prompts"
+SAMPLE_PROMPTS = (
+    "In the year 1834, I walked through the streets of London",
+    "The gentleman from the country said, 'I have never seen such a sight",
+    "Parliament sat in Westminster Hall",
+    "The Great Fire of 1666 had destroyed",
+)
+
+
+def human_size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def checkpoint_table(root: Path) -> str:
+    """One line per checkpoint: name, step, validation loss, date, size, and whether it is complete."""
+    infos = ckpt.list_checkpoints(root, deep=False)
+    if not infos:
+        return f"No checkpoints in {root}."
+    lines = [f"Checkpoints in {root}:", f"  {'name':<22}{'step':>9}  {'val loss':>9}  {'saved':<17}{'size':>10}  status"]
+    for i in infos:
+        val = f"{i.val_loss:.4f}" if i.val_loss is not None else "-"
+        status = "ok" if i.problem is None else f"INCOMPLETE: {i.problem}"
+        lines.append(f"  {i.name:<22}{i.step:>9}  {val:>9}  {i.saved:<17}{human_size(i.size_bytes):>10}  {status}")
+    return "\n".join(lines)
+
+
+def pick_checkpoint(root: Path, name: Optional[str], log=print) -> Path:
+    """The named checkpoint (name, name.pt or path), or the newest complete one."""
+    if name:
+        path = ckpt.resolve(root, name, flag="--checkpoint_path",
+                            otherwise="or list them with --list-checkpoints")
+        ckpt.require_good(path)
+        return path
+    path = ckpt.newest_good(root, log=log)
+    if path is None:
+        raise ckpt.CheckpointNotFound(f"no complete checkpoint in {root}: train first "
+                                      "(04_training/train_model_slm.py), or pass --checkpoint_path or the --model trained")
+    return path
+
+
+def load(path: Path, device: torch.device):
+    """(model, tokenizer) with plain AutoModelForCausalLM / AutoTokenizer, offline."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True)
+    except Exception as exc:  # transformers raises many kinds for a bad folder; all mean the same here
+        raise ckpt.CheckpointError(f"{path} does not load with AutoModelForCausalLM/AutoTokenizer ({exc}); "
+                                   "pick another checkpoint (--list-checkpoints)") from None
+    return model.to(device).eval(), tokenizer
+
+
+@torch.no_grad()
+def validation_loss(model, data_dir: Path, block_size: int, batch_size: int, max_batches: int,
+                    device: torch.device) -> Optional[float]:
+    """Mean next-token loss on the held-out split of the pretokenized data, or None if there is none."""
+    from london_llm.pretokenize.format import open_tokens
+    from london_llm.training.batches import validation_batches
+
+    try:
+        tokens = open_tokens(data_dir, "val")
+    except Exception:  # noqa: BLE001 - no held-out data is reported, not fatal, for a checkpoint check
+        return None
+    try:
+        batches = validation_batches(tokens, block_size, batch_size, max_batches, 0, 1)
+    except ValueError as exc:
+        raise ckpt.CheckpointError(f"{Path(data_dir) / 'val.bin'}: {exc}; pass --data_dir with the data this "
+                                   "checkpoint trained on, or --eval_batches 0") from None
+    # the tokenizer's real size (the embedding is padded past it): a larger id is another tokenizer's
+    vocab = getattr(model.config, "tokenizer_vocab_size", None) or model.get_input_embeddings().num_embeddings
+    losses = []
+    for x, y in batches:
+        if int(x.max()) >= vocab or int(y.max()) >= vocab:
+            raise ckpt.CheckpointError(
+                f"{Path(data_dir) / 'val.bin'} holds token ids up to {max(int(x.max()), int(y.max()))}, beyond this "
+                f"model's {vocab}-token vocabulary (built with another tokenizer); pass --data_dir with the data "
+                "this checkpoint trained on, or --eval_batches 0")
+        x = torch.as_tensor(x, dtype=torch.long, device=device)
+        y = torch.as_tensor(y, dtype=torch.long, device=device)
+        logits = model(input_ids=x, use_cache=False).logits
+        losses.append(F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1)).item())
+    return sum(losses) / len(losses) if losses else None
+
+
+@torch.no_grad()
+def generate(model, tokenizer, prompt: str, max_new_tokens: int = 60, temperature: float = 0.8,
+             top_k: int = 50, seed: Optional[int] = None) -> str:
+    """The prompt's continuation, sampled; padded vocabulary ids are suppressed by generation_config."""
+    if seed is not None:
+        torch.manual_seed(seed)
+    device = next(model.parameters()).device
+    ids = tokenizer(prompt, return_tensors="pt").input_ids
+    bos = torch.tensor([[tokenizer.bos_token_id]])  # documents follow <|endoftext|> in training
+    context = model.config.n_positions
+    max_new_tokens = max(1, min(max_new_tokens, context // 2))  # never run past the position table
+    ids = torch.cat([bos, ids], dim=1)[:, -(context - max_new_tokens):].to(device)  # keep the prompt's end
+    out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
+                         do_sample=temperature > 0, temperature=temperature if temperature > 0 else None,
+                         top_k=top_k if temperature > 0 else None, pad_token_id=tokenizer.pad_token_id)
+    return tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+
+
+def describe_state(path: Path) -> str:
+    state = ckpt.read_trainer_state(path)
+    cfg = state.get("config", {})
+    val = state.get("last_val_loss")
+    loss = f"val loss {val:.4f} (ppl {math.exp(min(val, 50)):.1f})" if val is not None else "no val loss yet"
+    return (f"{path.name}: step {state.get('step')}, epoch {state.get('epoch', 0):.3f}, {loss}; "
+            f"{cfg.get('n_layer')} layers x {cfg.get('n_embd')}, context {cfg.get('max_length')}")
+
+
+def data_dir_of(path: Path) -> Optional[Path]:
+    try:
+        return Path(json.loads((path / ckpt.TRAINER_STATE).read_text())["data_dir"])
+    except (OSError, ValueError, KeyError):
+        return None

@@ -1,0 +1,278 @@
+"""Checkpoint folders (README "Checkpoint folder (format 1)"): write, verify, list, find, prune.
+
+The one owner of the checkpoint format. torch and safetensors are imported only where tensors
+are written or read, so listing and naming checkpoints (the status script) needs neither.
+
+A checkpoint is written into a temporary folder and renamed into place; its manifest.json
+(file sizes and sha256 sums) is written last, so a folder without a matching manifest is
+incomplete or corrupt and is passed over for the previous good one.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+
+from london_llm import atomic
+from london_llm.errors import LondonLLMError
+from london_llm.hashing import sha256_file  # noqa: F401 - also part of this module's API
+from london_llm.tokenization.format import FOLDER_FILES
+
+if TYPE_CHECKING:
+    import torch
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+TRAINER_STATE = "trainer_state.json"
+OPTIMIZER = "optimizer.pt"
+RNG_STATE = "rng_state.pt"
+WEIGHTS = "model.safetensors"
+_NAME = re.compile(r"^checkpoint-(\d+)(?:\.pt)?$")
+TOKENIZER_FILES = FOLDER_FILES  # a checkpoint carries its tokenizer's whole folder
+
+
+class CheckpointError(LondonLLMError, RuntimeError):
+    """A checkpoint is missing, incomplete or corrupt; the message says which and what to do."""
+
+
+class CheckpointNotFound(CheckpointError):
+    pass
+
+
+@dataclass
+class CheckpointInfo:
+    path: Path
+    step: int
+    problem: Optional[str] = None  # None when the manifest checks out (checked lazily)
+    val_loss: Optional[float] = None
+    created: Optional[float] = None
+    size_bytes: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def saved(self) -> str:
+        """When it was written, as the tables show it (local time), or "?"."""
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.created)) if self.created else "?"
+
+
+def checkpoint_name(text: str) -> Optional[str]:
+    """`checkpoint-500` or the guide's `checkpoint-500.pt` -> `checkpoint-500`; anything else None."""
+    m = _NAME.match(text)
+    return f"checkpoint-{m.group(1)}" if m else None
+
+
+def step_of(path: Path) -> Optional[int]:
+    m = _NAME.match(Path(path).name)
+    return int(m.group(1)) if m else None
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+def save_checkpoint(root: Path, step: int, *, model, optimizer_state: dict, rng_states: list[dict],
+                    trainer_state: dict, tokenizer_dir: Optional[Path], generation_config=None,
+                    save_total_limit: int = 0, log: Callable[[str], None] = print,
+                    protect: Iterable[Path] = ()) -> Path:
+    """Write `root/checkpoint-<step>/` atomically (manifest last), then keep the newest `save_total_limit`
+    (never pruning the one just written, nor those in `protect`, e.g. the checkpoint resumed from)."""
+    import torch
+
+    root = Path(root)
+    final = root / f"checkpoint-{step}"
+    with atomic.atomic_dir(final) as tmp:
+        tmp.chmod(0o755)  # mkdtemp makes it private; a checkpoint is an ordinary folder
+        _save_model_quietly(model, tmp)
+        if generation_config is not None:
+            generation_config.save_pretrained(tmp)
+        if tokenizer_dir is not None:  # the folder must load with AutoTokenizer on its own
+            for name in TOKENIZER_FILES:
+                src = Path(tokenizer_dir) / name
+                if src.is_file():
+                    shutil.copy2(src, tmp / name)
+        torch.save(optimizer_state, tmp / OPTIMIZER)
+        torch.save({"format_version": FORMAT_VERSION, "ranks": rng_states}, tmp / RNG_STATE)
+        state = dict(trainer_state, format_version=FORMAT_VERSION, step=step, saved=time.time())
+        (tmp / TRAINER_STATE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+        _write_manifest(tmp, step)
+    if save_total_limit and save_total_limit > 0:
+        prune(root, save_total_limit, log=log, protect=[final, *protect])
+    return final
+
+
+def _save_model_quietly(model, folder: Path) -> None:
+    """save_pretrained without its one-shard progress bar cutting through the training bar."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        model.save_pretrained(folder, safe_serialization=True)
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def _write_manifest(folder: Path, step: int) -> None:
+    files = {}
+    for f in sorted(folder.iterdir()):
+        if f.is_file() and f.name != MANIFEST:
+            files[f.name] = {"bytes": f.stat().st_size, "sha256": sha256_file(f)}
+    manifest = {"format_version": FORMAT_VERSION, "step": step, "created": time.time(), "files": files}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def prune(root: Path, keep: int, log: Callable[[str], None] = print,
+          protect: Iterable[Path] = ()) -> list[Path]:
+    """Delete all but the newest `keep` checkpoints (by step), never one in `protect`."""
+    found = sorted((p for p in Path(root).glob("checkpoint-*") if p.is_dir() and step_of(p) is not None),
+                   key=step_of)
+    kept = {Path(p).resolve() for p in protect if p is not None}
+    removed = [p for p in (found[:-keep] if keep > 0 else []) if p.resolve() not in kept]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+        log(f"Deleted old checkpoint {path.name} (keeping the newest {keep})")
+    return removed
+
+
+def clean_temporary(root: Path) -> None:
+    """Remove half-written checkpoint folders left by a killed run (never visible as checkpoint-N)."""
+    for tmp in Path(root).glob(".checkpoint-*"):
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- checking and finding ----------------------------------------------------------------------
+
+def verify(path: Path, deep: bool = True) -> Optional[str]:
+    """None when `path` is a complete checkpoint; otherwise what is wrong with it."""
+    path = Path(path)
+    manifest_file = path / MANIFEST
+    if not manifest_file.is_file():
+        return "no manifest.json (the save was interrupted)"
+    try:
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        files = manifest["files"]
+        if not isinstance(files, dict) or not all(isinstance(m, dict) and isinstance(m.get("bytes"), int)
+                                                  and isinstance(m.get("sha256"), str) for m in files.values()):
+            raise ValueError("its file list is malformed")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        return f"unreadable manifest.json ({exc})"
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return f"format_version {manifest.get('format_version')!r}, expected {FORMAT_VERSION}"
+    for name in (WEIGHTS, TRAINER_STATE, OPTIMIZER, RNG_STATE, "config.json"):
+        if name not in files:
+            return f"manifest lists no {name}"
+    for name, meta in files.items():
+        f = path / name
+        if not f.is_file():
+            return f"{name} is missing"
+        if f.stat().st_size != meta["bytes"]:
+            return f"{name} is {f.stat().st_size} bytes, manifest says {meta['bytes']} (truncated?)"
+        if deep and sha256_file(f) != meta["sha256"]:
+            return f"{name} does not match its sha256 in manifest.json (corrupt)"
+    return None
+
+
+def read_info(path: Path, deep: bool = False) -> CheckpointInfo:
+    path = Path(path)
+    info = CheckpointInfo(path=path, step=step_of(path) or -1)
+    info.problem = verify(path, deep=deep)
+    info.size_bytes = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+    try:
+        state = json.loads((path / TRAINER_STATE).read_text(encoding="utf-8"))
+        info.val_loss = state.get("last_val_loss")
+        info.created = state.get("saved")
+    except (OSError, ValueError):
+        info.created = path.stat().st_mtime
+    return info
+
+
+def list_checkpoints(root: Path, deep: bool = False) -> list[CheckpointInfo]:
+    """Every checkpoint-N folder under `root`, oldest first, with whether it is complete."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    dirs = [p for p in root.iterdir() if p.is_dir() and step_of(p) is not None]
+    return [read_info(p, deep=deep) for p in sorted(dirs, key=step_of)]
+
+
+def newest_good(root: Path, log: Callable[[str], None] = print) -> Optional[Path]:
+    """The newest checkpoint whose files match its manifest; corrupt newer ones are reported and skipped."""
+    for info in reversed(list_checkpoints(root)):
+        problem = verify(info.path, deep=True)
+        if problem is None:
+            return info.path
+        log(f"WARNING: skipping {info.path}: {problem}; falling back to the previous checkpoint")
+    return None
+
+
+def describe_available(root: Path) -> str:
+    infos = list_checkpoints(root)
+    if not infos:
+        return f"no checkpoints exist in {root}"
+    return f"checkpoints in {root}: " + ", ".join(i.name + ("" if i.problem is None else " (incomplete)")
+                                                for i in infos)
+
+
+def resolve(root: Path, name: str, flag: str = "--resume_from_checkpoint",
+            otherwise: str = "or --fresh to start over") -> Path:
+    """`checkpoint-3000`, `checkpoint-3000.pt`, or a path (absolute or from the current folder) ->
+    the checkpoint folder. A name that does not exist raises CheckpointNotFound listing those that do."""
+    root = Path(root)
+    given = Path(name).expanduser()
+    candidates = []
+    if given.suffix == ".pt" and _NAME.match(given.name):
+        given = given.with_name(given.stem)
+    candidates.append(given if given.is_absolute() else Path.cwd() / given)
+    # a name, or a path as the guide writes it (09_models/checkpoints/slm/checkpoint-3000.pt) relative to the
+    # artifact root, finds the checkpoint in `root`; a path into another model's folder does not
+    tail = given.parent.parts
+    if _NAME.match(given.name) and (not given.is_absolute() and root.resolve().parts[-len(tail):] == tail
+                                    if tail else True):
+        candidates.append(root / given.name)
+    for c in candidates:
+        if c.is_dir():
+            return c.resolve()
+    what = (f"Pass one of these to {flag}, {otherwise}." if list_checkpoints(root) else
+            f"Check the name and --model (each model has its own folder), {otherwise}.")
+    raise CheckpointNotFound(f"Checkpoint not found: {name!r}. {describe_available(root)}. {what}")
+
+
+def require_good(path: Path) -> None:
+    problem = verify(path, deep=True)
+    if problem:
+        raise CheckpointError(f"checkpoint {path} is unusable: {problem}. Pick an earlier one "
+                              f"(--list-checkpoints) or delete it to fall back automatically.")
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+def read_trainer_state(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads((Path(path) / TRAINER_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"cannot read {Path(path) / TRAINER_STATE}: {exc}") from exc
+
+
+def load_weights(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(Path(path) / WEIGHTS))
+
+
+def load_optimizer_state(path: Path) -> dict:
+    import torch
+
+    return torch.load(Path(path) / OPTIMIZER, map_location="cpu", weights_only=True)
+
+
+def load_rng_states(path: Path) -> list[dict]:
+    import torch
+
+    return torch.load(Path(path) / RNG_STATE, map_location="cpu", weights_only=True)["ranks"]

@@ -1,0 +1,277 @@
+"""The training loop, nanoGPT-style: `train` reads top to bottom as set-up, loop, finish.
+
+Exactly resumable: the model's weights, the optimizer, the data position (epoch and window), and
+every rank's RNG state go into each checkpoint, and the learning rate is a function of the step,
+so a resumed run takes the same steps with the same losses as one that never stopped.
+Under torchrun the model is wrapped in DistributedDataParallel; gradients are synchronised only
+on the last micro-step, losses are averaged across ranks, and rank 0 alone reports and saves.
+What a resume restores is training.resume; what a checkpoint records, training.saving; where
+reports go, training.reporting.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from london_llm.pretokenize.format import open_tokens
+from london_llm.settings import TrainConfig
+from london_llm.training import distributed as dist_utils
+from london_llm.training import resume
+from london_llm.training.batches import EpochBatches, validation_batches
+from london_llm.training.errors import TrainingError
+from london_llm.training.fused_loss import CausalLMLoss
+from london_llm.training.mfu import device_peak, mfu
+from london_llm.training.model import build_model, flops_per_token
+from london_llm.training.optim import learning_rate, make_optimizer, set_learning_rate
+from london_llm.training.precision import Precision
+from london_llm.training.reporting import Reporter
+from london_llm.training.saving import save_run
+
+
+@dataclass
+class TrainJob:
+    """Everything the loop needs, resolved by the caller (no paths are guessed here)."""
+
+    config: TrainConfig
+    output_dir: Path
+    data_dir: Path  # pretokenized train.bin / val.bin
+    tokenizer_dir: Path
+    vocab_size: int  # the tokenizer's
+    bos_id: int
+    eos_id: int
+    pad_id: Optional[int]
+    precision: Precision
+    ctx: dist_utils.DistContext
+    logger: logging.Logger
+    resume_from: Optional[Path] = None
+    wandb_mode: str = "disabled"
+    wandb_project: str = "helloLondon"
+    run_name: str = "london-llm"
+    wandb_dir: Optional[Path] = None
+    peak_flops: Optional[float] = None
+    model_name: str = "slm"
+    extra_state: dict[str, Any] = field(default_factory=dict)  # recorded in trainer_state.json
+
+
+@dataclass
+class TrainResult:
+    step: int
+    final_checkpoint: Optional[Path]
+    stopped_by_signal: Optional[str]
+    last_val_loss: Optional[float]
+
+
+class StopFlag:
+    """SIGTERM / Ctrl-C ask the loop to save and stop after the current step; a second Ctrl-C aborts."""
+
+    def __init__(self):
+        self.signal_name: Optional[str] = None
+        self._previous = {}
+
+    def __enter__(self) -> "StopFlag":
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.signal_name is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signal_name = signal.Signals(signum).name
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def total_steps(config: TrainConfig, batches_per_epoch: int) -> int:
+    """max_steps, or fewer when num_epochs worth of batches runs out first.
+
+    `batches_per_epoch` counts global micro-batches (batch_size x world size), as EpochBatches does:
+    windows that do not fill a last one wait for the next epoch, so rounding down keeps the run
+    from spilling into an epoch it was not asked for.
+    """
+    by_epochs = (math.floor(config.num_epochs * batches_per_epoch / config.gradient_accumulation_steps)
+                 if config.num_epochs > 0 else None)
+    candidates = [s for s in (config.max_steps, by_epochs) if s is not None]
+    return max(1, min(candidates))
+
+
+def _to_device(batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = batch  # int64 CPU tensors from training.batches
+    if device.type == "cuda":
+        return x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
+    return x.to(device), y.to(device)
+
+
+def _loss(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return model(x, y)  # a CausalLMLoss, maybe compiled and/or DDP-wrapped
+
+
+def optimizer_step(model, raw_model, optimizer, scaler, next_batch, precision: Precision, accum: int,
+                   grad_clip: float, device: torch.device, ddp: bool = False):
+    """One optimizer step over `accum` micro-batches -> (summed loss, grad norm), both tensors left on
+    the device: no host sync here. Under DDP gradients are all-reduced only on the last micro-step."""
+    loss_total = torch.zeros((), device=device)
+    for micro in range(accum):
+        x, y = _to_device(next_batch(), device)
+        sync = model.no_sync() if ddp and micro < accum - 1 else contextlib.nullcontext()
+        with sync:
+            with precision.autocast():
+                loss = _loss(model, x, y) / accum  # mean over the global batch once summed
+            scaler.scale(loss).backward()
+        loss_total += loss.detach()
+    norm = None
+    if grad_clip > 0:
+        scaler.unscale_(optimizer)
+        norm = torch.nn.utils.clip_grad_norm_(raw_model.parameters(), grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    return loss_total, norm
+
+
+@torch.no_grad()
+def estimate_loss(model, tokens, job: TrainJob) -> float:
+    """Mean loss over `eval_iters` fixed batches of `tokens`, averaged across ranks."""
+    cfg, ctx = job.config, job.ctx
+    total = torch.zeros(2, device=ctx.device)
+    was_training = model.training
+    model.eval()
+    for batch in validation_batches(tokens, cfg.max_length, cfg.batch_size, cfg.eval_iters,
+                                    ctx.rank, ctx.world_size):
+        x, y = _to_device(batch, ctx.device)
+        with job.precision.autocast():
+            total[0] += _loss(model, x, y)
+        total[1] += 1
+    model.train(was_training)
+    if ctx.enabled:
+        torch.distributed.all_reduce(total)
+    return float(total[0] / total[1]) if total[1] > 0 else float("nan")
+
+
+def train(job: TrainJob) -> TrainResult:
+    cfg, ctx, log = job.config, job.ctx, job.logger
+    device = ctx.device
+
+    # --- set-up: data, model, optimizer, the state resumed from ------------------------------------
+    try:
+        train_tokens = open_tokens(job.data_dir, "train")
+        val_tokens = open_tokens(job.data_dir, "val")
+        batches = EpochBatches(train_tokens, cfg.max_length, cfg.batch_size, cfg.seed,
+                               rank=ctx.rank, world_size=ctx.world_size)
+    except (OSError, ValueError) as exc:
+        raise TrainingError(str(exc)) from None
+    steps_total = total_steps(cfg, batches.batches_per_epoch)
+    tokens_per_step = cfg.batch_size * cfg.max_length * cfg.gradient_accumulation_steps * ctx.world_size
+
+    raw_model = build_model(cfg, job.vocab_size, job.bos_id, job.eos_id, job.pad_id, seed=cfg.seed)
+    if job.resume_from is not None:
+        resume.load_weights(raw_model, job.resume_from)
+    raw_model.to(device)
+    raw_model.train()
+    optimizer = make_optimizer(raw_model, cfg, device)
+    scaler = job.precision.grad_scaler()
+    progress = (resume.restore(job, optimizer, scaler, batches) if job.resume_from is not None
+                else resume.start_fresh(job))
+    if progress.step >= steps_total:
+        if ctx.is_main:
+            log.info(f"{job.resume_from} is already at step {progress.step} of {steps_total}: nothing to train. "
+                     "Raise --max_steps (or --num_epochs) to train further, or start over with --fresh.")
+        return TrainResult(step=progress.step, final_checkpoint=job.resume_from, stopped_by_signal=None,
+                           last_val_loss=progress.last_val)
+
+    flops_tok = flops_per_token(raw_model, cfg.n_layer, cfg.n_embd, cfg.max_length)
+    peak = device_peak(device, job.precision.name, job.peak_flops)
+    use_compile = cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
+    model = CausalLMLoss(raw_model)  # forward = loss, fused with the output projection
+    model = torch.compile(model) if use_compile else model
+    if ctx.enabled:
+        model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    report = Reporter(job, start_step=progress.step, steps_total=steps_total, resumed=progress.resumed,
+                      wandb_id=progress.wandb_id)
+    report.describe_run(raw_model, compiled=use_compile, tokens_per_step=tokens_per_step,
+                        windows_per_epoch=batches.windows_per_epoch, peak_label=peak.label)
+
+    # --- the loop ------------------------------------------------------------------------------------
+    loss_sum = torch.zeros((), device=device)
+    norm_sum = torch.zeros((), device=device)
+    steps_since_log = 0
+    excluded = 0.0  # seconds of eval/checkpoint inside the current logging window
+    window_start = time.perf_counter()
+    final_path = None
+    stop = StopFlag()
+    with stop:
+        while progress.step < steps_total:
+            set_learning_rate(optimizer, lr := learning_rate(progress.step, cfg, steps_total))
+            loss, norm = optimizer_step(model, raw_model, optimizer, scaler, batches.next_batch, job.precision,
+                                        cfg.gradient_accumulation_steps, cfg.grad_clip, device, ddp=ctx.enabled)
+            loss_sum += loss
+            if norm is not None:
+                norm_sum += norm
+            progress.step += 1
+            step = progress.step
+            steps_since_log += 1
+            report.bar.update(1)
+
+            if step % cfg.logging_steps == 0 or step == steps_total:
+                # one sync per logging window, not per micro-step
+                packed = dist_utils.mean(ctx, torch.stack([loss_sum, norm_sum]))
+                train_loss, grad_norm = (packed / steps_since_log).tolist()
+                dt = (time.perf_counter() - window_start - excluded) / steps_since_log
+                tok_s = tokens_per_step / dt
+                progress.last_metrics = {
+                    "train/loss": train_loss, "train/lr": lr, "train/iter": step,
+                    "train/dt_ms": dt * 1000, "train/tokens_per_sec": tok_s,
+                    "train/grad_norm": grad_norm if cfg.grad_clip > 0 else None,
+                    "train/mfu": mfu(flops_tok, tok_s, peak, ctx.world_size), "train/epoch": batches.epoch_progress}
+                report.train_window(step, progress.last_metrics)
+                loss_sum.zero_()
+                norm_sum.zero_()
+                steps_since_log, excluded = 0, 0.0
+                window_start = time.perf_counter()
+
+            is_last = step == steps_total
+            stopping = dist_utils.any_true(ctx, stop.signal_name is not None) if ctx.enabled else stop.signal_name is not None
+            if step % cfg.eval_steps == 0 or is_last:
+                t0 = time.perf_counter()
+                progress.last_val = estimate_loss(model, val_tokens, job)
+                train_est = estimate_loss(model, train_tokens, job)
+                progress.best_val = min(progress.best_val, progress.last_val)
+                report.evaluation(step, {"eval/val_loss": progress.last_val,
+                                         "eval/val_ppl": math.exp(min(progress.last_val, 50)),
+                                         "eval/train_loss": train_est, "eval/iter": step}, batches.epoch_progress)
+                excluded += time.perf_counter() - t0
+            if step % cfg.save_steps == 0 or is_last or stopping:
+                t0 = time.perf_counter()
+                final_path = save_run(job, progress, raw_model=raw_model, optimizer=optimizer, scaler=scaler,
+                                      batches=batches, steps_total=steps_total, tokens_per_step=tokens_per_step,
+                                      wandb_id=report.wandb_id, final=is_last)
+                excluded += time.perf_counter() - t0
+            if stopping and not is_last:
+                if ctx.is_main:
+                    log.warning(f"{stop.signal_name} received: stopped at step {step} after saving "
+                                f"{final_path}; rerun the same command to resume.")
+                break
+
+    # --- finish --------------------------------------------------------------------------------------
+    report.close()
+    step = progress.step
+    if ctx.enabled:
+        same = dist_utils.weights_agree(ctx, raw_model)
+        if ctx.is_main:
+            (log.info if same else log.error)(
+                f"Weights are {'identical' if same else 'DIFFERENT'} on all {ctx.world_size} ranks at step {step}")
+    if ctx.is_main and step >= steps_total:
+        log.info(f"Training finished at step {step}; final model in {final_path}")
+    return TrainResult(step=step, final_checkpoint=final_path, stopped_by_signal=stop.signal_name,
+                       last_val_loss=progress.last_val)

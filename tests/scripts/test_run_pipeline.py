@@ -1,0 +1,50 @@
+"""10_scripts/run_pipeline.py (./run.sh): every stage, run as a user runs it, on a slice of real text."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, require_shared_corpus
+
+SCRIPT = REPO / "10_scripts" / "run_pipeline.py"
+
+
+def _run(args, cwd, env_home):
+    env = {**os.environ, "LONDON_LLM_HOME": str(env_home), "LONDON_LLM_PYTHON": sys.executable}
+    return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_dry_run_plans_every_stage_in_order(tmp_path):
+    out = _run(["--dry_run", "--model", "tiny", "--from-dir", str(tmp_path)], tmp_path, tmp_path).stdout
+    stages = [line.split(":")[0] for line in out.splitlines() if line.startswith("== ")]
+    assert stages == ["== environment", "== data", "== tokenizer", "== tokenizer check", "== train", "== check"]
+    assert "launch_training.sh --model tiny" in out  # nothing to resume: a fresh start
+    assert "london_historical_tokenizer_tiny" in out  # tiny never replaces the real tokenizer
+
+
+@pytest.mark.slow
+def test_pipeline_runs_end_to_end_then_skips_and_resumes(tmp_path):
+    corpus = require_shared_corpus()
+    source = tmp_path / "sources"
+    shutil.copytree(corpus / "gutenberg-18c-novels-dighums", source / "gutenberg-18c-novels-dighums")
+    home = tmp_path / "home"
+    train = "--max_steps 12 --save_steps 6 --eval_steps 6 --eval_iters 2 --no_wandb"
+    elsewhere = tmp_path / "default_home"  # what LONDON_LLM_HOME says; --home must win for every stage
+    first = _run(["--model", "tiny", "--home", str(home), "--from-dir", str(source), "--train_args", train],
+                 tmp_path, elsewhere)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert (home / "data/london_historical/processed/documents.jsonl").exists()
+    assert (home / "09_models/tokenizers/london_historical_tokenizer_tiny/tokenizer.json").exists()
+    assert (home / "09_models/checkpoints/tiny/checkpoint-12/model.safetensors").exists()
+    assert "validation loss" in first.stdout and "Prompt:" in first.stdout
+    assert (home / "logs" / "tokenizer_training.log").exists()
+    assert not elsewhere.exists(), "a stage wrote outside --home"
+
+    # A rerun skips finished stages and resumes training rather than starting over.
+    again = _run(["--model", "tiny", "--home", str(home), "--stages", "data", "tokenizer", "train", "--dry_run",
+                  "--train_args", "--max_steps 18"], tmp_path, elsewhere).stdout
+    assert "data: " in again and "exists; skipping" in again
+    assert "resume_training.sh --model tiny" in again and "checkpoint-12" in again

@@ -1,0 +1,69 @@
+"""01_environment/setup_environment.py --check: a true report, from any directory."""
+import os
+import subprocess
+import sys
+
+import torch
+
+from conftest import REPO
+
+SCRIPT = REPO / "01_environment" / "setup_environment.py"
+
+
+def _check(cwd, home):
+    env = {**os.environ, "LONDON_LLM_HOME": str(home)}
+    return subprocess.run([sys.executable, str(SCRIPT), "--check"], cwd=cwd, env=env,
+                          capture_output=True, text=True)
+
+
+def test_check_reports_this_machine_and_exits_zero(tmp_path):
+    result = _check(REPO, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert torch.__version__ in out
+    assert ("CPU build" in out) == (torch.version.cuda is None)
+    assert f"GPUs                   {torch.cuda.device_count()}" in out
+    assert f"CPU cores              {os.cpu_count()}" in out
+    assert "RAM" in out and "disk" in out
+
+
+def test_check_finds_the_same_paths_from_another_directory(tmp_path):
+    def stable(out):  # free disk space may move between the two runs; everything else must not
+        return [line for line in out.splitlines() if "] disk" not in line]
+    here = _check(REPO, tmp_path).stdout
+    elsewhere = _check(tmp_path, tmp_path).stdout
+    assert stable(here) == stable(elsewhere)
+    assert f"Artifact root: {tmp_path}" in here
+
+
+def test_check_sees_artifacts_that_exist(tmp_path):
+    docs = tmp_path / "data/london_historical/processed/documents.jsonl"
+    docs.parent.mkdir(parents=True)
+    docs.write_text("{}\n")
+    out = _check(tmp_path, tmp_path).stdout
+    assert f"[yes] 02 cleaned documents: {docs}" in out
+    assert "[ no] 03 tokenizer" in out
+
+
+def test_help_documents_every_flag():
+    out = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True).stdout
+    for flag in ("--check", "--env_dir", "--requirements", "--home"):
+        assert flag in out
+
+
+def test_the_project_is_installed_editable_without_touching_the_pins(tmp_path):
+    """create_environment installs requirements, then `pip install -e ROOT --no-deps` (recorded by a
+    stand-in python that logs its arguments), so the pins come from requirements.txt alone."""
+    from london_llm.environment import create_environment
+
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    calls = tmp_path / "calls.txt"
+    fake = env / "bin" / "python"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    fake.chmod(0o755)
+    create_environment(env, REPO / "requirements.txt", project=REPO, upgrade_pip=False)
+    lines = calls.read_text().splitlines()
+    assert lines[0] == f"-m pip install -q -r {REPO / 'requirements.txt'}"
+    assert lines[-1].startswith("-m pip install -q --no-deps") and lines[-1].endswith(f"-e {REPO}")
+    assert "--no-build-isolation" in lines[-1]  # the stand-in "has" setuptools: its import check exits 0
