@@ -16,6 +16,8 @@ from london_llm.inference.loading import load_model
 from london_llm.inference.prompts import build_prompt, split_prompt
 from london_llm.inference.sampling import SamplingParams
 
+pytestmark = pytest.mark.corpus  # the test model is trained on ../shared/corpus
+
 PROMPTS = ["The prisoner was indicted for", "In the year 1834, I walked through the streets of London", "Sir,"]
 
 

@@ -17,6 +17,8 @@ import pytest
 
 from inference_fixtures import tiny_checkpoint  # noqa: F401 - session fixture
 
+pytestmark = [pytest.mark.slow, pytest.mark.corpus]  # real server processes, a model trained on ../shared/corpus
+
 REPO = Path(__file__).resolve().parents[1]
 SERVE = REPO / "06_inference" / "serve.py"
 CLI = REPO / "06_inference" / "inference_unified.py"
