@@ -51,7 +51,7 @@ open(_log + ".active", "a").close()
 @pytest.fixture(scope="module")
 def run(small_documents, tmp_path_factory):
     """LONDON_LLM_HOME with a tiny model trained STEPS steps (checkpoints 12 and 24), a network guard."""
-    from london_llm.tokenizer import train_tokenizer
+    from london_llm.tokenization.training import train_tokenizer
 
     root = tmp_path_factory.mktemp("eval")
     home = root / "home"
@@ -243,7 +243,7 @@ def test_one_clear_error(run, tmp_path, case):
         args[args.index("history")] = "history,trivia"
         expect = ["unknown task", "trivia"]
     else:
-        from london_llm.tokenizer import train_tokenizer
+        from london_llm.tokenization.training import train_tokenizer
 
         other = train_tokenizer(run["docs"], tmp_path / "other_tok", vocab_size=700, show_progress=False)
         folder = tmp_path / "mixed"
@@ -349,7 +349,7 @@ def test_held_out_documents_are_exactly_the_validation_split(run):
     import numpy as np
 
     from london_llm.evaluation.heldout import held_out_documents, split_source
-    from london_llm.text_encoder import load_text_encoder
+    from london_llm.pretokenize.text_encoder import load_text_encoder
 
     data_dir = run["ckdir"] / "pretokenized_data"
     meta = json.loads((data_dir / "metadata.json").read_text())
@@ -363,3 +363,54 @@ def test_held_out_documents_are_exactly_the_validation_split(run):
     starts = [list(encoder.prefix_ids(d.kind, d.year)) + list(ids)
               for d, ids in zip(docs, encoder.encode_texts([d.text for d in docs]))]
     assert any(val[: len(ids)] == ids for ids in starts)  # val.bin opens with one of them, token for token
+
+
+def test_conditioning_gain_is_zero_for_a_model_that_ignores_its_input(run, tmp_path):
+    import math
+
+    from london_llm.evaluation.conditioning import score_passages
+    from london_llm.evaluation.heldout import Passage
+    from london_llm.inference.loading import load_model
+
+    folder = constant_model(tmp_path / "uniform", run["ckdir"] / "checkpoint-24", favoured=None)
+    loaded = load_model(folder)
+    tags = json.loads((run["ckdir"] / "checkpoint-24" / "london_tokenizer.json").read_text())["conditioning_tags"]
+    text = "The Ordinary of Newgate his Account of the Behaviour of the Malefactors that were Executed"
+    scored = score_passages(loaded.model, loaded.tokenizer, [Passage("d", "ordinary", 1700, text, 0)], tags)
+    (s,) = scored
+    n = len(loaded.tokenizer(text, add_special_tokens=False).input_ids)
+    vocab = loaded.model.get_input_embeddings().num_embeddings
+    for condition in ("own", "wrong", "none"):
+        assert s.bits[condition] == pytest.approx(n * math.log2(vocab), rel=1e-6)
+    assert s.bytes == len(text.encode())
+
+
+def test_mmlu_and_hellaswag_from_the_users_files(run, tmp_path):
+    from london_llm.evaluation import harness
+    from london_llm.inference.loading import load_model
+
+    mmlu = tmp_path / "mmlu" / "test"
+    mmlu.mkdir(parents=True)
+    answers = {"world_history": ["A", "C", "A"], "astronomy": ["B", "A"]}
+    for subject, letters in answers.items():
+        with open(mmlu / f"{subject}_test.csv", "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            for i, letter in enumerate(letters):
+                w.writerow([f"Question {i} on {subject}?", "one", "two", "three", "four", letter])
+    hs = tmp_path / "hellaswag_val.jsonl"
+    hs.write_text("".join(json.dumps({"activity_label": "Baking", "ctx_a": "She mixes the flour.", "ctx_b": "then",
+                                      "endings": ["bakes [title] it.", "sings.", "runs.", "sleeps."], "label": i % 4})
+                          + "\n" for i in range(5)))
+    folder = constant_model(tmp_path / "uniform", run["ckdir"] / "checkpoint-24", favoured=None)
+    loaded = load_model(folder)
+    out = harness.evaluate(harness.make_lm(loaded.model, loaded.tokenizer), ["london_mmlu", "london_hellaswag"], TASKS,
+                           metadata={"mmlu_dir": str(tmp_path / "mmlu"), "hellaswag_file": str(hs)})
+    # a uniform model ties on the one-token letters A-D and the harness takes the first: acc = share of A
+    assert harness.mc_metrics(out, "london_mmlu")["acc"][:3:2] == (pytest.approx(2 / 5), 5)
+    assert out["samples"]["london_hellaswag"][0]["doc"]["query"] == "Baking: She mixes the flour. Then"
+    assert out["samples"]["london_hellaswag"][0]["doc"]["choices"][0] == "bakes. it."
+    assert len(out["samples"]["london_hellaswag"]) == 5
+    hs.write_text(json.dumps({"activity_label": "x", "ctx_a": "a", "ctx_b": "b", "endings": ["c", "d"], "label": ""}) + "\n")
+    with pytest.raises(ValueError, match="no label"):
+        harness.evaluate(harness.make_lm(loaded.model, loaded.tokenizer), ["london_hellaswag"], TASKS,
+                         metadata={"hellaswag_file": str(hs)})

@@ -3,7 +3,7 @@
 Pretokenization keeps only token ids; the documents themselves are found again by applying the
 same split to the same documents.jsonl: a document is in validation when its seeded split score
 is below val_fraction, and a kind with two or more documents but none below it gives its lowest-
-scoring one (london_llm/split.py). The pretokenized folder's metadata.json says which seed,
+scoring one (london_llm/pretokenize/split.py). The pretokenized folder's metadata.json says which seed,
 fraction and documents file (with its sha256) the run used; a documents file that has changed
 since is refused, since its "held-out" documents may have been trained on.
 """
@@ -18,7 +18,8 @@ from typing import Iterator, Optional
 
 from london_llm.evaluation.errors import EvaluationError
 from london_llm.hashing import sha256_file
-from london_llm.split import split_score
+from london_llm.pretokenize.format import PretokenizedIncompatible, read_metadata
+from london_llm.pretokenize.split import split_score
 from london_llm.tags import FIRST_YEAR, PERIOD_YEARS
 from london_llm.tokenization.documents import document_id, iter_documents
 
@@ -67,11 +68,10 @@ def split_source(data_dir: Path, documents_file: Optional[Path] = None) -> Split
     """Seed, fraction and documents file from a pretokenized folder's metadata.json."""
     meta_file = Path(data_dir) / "metadata.json"
     try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise EvaluationError(f"cannot read {meta_file} ({exc}): the held-out documents are found through the "
-                              "training run's pretokenized data; pass --data_dir (the run's pretokenized_data "
-                              "folder) or --skip_heldout") from None
+        meta = read_metadata(Path(data_dir))
+    except PretokenizedIncompatible as exc:
+        raise EvaluationError(f"{exc} - the held-out documents are found through the training run's "
+                              "pretokenized data: pass --data_dir (the run's pretokenized_data folder)") from None
     recorded = meta.get("documents_file") or {}
     path = Path(documents_file or recorded.get("path") or "")
     if not str(path) or not path.is_file():

@@ -199,19 +199,19 @@ class Run:
 
     def check_tokenizer(self, loaded, files) -> None:
         """A checkpoint folder's tokenizer must be the one its weights were trained with."""
-        from london_llm.hashing import sha256_file
+        from london_llm.tokenization.format import tokenizer_fingerprint
 
-        tok_file = loaded.path / "tokenizer.json"
+        current = tokenizer_fingerprint(loaded.path)
         recorded = files["state"].get("tokenizer_sha256")
-        if recorded and tok_file.is_file() and sha256_file(tok_file) != recorded:
+        if recorded and current and current != recorded:
             raise EvaluationError(f"{loaded.path}: tokenizer.json is not the tokenizer this model was trained with "
-                                  f"(sha256 {sha256_file(tok_file)[:12]}, trainer_state.json says {recorded[:12]}); "
+                                  f"(sha256 {current[:12]}, trainer_state.json says {recorded[:12]}); "
                                   "the folder mixes files of two runs - copy the run's tokenizer back or pick "
                                   "another checkpoint")
         meta_file = files["data_dir"] / "metadata.json" if files["data_dir"] else None
-        if meta_file is not None and meta_file.is_file() and tok_file.is_file():
+        if meta_file is not None and meta_file.is_file() and current:
             built_with = json.loads(meta_file.read_text(encoding="utf-8")).get("tokenizer_sha256")
-            if built_with and built_with != sha256_file(tok_file):
+            if built_with and built_with != current:
                 raise EvaluationError(f"{loaded.path}: its tokenizer.json is not the one the training data in "
                                       f"{files['data_dir']} was built with; pass the run's own --data_dir")
 
