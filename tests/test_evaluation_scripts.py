@@ -406,7 +406,8 @@ def test_mmlu_and_hellaswag_from_the_users_files(run, tmp_path):
     out = harness.evaluate(harness.make_lm(loaded.model, loaded.tokenizer), ["london_mmlu", "london_hellaswag"], TASKS,
                            metadata={"mmlu_dir": str(tmp_path / "mmlu"), "hellaswag_file": str(hs)})
     # a uniform model ties on the one-token letters A-D and the harness takes the first: acc = share of A
-    assert harness.mc_metrics(out, "london_mmlu")["acc"][:3:2] == (pytest.approx(2 / 5), 5)
+    mmlu_metrics = harness.mc_metrics(out, "london_mmlu")
+    assert mmlu_metrics["acc"][:3:2] == (pytest.approx(3 / 5), 5) and "acc_norm" not in mmlu_metrics
     assert out["samples"]["london_hellaswag"][0]["doc"]["query"] == "Baking: She mixes the flour. Then"
     assert out["samples"]["london_hellaswag"][0]["doc"]["choices"][0] == "bakes. it."
     assert len(out["samples"]["london_hellaswag"]) == 5

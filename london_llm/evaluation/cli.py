@@ -131,7 +131,8 @@ def main(argv: Optional[list[str]] = None, *, prog: str = "run_evaluation.py", p
         if args.human_import:
             return _human_import(Path(args.human_import), output_dir)
         log = _setup_logging(Path(args.log_file) if args.log_file else output_dir / "evaluation.log")
-        return _evaluate(args, paths, output_dir, log)
+        command = list(sys.argv) if argv is None else [prog, *argv]
+        return _evaluate(args, paths, output_dir, log, command)
     except EvaluationError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -140,7 +141,7 @@ def main(argv: Optional[list[str]] = None, *, prog: str = "run_evaluation.py", p
         return 130
 
 
-def _evaluate(args, paths, output_dir: Path, log) -> int:
+def _evaluate(args, paths, output_dir: Path, log, command: list[str]) -> int:
     from london_llm.evaluation import plots, report
     from london_llm.evaluation.results import write_results
     from london_llm.evaluation.runner import Settings, evaluate
@@ -151,7 +152,7 @@ def _evaluate(args, paths, output_dir: Path, log) -> int:
         tasks_dir=TASKS_DIR, mode=args.mode, tasks=_tasks(args), seed=args.seed, limit=args.limit,
         device=args.device, documents_file=_path(args.documents_file), data_dir=_path(args.data_dir),
         questions_file=_path(args.questions), mmlu_dir=_path(args.mmlu_dir), hellaswag_file=_path(args.hellaswag_file),
-        batch_size=args.batch_size, baselines=not args.no_baselines, command=[sys.argv[0], *(sys.argv[1:] if args is not None else [])],
+        batch_size=args.batch_size, baselines=not args.no_baselines, command=command,
         threads=args.threads, keep_models=args.human_export, log=log)
     results, entries, run = evaluate(settings)
     charts = [p.name for p in plots.bpb_charts(results, output_dir) + plots.step_charts(results, output_dir)]

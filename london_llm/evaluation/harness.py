@@ -88,6 +88,8 @@ def mc_metrics(out: dict[str, Any], task: str) -> dict[str, tuple[float, Optiona
     metrics = {}
     for name in ("acc", "acc_norm"):
         value = res.get(f"{name},none")
+        if value is None:  # e.g. MMLU is scored by acc alone
+            continue
         stderr = res.get(f"{name}_stderr,none")
         metrics[name] = (float(value), None if stderr in (None, "N/A") else float(stderr), n)
     return metrics
