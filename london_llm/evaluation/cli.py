@@ -61,6 +61,7 @@ def build_parser(prog: str, presets: Sequence[str], default_model: str) -> argpa
                    help="read filled ratings (ratings*.csv or samples.csv) beside key.json in FOLDER, summarise "
                         "them and add them to results.json in --output_dir if it is there; runs nothing else")
     p.add_argument("--log_file", "--log-file", help="log file (default: <output_dir>/evaluation.log)")
+    p.add_argument("--home", help="artifact root (default: $LONDON_LLM_HOME, else the repository)")
     return p
 
 
@@ -126,7 +127,7 @@ def main(argv: Optional[list[str]] = None, *, prog: str = "run_evaluation.py", p
     from london_llm.evaluation.errors import EvaluationError
 
     try:
-        paths = paths_fn()
+        paths = paths_fn(args.home)
         output_dir = Path(args.output_dir or paths.evaluation_dir / args.model).expanduser().resolve()
         if args.human_import:
             return _human_import(Path(args.human_import), output_dir)
