@@ -10,7 +10,6 @@ import json
 import math
 import platform
 import random
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,7 @@ from london_llm.evaluation.errors import EvaluationError
 from london_llm.evaluation.heldout import (Passage, document_starts, held_out_documents, quarter_century,
                                            sample_passages, split_source, write_passages)
 from london_llm.evaluation.results import metric, new_results
-from london_llm.evaluation.stats import poisson_interval, ratio_stderr, mean_stderr
+from london_llm.evaluation.stats import mean_stderr, poisson_interval, ratio_stderr
 
 LN2 = math.log(2)
 TASKS = ("bpb", "history", "cutoff", "vocabulary", "conditioning", "anachronism", "rouge", "questions",

@@ -10,12 +10,11 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TRAIN = REPO / "04_training" / "train_model_slm.py"
 EVAL = REPO / "05_evaluation" / "run_evaluation.py"
 TASKS = REPO / "05_evaluation" / "tasks"
