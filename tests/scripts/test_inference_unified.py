@@ -76,14 +76,6 @@ def slow_model(tiny_checkpoint, tmp_path_factory):  # noqa: F811
 
 # --- one-shot ---------------------------------------------------------------------------------
 
-def test_help_documents_every_flag(cli):
-    out = cli("--help").stdout
-    for flag in ("--interactive", "--prompt", "--num_samples", "--max_length", "--temperature", "--top_k", "--top_p",
-                 "--min_p", "--repetition_penalty", "--greedy", "--checkpoint", "--model", "--kind", "--period",
-                 "--year", "--seed", "--stop", "--json", "--list_tags", "--device", "--dtype"):
-        assert flag in out, flag
-
-
 def test_guide_commands_and_json_lines(tiny_checkpoint, cli):  # noqa: F811
     run = run_cli("--checkpoints_dir", tiny_checkpoint.parent, "--num_samples", 3, "--max_length", 12, "--seed", 4,
                   "--json")
@@ -102,14 +94,6 @@ def test_guide_commands_and_json_lines(tiny_checkpoint, cli):  # noqa: F811
     assert "step 30" in plain.stderr  # the banner names what was loaded
 
 
-def test_tags_are_listed_and_a_wrong_one_is_refused(tiny_checkpoint, cli):  # noqa: F811
-    listing = cli("--checkpoint", tiny_checkpoint, "--list_tags")
-    assert listing.returncode == 0 and "book" in listing.stdout and "ordinary" in listing.stdout
-    assert re.search(r"\d{4}-\d{4}", listing.stdout)
-    wrong = cli("--checkpoint", tiny_checkpoint, "--kind", "spaceship", "--prompt", "x")
-    assert wrong.returncode == 2 and "spaceship" in wrong.stderr and "ordinary" in wrong.stderr
-
-
 def test_errors_are_one_clear_message(tiny_checkpoint, tmp_path, cli):  # noqa: F811
     over = cli("--checkpoint", tiny_checkpoint, "--max_length", 500)
     assert over.returncode == 2 and "context of 96 tokens" in over.stderr and "at most" in over.stderr
@@ -121,14 +105,6 @@ def test_errors_are_one_clear_message(tiny_checkpoint, tmp_path, cli):  # noqa: 
     assert bad.returncode == 2 and "top_p" in bad.stderr
     for r in (over, missing, empty, bad):
         assert "Traceback" not in r.stderr
-
-
-def test_stop_strings_from_the_command_line(tiny_checkpoint, cli):  # noqa: F811
-    base = ["--checkpoint", tiny_checkpoint, "--prompt", "The", "--max_length", 30, "--seed", 2, "--json"]
-    full = json.loads(cli(*base).stdout)["text"]
-    stop = full[4:6]
-    cut = json.loads(cli(*base, "--stop", stop).stdout)
-    assert cut["finish_reason"] == "stop" and cut["text"] == full[:full.index(stop)]
 
 
 # --- interactive, through a pseudo-terminal ---------------------------------------------------------
