@@ -9,9 +9,10 @@ human evaluation, MMLU/HellaSwag from your files - offline, with baselines.
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the one bootstrap line: works from a clean clone
 import config  # noqa: E402
+from london_llm.errors import run_command  # noqa: E402
 from london_llm.evaluation.cli import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main(None, prog="run_evaluation.py", paths_fn=config.paths, presets=list(config.PRESETS)))
+    sys.exit(run_command(main, None, prog="run_evaluation.py", paths_fn=config.paths, presets=list(config.PRESETS)))

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
@@ -104,20 +103,10 @@ def _checkpoints(args, checkpoints_dir: Path) -> list[str]:
 
 
 def _setup_logging(path: Path) -> Callable[[str], None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    logger = logging.getLogger("london_llm.evaluation")
-    logger.handlers.clear()
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    fh = logging.FileHandler(path, encoding="utf-8")
-    fh.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    logger.addHandler(fh)
+    from london_llm.logs import setup_logger
 
-    def log(message: str) -> None:
-        logger.info(message)
-        print(message, file=sys.stderr, flush=True)
-
-    return log
+    logger = setup_logger("london_llm.evaluation", path)
+    return logger.info
 
 
 def main(argv: Optional[list[str]] = None, *, prog: str = "run_evaluation.py", paths_fn: Callable,
