@@ -1,0 +1,18 @@
+"""Rates and intervals by hand."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+
+def test_rate_interval_is_the_exact_poisson_one():
+    from london_llm.evaluation.stats import poisson_interval, ratio_stderr
+
+    low, high = poisson_interval(3)
+    assert (low, high) == (pytest.approx(0.6187, abs=1e-4), pytest.approx(8.7673, abs=1e-4))
+    assert poisson_interval(0)[1] == pytest.approx(3.6889, abs=1e-4)
+    rate, se = ratio_stderr([1000, 2000, 0], [100, 100, 100])  # 3 hits in 300 words
+    assert rate == pytest.approx(10.0)
+    # residuals a - 10 b = 0, 1000, -1000: variance 1e6 (n-1 = 2), stderr sqrt(1e6 / 3) / mean words 100
+    assert se == pytest.approx(math.sqrt(1e6 / 3) / 100, rel=1e-9)
