@@ -101,7 +101,7 @@ class HubStub:
         self.repos: dict[tuple[str, str], Repo] = {}
         self.lfs_blobs: dict[str, bytes] = {}  # sha256 -> content, shared by all repos (as on the Hub)
         self.requests: list[dict] = []
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # re-entered when a handler answers while holding it
         self._server = ThreadingHTTPServer((host, 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -247,11 +247,13 @@ def _handler_for(hub: HubStub):
             repo_id = f"{namespace}/{payload['name']}"
             url = f"{hub_url(self)}/{TYPE_PREFIX[repo_type]}{repo_id}"
             with hub.lock:
-                if (repo_type, repo_id) in hub.repos:
-                    self._json(409, {"error": "You already created this repo", "url": url},
-                               {"X-Error-Message": "You already created this repo"})
-                    return
-                hub.create(repo_type, repo_id, payload.get("visibility") == "private" or bool(payload.get("private")))
+                exists = (repo_type, repo_id) in hub.repos
+                if not exists:
+                    hub.create(repo_type, repo_id, payload.get("visibility") == "private" or bool(payload.get("private")))
+            if exists:
+                self._json(409, {"error": "You already created this repo", "url": url},
+                           {"X-Error-Message": "You already created this repo"})
+                return
             self._json(200, {"url": url, "name": repo_id, "id": repo_id})
 
         def validate_yaml(self) -> None:
