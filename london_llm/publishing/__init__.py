@@ -1,1 +1,5 @@
-"""Stage 10: publish a checkpoint (model card, round-trip gate, upload) and the corpus to the Hugging Face Hub."""
+"""Stage 10: export a trained model as a Hugging Face folder and publish it (and the corpus) to the Hub.
+
+It may import evaluation, inference and everything below them (london_llm/__init__.py gives
+the order), never a `cli` module.
+"""

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace, defaults: Defaults, log=print) -> int:
     root = args.checkpoints_dir or defaults.checkpoint_dirs[args.model]
     checkpoint = choose_checkpoint(root, args.checkpoint, log=log)
     from london_llm.hashing import sha256_file
-    from london_llm import checkpoint as ckpt
+    from london_llm.training import checkpoint as ckpt
 
     evaluation = find_evaluation(args.eval_results, checkpoint, sha256_file(checkpoint / ckpt.WEIGHTS))
     if evaluation is None:

@@ -21,7 +21,7 @@ import yaml
 
 from london_llm import atomic
 from london_llm.hashing import sha256_file
-from london_llm.split import SplitWriter, split_score
+from london_llm.pretokenize.split import SplitWriter, split_score
 from london_llm.tags import period_tag
 from london_llm.tokenization.documents import document_id
 

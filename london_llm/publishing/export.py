@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from london_llm import atomic
-from london_llm import checkpoint as ckpt
+from london_llm.training import checkpoint as ckpt
 from london_llm.hashing import sha256_file
 from london_llm.tags import END_OF_TEXT, PAD
 from london_llm.tokenization.errors import TokenizerError

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Optional
 
-from london_llm import checkpoint as ckpt
+from london_llm.training import checkpoint as ckpt
 from london_llm.hashing import sha256_file
 from london_llm.tokenization.loading import tokenizer_info
 
@@ -32,7 +32,7 @@ def training_seconds(checkpoint: Path, state: dict) -> Optional[float]:
     if isinstance(state.get("train_seconds"), (int, float)):
         return float(state["train_seconds"])
     try:
-        from london_llm.monitor import MonitorError, read_metrics
+        from london_llm.training.metrics import MonitorError, read_metrics
         log = read_metrics(Path(checkpoint).parent)
     except (ImportError, OSError):
         return None

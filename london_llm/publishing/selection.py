@@ -5,7 +5,7 @@ import math
 from pathlib import Path
 from typing import Callable, Optional
 
-from london_llm import checkpoint as ckpt
+from london_llm.training import checkpoint as ckpt
 
 from .errors import PublishError
 
