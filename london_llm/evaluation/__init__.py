@@ -1,5 +1,2 @@
-"""Stage 05: evaluate trained models (likelihood benchmarks through lm-eval, historical probes).
-
-Empty until issue 12 builds it. It may import the inference core and everything below it
-(london_llm/__init__.py gives the order), never a `cli` module.
-"""
+"""Stage 05: evaluation of checkpoints (likelihood tasks on lm-evaluation-harness, generation tasks on
+the inference core), written as a versioned results artifact (results.py)."""
