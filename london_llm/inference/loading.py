@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Optional
 
 import torch
 
-from london_llm import checkpoint as ckpt
+from london_llm.training import checkpoint as ckpt
 from london_llm.hashing import sha256_file
 from london_llm.inference.errors import InferenceError
 
