@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from london_llm.errors import LondonLLMError
+
 from .errors import PublishError
 
 MODELS = ("slm", "regular", "tiny")
@@ -58,7 +60,16 @@ def build_parser(defaults: Defaults) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, defaults: Defaults, log=print) -> int:
-    from . import facts
+    repo_id = args.repo_id or DEFAULT_REPO[args.model]
+    api = None
+    if not args.dry_run:  # fail fast, before minutes of export; the card names the full repository id
+        from huggingface_hub import HfApi, constants
+        from .hub import hub_token, resolve_repo_id
+        if constants.is_offline_mode():
+            raise PublishError("cannot upload: HF_HUB_OFFLINE is set; unset it to upload (or use --dry_run)")
+        api = HfApi(token=hub_token())
+        repo_id = resolve_repo_id(api, repo_id)
+    from . import facts  # torch and transformers come in here, after the quick checks
     from .eval_results import find_evaluation
     from .export import MARKER, describe_files, export_checkpoint
     from .hub import publish_folder
@@ -79,14 +90,6 @@ def run(args: argparse.Namespace, defaults: Defaults, log=print) -> int:
             "model-index (run 05_evaluation/run_evaluation.py, or pass --eval_results)")
     else:
         log(f"Evaluation: {len(evaluation.rows)} metric(s) from {evaluation.path}")
-    repo_id = args.repo_id or DEFAULT_REPO[args.model]
-    if not args.dry_run:  # the card names the full repository id, so learn the namespace first
-        from huggingface_hub import HfApi, constants
-        from .hub import hub_token, resolve_repo_id
-        if constants.is_offline_mode():
-            raise PublishError("cannot upload: HF_HUB_OFFLINE is set; unset it to upload (or use --dry_run)")
-        api = HfApi(token=hub_token())
-        repo_id = resolve_repo_id(api, repo_id)
     documents = facts.documents_file_for(checkpoint, args.documents_file, defaults.documents_file)
     out_dir = args.output_dir or defaults.export_root / args.model
     tags = []
@@ -122,7 +125,7 @@ def main(argv: Optional[list[str]] = None, *, defaults: Defaults) -> int:
     args = build_parser(defaults).parse_args(argv)
     try:
         return run(args, defaults)
-    except PublishError as exc:
+    except LondonLLMError as exc:  # every stage's known failures (checkpoint, tokenizer, publishing)
         print(f"ERROR: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

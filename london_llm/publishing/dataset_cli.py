@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from london_llm.errors import LondonLLMError
+
 from .errors import PublishError
 
 DEFAULT_REPO = "london-historical-corpus"
@@ -90,7 +92,7 @@ def main(argv: Optional[list[str]] = None, *, defaults: DatasetDefaults) -> int:
     args = build_parser(defaults).parse_args(argv)
     try:
         return run(args, defaults)
-    except PublishError as exc:
+    except LondonLLMError as exc:  # every stage's known failures
         print(f"ERROR: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
