@@ -1,7 +1,7 @@
 """The round-trip gate: the exported folder, loaded as a user will load it, must be the checkpoint.
 
 `AutoModelForCausalLM` and `AutoTokenizer` on the export must give the same token ids and the
-same logits as the checkpoint on fixed inputs (bitwise here: the weights are the same bytes
+same logits as the checkpoint loaded by the inference core (london_llm.inference.loading) on fixed inputs (bitwise here: the weights are the same bytes
 and the same code runs; a tolerance of 1e-5 covers a library change of kernel order), or nothing
 is uploaded.
 """
@@ -29,7 +29,7 @@ def fixed_inputs(tokenizer, tags: list[str]) -> list[list[int]]:
 def check_roundtrip(checkpoint: Path, folder: Path, tags: list[str] = ()) -> float:
     """Largest absolute logit difference between checkpoint and export; PublishError past TOLERANCE."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2LMHeadModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # two "Loading weights" bars say nothing a user needs
@@ -39,8 +39,10 @@ def check_roundtrip(checkpoint: Path, folder: Path, tags: list[str] = ()) -> flo
     except Exception as exc:  # whatever transformers raises, the export does not load: refuse it
         raise PublishError(f"the exported folder does not load with AutoModelForCausalLM/AutoTokenizer "
                            f"({type(exc).__name__}: {exc}); nothing was uploaded") from None
-    reference = GPT2LMHeadModel.from_pretrained(checkpoint, dtype=torch.float32).eval()
-    reference_tok = AutoTokenizer.from_pretrained(checkpoint)
+    from london_llm.inference.loading import load_model
+
+    loaded = load_model(Path(checkpoint), device="cpu", dtype="fp32")  # the project's one loader, its checks
+    reference, reference_tok = loaded.model, loaded.tokenizer
     inputs = fixed_inputs(reference_tok, list(tags))
     if fixed_inputs(exported_tok, list(tags)) != inputs:
         raise PublishError("the exported tokenizer encodes the fixed inputs differently from the checkpoint's; "
