@@ -18,6 +18,7 @@ from typing import Callable, Optional
 
 import numpy as np
 import yaml
+from tqdm import tqdm
 
 from london_llm import atomic
 from london_llm.hashing import sha256_file
@@ -146,7 +147,9 @@ def export_dataset(documents: Path, out_dir: Path, *, stats: CorpusStats, data_d
                 open_shards[split][0].write_table(pa.Table.from_pylist(batch[split], schema=schema))
                 batch[split].clear()
 
+        bar = tqdm(total=stats.documents, unit="doc", desc="writing Parquet", mininterval=1.0)
         for line_no, record in iter_records(documents):
+            bar.update()
             split = assigned.get(line_no)
             if split is None or not allowed(record):
                 continue
@@ -165,6 +168,7 @@ def export_dataset(documents: Path, out_dir: Path, *, stats: CorpusStats, data_d
             per_split_period[name][period_tag(record.get("year")) or "undated"] += 1
             if len(batch[name]) >= 256:
                 flush(name)
+        bar.close()
         for name, shard in open_shards.items():
             flush(name)
             shard[0].close()
