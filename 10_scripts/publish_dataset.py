@@ -21,7 +21,8 @@ def defaults() -> DatasetDefaults:
     return DatasetDefaults(documents_file=paths.documents_file,
                            pretokenized_dirs={m: paths.pretokenized_dir(m) for m in config.PRESETS},
                            split_settings={m: (p.val_fraction, p.seed) for m, p in config.PRESETS.items()},
-                           export_root=paths.models_dir / "hf_export" / "dataset")
+                           export_root=paths.models_dir / "hf_export" / "dataset",
+                           log_file=paths.logs_dir / "publish_dataset.log")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ def defaults() -> Defaults:
     paths = config.paths()
     return Defaults(checkpoint_dirs={m: paths.checkpoint_dir(m) for m in config.PRESETS},
                     export_root=paths.models_dir / "hf_export", documents_file=paths.documents_file,
-                    evaluation_dir=paths.evaluation_dir)
+                    evaluation_dir=paths.evaluation_dir,
+                    log_file=paths.logs_dir / "publish_to_huggingface.log")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from typing import Optional
 from london_llm.errors import LondonLLMError
 
 from .errors import PublishError
+from .tee import tee_log
 
 MODELS = ("slm", "regular", "tiny")
 DEFAULT_REPO = {"slm": "london-historical-slm", "regular": "london-historical-llm", "tiny": "london-historical-tiny"}
@@ -26,6 +27,7 @@ class Defaults:
     export_root: Path                    # <export_root>/<model> unless --output_dir
     documents_file: Path
     evaluation_dir: Path
+    log_file: Optional[Path] = None      # appended to, as well as the terminal
 
 
 def build_parser(defaults: Defaults) -> argparse.ArgumentParser:
@@ -56,6 +58,8 @@ def build_parser(defaults: Defaults) -> argparse.ArgumentParser:
     p.add_argument("--dataset_repo_id", help="the corpus's Hub dataset (publish_dataset.py), listed under "
                                              "'datasets' in the card")
     p.add_argument("--checkpoints_dir", type=Path, help="the run's checkpoints folder (default: by --model)")
+    p.add_argument("--log_file", type=Path, default=defaults.log_file,
+                   help=f"append the log here as well as to the terminal (default: {defaults.log_file})")
     return p
 
 
@@ -123,10 +127,11 @@ def run(args: argparse.Namespace, defaults: Defaults, log=print) -> int:
 
 def main(argv: Optional[list[str]] = None, *, defaults: Defaults) -> int:
     args = build_parser(defaults).parse_args(argv)
+    log = tee_log(args.log_file)
     try:
-        return run(args, defaults)
+        return run(args, defaults, log=log)
     except LondonLLMError as exc:  # every stage's known failures (checkpoint, tokenizer, publishing)
-        print(f"ERROR: {exc}", file=sys.stderr)
+        log(f"ERROR: {exc}", error=True)
         return exc.exit_code
     except KeyboardInterrupt:
         print("Interrupted; nothing half-written was left behind.", file=sys.stderr)

@@ -10,6 +10,7 @@ from typing import Optional
 from london_llm.errors import LondonLLMError
 
 from .errors import PublishError
+from .tee import tee_log
 
 DEFAULT_REPO = "london-historical-corpus"
 
@@ -20,6 +21,7 @@ class DatasetDefaults:
     pretokenized_dirs: dict[str, Path]        # model -> its pretokenized folder (the split training used)
     split_settings: dict[str, tuple[float, int]]  # model -> (val_fraction, seed) of its preset
     export_root: Path
+    log_file: Optional[Path] = None
 
 
 def build_parser(d: DatasetDefaults) -> argparse.ArgumentParser:
@@ -43,6 +45,8 @@ def build_parser(d: DatasetDefaults) -> argparse.ArgumentParser:
     p.add_argument("--output_dir", type=Path, help=f"where the dataset folder is written (default: "
                                                    f"{d.export_root})")
     p.add_argument("--commit_message", help="the Hub commit message")
+    p.add_argument("--log_file", type=Path, default=d.log_file,
+                   help=f"append the log here as well as to the terminal (default: {d.log_file})")
     p.add_argument("--shard_mb", type=int, default=200, help="text per Parquet shard, in MB (default: 200)")
     return p
 
@@ -90,10 +94,11 @@ def run(args: argparse.Namespace, d: DatasetDefaults, log=print) -> int:
 
 def main(argv: Optional[list[str]] = None, *, defaults: DatasetDefaults) -> int:
     args = build_parser(defaults).parse_args(argv)
+    log = tee_log(args.log_file)
     try:
-        return run(args, defaults)
+        return run(args, defaults, log=log)
     except LondonLLMError as exc:  # every stage's known failures
-        print(f"ERROR: {exc}", file=sys.stderr)
+        log(f"ERROR: {exc}", error=True)
         return exc.exit_code
     except KeyboardInterrupt:
         print("Interrupted; nothing half-written was left behind.", file=sys.stderr)
