@@ -77,6 +77,7 @@ def run(args: argparse.Namespace, defaults: Defaults, log=print) -> int:
     from .eval_results import find_evaluation
     from .export import MARKER, describe_files, export_checkpoint
     from .hub import publish_folder
+    from .licences import combine
     from .roundtrip import check_roundtrip
     from .selection import choose_checkpoint
 
@@ -96,13 +97,14 @@ def run(args: argparse.Namespace, defaults: Defaults, log=print) -> int:
         log(f"Evaluation: {len(evaluation.rows)} metric(s) from {evaluation.path}")
     documents = facts.documents_file_for(checkpoint, args.documents_file, defaults.documents_file)
     out_dir = args.output_dir or defaults.export_root / args.model
-    tags = []
+    tags, why = [], ""
 
     def inputs(ck, config):
-        nonlocal tags
+        nonlocal tags, why
         got = facts.card_inputs(ck, config, repo_id=repo_id, model_name=args.model, documents=documents,
                                 evaluation=evaluation, dataset_repo_id=args.dataset_repo_id, log=log)
         tags = list(got.tokenizer.get("conditioning_tags") or [])
+        why = combine(got.corpus.licences)[1]
         return got
 
     def gate(ck, folder):
@@ -112,7 +114,7 @@ def run(args: argparse.Namespace, defaults: Defaults, log=print) -> int:
     export = export_checkpoint(checkpoint, out_dir, card_inputs=inputs, log=log, gate=gate)
     log(f"Round trip: the export loads with AutoModelForCausalLM/AutoTokenizer and gives the checkpoint's logits "
         f"(largest difference {export.max_abs_logit_diff:.3g})")
-    log(f"Card licence: {export.front_matter['license']}")
+    log(f"Card licence: {export.front_matter['license']}, because {why}")
     if args.dry_run:
         log(f"Dry run: these files would be uploaded to {repo_id} from {export.folder}:")
         log(describe_files(export.files))

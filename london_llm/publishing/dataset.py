@@ -79,7 +79,7 @@ def split_settings(data_dir: Optional[Path], documents: Path, fallback: tuple[fl
             val_fraction, seed = float(meta["val_fraction"]), int(meta["seed"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise PublishError(f"{meta_file} is unreadable ({exc}); rebuild it by training again, or pass --data_dir")
-        note = f"the split of the pretokenized data in {meta_file.parent} (seed {seed}, val_fraction {val_fraction})"
+        note = f"the split training used (its pretokenized data: seed {seed}, val_fraction {val_fraction})"
         recorded = (meta.get("documents_file") or {}).get("sha256")
         if recorded and recorded != sha256_file(documents):
             log(f"WARNING: {documents} changed since {meta_file.parent} was built; documents that are new get the "
@@ -194,7 +194,7 @@ def export_dataset(documents: Path, out_dir: Path, *, stats: CorpusStats, data_d
 def dataset_card(stats: CorpusStats, kept: set[str], left_out: dict[str, str], rows: Counter,
                  per_split_period: dict[str, Counter], repo_id: str, split_note: str, splits: list[str]) -> str:
     sources = [stats.sources[sid] for sid in sorted(kept)]
-    licence, why = combine([lic for s in sources for lic in s.licences])
+    licence, why = combine([lic for s in sources for lic in s.licences], what="dataset")
     total = sum(rows.values())
     size = ("n<1K" if total < 1_000 else "1K<n<10K" if total < 10_000 else "10K<n<100K" if total < 100_000
             else "100K<n<1M" if total < 1_000_000 else "1M<n<10M")

@@ -52,7 +52,7 @@ def classify(text: Optional[str]) -> Licence:
     return UNKNOWN
 
 
-def combine(licences: Iterable[Licence]) -> tuple[str, str]:
+def combine(licences: Iterable[Licence], what: str = "model") -> tuple[str, str]:
     """(Hub licence id, why) for a work built from texts under all of `licences`.
 
     Non-commercial terms bind the whole (a model trained on CC BY-NC text is offered under
@@ -61,7 +61,7 @@ def combine(licences: Iterable[Licence]) -> tuple[str, str]:
     """
     found = {lic for lic in licences}
     if not found:
-        return "unknown", "no licence information was found in the training documents"
+        return "unknown", "no licence information was found in the documents"
     unknown = [lic for lic in found if lic.hub_id == "unknown" or not lic.redistributable]
     nc = sorted(lic.name for lic in found if lic.non_commercial)
     sa = sorted(lic.name for lic in found if lic.share_alike)
@@ -69,21 +69,21 @@ def combine(licences: Iterable[Licence]) -> tuple[str, str]:
         return "other", ("some training texts carry no open licence (" + ", ".join(sorted(l.name for l in unknown))
                          + "); check their terms before any use")
     if nc and sa:
-        return "cc-by-nc-sa-4.0", (f"the training data include non-commercial texts ({', '.join(nc)}) and "
-                                   f"share-alike texts ({', '.join(sa)}): the model is offered non-commercially "
-                                   "and under the same terms")
+        return "cc-by-nc-sa-4.0", (f"the texts include non-commercial ones ({', '.join(nc)}) and "
+                                   f"share-alike ones ({', '.join(sa)}): the {what} is offered non-commercially "
+                                   "and under the same terms (CC BY-NC-SA 4.0)")
     if nc:
-        return "cc-by-nc-4.0", (f"the training data include texts licensed {', '.join(nc)}, which allow "
-                                "non-commercial use only, so the model is offered under CC BY-NC 4.0")
+        return "cc-by-nc-4.0", (f"the texts include some licensed {', '.join(nc)}, which allow "
+                                f"non-commercial use only, so the {what} is offered under CC BY-NC 4.0")
     if sa:
-        return "cc-by-sa-4.0", (f"the training data include share-alike texts ({', '.join(sa)}), so the model "
-                                "is offered under the same terms")
+        return "cc-by-sa-4.0", (f"the texts include share-alike ones ({', '.join(sa)}), so the {what} "
+                                "is offered under the same terms (CC BY-SA 4.0)")
     attribution = sorted(lic.name for lic in found if lic.hub_id.startswith("cc-by"))
     if attribution:
-        return "cc-by-4.0", f"the training data include texts licensed {', '.join(attribution)} (attribution)"
+        return "cc-by-4.0", f"the texts include some licensed {', '.join(attribution)} (attribution required)"
     if found <= {CC0}:
-        return "cc0-1.0", "every training text is CC0"
-    return "cc0-1.0", ("every training text is in the public domain or CC0; the model is dedicated to the "
+        return "cc0-1.0", "every text is CC0"
+    return "cc0-1.0", (f"every text is in the public domain or CC0; the {what} is dedicated to the "
                        "public domain as well (CC0 1.0)")
 
 
