@@ -126,7 +126,7 @@ def _data(inp: CardInputs, licence: str) -> str:
               "| Period | Documents | Characters |", "|---|---:|---:|"]
     for tag in sorted(c.periods, key=lambda t: (t == "undated", t)):
         lines.append(f"| {period_label(tag)} | {c.periods[tag]:,} | {c.period_chars[tag]:,} |")
-    lines += ["", f"**Licence: `{licence}`**, because {why}. The underlying printed texts of 1500-1913 are in the "
+    lines += ["", f"**Licence: `{licence}`**, because {why}. The original documents of 1500-1913 are in the "
               "public domain; the licences are those of the transcriptions and editions the model learnt from."]
     cites = sorted({cite for s in c.sources.values() for cite in s.citations})
     if cites:
