@@ -55,7 +55,8 @@ def publish_args(checkpoint: Path, out: Path, *extra) -> list:
 def dry_run(tiny_checkpoint, tmp_path_factory):  # noqa: F811
     tmp = tmp_path_factory.mktemp("dry")
     out = tmp / "export"
-    result = run(PUBLISH, *publish_args(tiny_checkpoint, out, "--dry_run"), env=offline_env(tmp))
+    # as the guide runs it: cd 10_scripts && python publish_to_huggingface.py
+    result = run(PUBLISH, *publish_args(tiny_checkpoint, out, "--dry_run"), env=offline_env(tmp), cwd=PUBLISH.parent)
     assert result.returncode == 0, result.stderr
     return {"out": out, "result": result, "tmp": tmp}
 
@@ -177,7 +178,10 @@ def test_round_trip_gate_refuses_an_export_that_is_not_the_checkpoint(dry_run, t
         check_roundtrip(tiny_checkpoint, bad, ["<|kind:book|>"])
 
 
-def test_evaluation_results_become_the_model_index_and_require_eval_refuses_without(tiny_checkpoint, tmp_path):  # noqa: F811
+def test_card_takes_the_model_index_from_stage_05_and_the_licence_from_the_data(tiny_checkpoint, small_documents,  # noqa: F811
+                                                                               tmp_path):
+    """--require_eval refuses an unevaluated checkpoint; with stage 05's results the card has a model-index;
+    a CC BY-NC source (documents whose licence says so) makes the card cc-by-nc-4.0 and says why."""
     from london_llm.evaluation.results import metric, new_results, write_results
     from london_llm.hashing import sha256_file
     from london_llm.publishing.card_schema import check_front_matter
@@ -191,17 +195,6 @@ def test_evaluation_results_become_the_model_index_and_require_eval_refuses_with
                                "sha256": sha256_file(tiny_checkpoint / "model.safetensors"),
                                "tasks": {"bpb": {"metrics": {"bpb": metric(3.25, 0.05, 40, higher_is_better=False)}}}}]
     write_results(tmp_path / "no_results" / "quick", results)  # where publish_args points --eval_results
-    done = run(PUBLISH, *publish_args(tiny_checkpoint, tmp_path / "b", "--dry_run", "--require_eval"),
-               env=offline_env(tmp_path))
-    assert done.returncode == 0, done.stderr
-    meta = front_matter(tmp_path / "b" / "README.md")
-    assert check_front_matter(meta) == []
-    metrics = meta["model-index"][0]["results"][0]["metrics"]
-    assert metrics == [{"type": "bpb", "name": "bpb bpb", "value": 3.25}]
-    assert "| bpb | bpb (lower is better) | 3.2500 |" in (tmp_path / "b" / "README.md").read_text()
-
-
-def test_a_non_commercial_source_makes_the_card_cc_by_nc(tiny_checkpoint, small_documents, tmp_path):  # noqa: F811
     docs = tmp_path / "documents.jsonl"
     with open(small_documents) as src, open(docs, "w") as dst:
         for line in src:
@@ -209,11 +202,15 @@ def test_a_non_commercial_source_makes_the_card_cc_by_nc(tiny_checkpoint, small_
             if record["source"] == "old_bailey":
                 record["licence"] = "CC BY-NC 4.0 (Old Bailey Online)"
             dst.write(json.dumps(record) + "\n")
-    result = run(PUBLISH, *publish_args(tiny_checkpoint, tmp_path / "nc", "--dry_run", "--documents_file", docs),
-                 env=offline_env(tmp_path))
-    assert result.returncode == 0, result.stderr
-    text = (tmp_path / "nc" / "README.md").read_text()
-    assert front_matter(tmp_path / "nc" / "README.md")["license"] == "cc-by-nc-4.0"
+    done = run(PUBLISH, *publish_args(tiny_checkpoint, tmp_path / "b", "--dry_run", "--require_eval",
+                                      "--documents_file", docs), env=offline_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    readme = tmp_path / "b" / "README.md"
+    meta, text = front_matter(readme), readme.read_text()
+    assert check_front_matter(meta) == []
+    assert meta["model-index"][0]["results"][0]["metrics"] == [{"type": "bpb", "name": "bpb bpb", "value": 3.25}]
+    assert "| bpb | bpb (lower is better) | 3.2500 |" in text
+    assert meta["license"] == "cc-by-nc-4.0" and "Card licence: cc-by-nc-4.0, because" in done.stdout
     assert "non-commercial use only" in text and "CC BY-NC 4.0 (Old Bailey Online)" in text
     assert "has changed since the model was trained" in text  # not the file the run was trained on
 
