@@ -1,124 +1,15 @@
 #!/usr/bin/env python3
 """Clean the downloaded sources into documents.jsonl, the corpus file and statistics, on all cores.
 
-    python 02_data_collection/clean_corpus.py                               # downloads/ -> corpus
-    python 02_data_collection/clean_corpus.py --from_dir ../shared/corpus   # import a local copy first
-    python 02_data_collection/clean_corpus.py --long_s keep --min_year 1600 --workers 2
-
-Reads every complete download (a file with its <file>.meta.json sidecar) under downloads/,
-writes processed/documents.jsonl + documents.meta.json, the comprehensive corpus file and
-metadata/statistics.json (documents, characters, words per source; what each filter removed).
-Exit status: 0 done, 2 bad input (nothing downloaded, bad flags, unreadable folder).
+A thin door to london_llm.cleaning.cli, which holds the usage, the flags (--help) and the logic.
 """
-from __future__ import annotations
-
-import argparse
-import json
-import logging
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the one bootstrap line: works from a clean clone
 import config  # noqa: E402
-
-from london_llm.cleaning.build import build_corpus  # noqa: E402
-from london_llm.cleaning.dedup import THRESHOLD  # noqa: E402
-from london_llm.cleaning.filters import FilterSettings  # noqa: E402
-from london_llm.cleaning.importer import import_from_dir  # noqa: E402
-from london_llm.cleaning.normalise import LONG_S_MODES  # noqa: E402
-
-log = logging.getLogger("london_llm.cleaning")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    paths = config.paths()
-    d = FilterSettings()
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    io = p.add_argument_group("folders (defaults from config.paths(); LONDON_LLM_HOME moves them all)")
-    io.add_argument("--home", type=Path, help="artifact root (default: $LONDON_LLM_HOME or the repository)")
-    io.add_argument("--from_dir", "--from-dir", type=Path, metavar="DIR",
-                    help="first import DIR, laid out like ../shared/corpus, into downloads/ (offline run)")
-    io.add_argument("--downloads_dir", "--downloads-dir", type=Path, help=f"downloads (default: {paths.downloads_dir})")
-    io.add_argument("--processed_dir", "--processed-dir", type=Path, help=f"cleaned documents (default: {paths.processed_dir})")
-    io.add_argument("--corpus_file", "--corpus-file", type=Path, help=f"corpus text file (default: {paths.corpus_file})")
-    io.add_argument("--metadata_dir", "--metadata-dir", type=Path, help=f"statistics (default: {paths.metadata_dir})")
-    io.add_argument("--log_file", "--log-file", type=Path, help="log file (default: <home>/logs/data_cleaning.log)")
-    rules = p.add_argument_group("cleaning rules")
-    rules.add_argument("--min_year", "--min-year", type=int, default=d.min_year, help=f"earliest year kept (default: {d.min_year})")
-    rules.add_argument("--max_year", "--max-year", type=int, default=d.max_year, help=f"latest year kept (default: {d.max_year})")
-    rules.add_argument("--long_s", "--long-s", choices=LONG_S_MODES, default="normalise",
-                       help="long s and ligatures: normalise (ſ->s, ﬁ->fi) or keep as keyed (default: normalise)")
-    rules.add_argument("--min_chars", "--min-chars", type=int, default=d.min_chars,
-                       help=f"shortest document kept, characters (default: {d.min_chars})")
-    rules.add_argument("--min_words", "--min-words", type=int, default=d.min_words,
-                       help=f"shortest document kept, words (default: {d.min_words})")
-    rules.add_argument("--near_threshold", "--near-threshold", type=float, default=THRESHOLD,
-                       help=f"MinHash Jaccard at which two long documents are the same text (default: {THRESHOLD})")
-    run = p.add_argument_group("running")
-    run.add_argument("--workers", type=int, default=None, help="cleaning processes (default: all cores)")
-    run.add_argument("--no_progress", "--no-progress", action="store_true", help="no progress bars")
-    run.add_argument("--json", action="store_true", help="print the whole statistics as JSON")
-    return p
-
-
-def setup_logging(log_file: Path) -> None:
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    root = logging.getLogger("london_llm")
-    root.setLevel(logging.INFO)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for handler, level in ((logging.FileHandler(log_file, encoding="utf-8"), logging.INFO),
-                           (logging.StreamHandler(sys.stderr), logging.WARNING)):
-        handler.setFormatter(fmt)
-        handler.setLevel(level)
-        root.addHandler(handler)
-
-
-def report(stats: dict) -> str:
-    t = stats["totals"]
-    lines = [f"{'source':34} {'files':>6} {'MB in':>8} {'docs':>7} {'chars':>12} {'words':>11}  removed"]
-    for sid, s in stats["sources"].items():
-        removed = ", ".join(f"{k} {v['documents']}" for k, v in sorted(s["removed"].items()))
-        lines.append(f"{sid:34} {s['files']:>6} {s['bytes'] / 1e6:>8.1f} {s['documents']:>7,} {s['chars']:>12,} "
-                     f"{s['words']:>11,}  {removed}")
-    lines.append(f"{'TOTAL':34} {t['files']:>6} {t['bytes'] / 1e6:>8.1f} {t['documents']:>7,} {t['chars']:>12,} "
-                 f"{t['words']:>11,}")
-    lines.append(f"{t['seconds']:.1f} s with {t['workers']} worker(s): {t['bytes'] / 1e6 / max(t['seconds'], 1e-9):.1f} MB/s")
-    if stats["errors"]:
-        lines.append(f"{len(stats['errors'])} unreadable item(s), see the log; first: {stats['errors'][0]}")
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    paths = config.paths(args.home)
-    setup_logging(args.log_file or paths.logs_dir / "data_cleaning.log")
-    if args.workers is not None and args.workers <= 0:
-        log.error("--workers must be positive")
-        return 2
-    downloads = args.downloads_dir or paths.downloads_dir
-    try:
-        if args.from_dir:
-            summary = import_from_dir(args.from_dir.expanduser(), downloads)
-            print(f"imported {summary['imported']} file(s) ({summary['skipped']} already present) from {args.from_dir}")
-            if summary["unmapped"]:
-                log.info("not imported (no rule for them): %s", ", ".join(summary["unmapped"]))
-            if not summary["imported"] and not summary["skipped"]:
-                log.error("--from_dir %s: no file there is in a known source's layout%s; point --from_dir at a "
-                          "copy of ../shared/corpus (the sources' own folder layouts)", args.from_dir,
-                          f" (not recognised: {', '.join(summary['unmapped'][:5])})" if summary["unmapped"] else "")
-                return 2
-        stats = build_corpus(downloads, args.processed_dir or paths.processed_dir,
-                             args.corpus_file or paths.corpus_file, args.metadata_dir or paths.metadata_dir,
-                             min_year=args.min_year, max_year=args.max_year, long_s=args.long_s,
-                             workers=args.workers, progress=not args.no_progress, min_chars=args.min_chars,
-                             min_words=args.min_words, near_threshold=args.near_threshold)
-    except (ValueError, OSError) as exc:
-        log.error("%s", exc)
-        return 2
-    print(json.dumps(stats, indent=2) if args.json else report(stats))
-    return 0
-
+from london_llm.errors import run_command  # noqa: E402
+from london_llm.cleaning.cli import main  # noqa: E402
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command(main, None, paths_fn=config.paths, prog="clean_corpus.py"))

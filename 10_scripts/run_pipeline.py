@@ -14,8 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the one bootstrap line: runs from a clean clone without an install
 import config  # noqa: E402
+from london_llm.errors import run_command  # noqa: E402
 from london_llm.pipeline import main  # noqa: E402
 
 if __name__ == "__main__":
-    raise SystemExit(main(None, root=ROOT, presets=config.PRESETS, paths_fn=config.paths, home_env=config.HOME_ENV,
+    raise SystemExit(run_command(main, None, root=ROOT, presets=config.PRESETS, paths_fn=config.paths, home_env=config.HOME_ENV,
                           prog="run_pipeline.py"))

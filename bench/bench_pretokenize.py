@@ -25,10 +25,9 @@ import config  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from london_llm.pretokenize.format import open_tokens  # noqa: E402
+from london_llm.pretokenize.format import TOKEN_DTYPE, check_compatible, open_tokens  # noqa: E402
 from london_llm.training.batches import EpochBatches, validation_batches  # noqa: E402
 from london_llm.pretokenize.build import CHUNK_CHARS, build_pretokenized  # noqa: E402
-from london_llm.pretokenize.format import check_compatible  # noqa: E402
 from london_llm.pretokenize.text_encoder import load_text_encoder  # noqa: E402
 from london_llm.tokenization.documents import iter_documents  # noqa: E402
 from london_llm.tokenization.training import train_tokenizer  # noqa: E402
@@ -129,7 +128,7 @@ def bench_throughput(documents: Path, tokenizer_dir: Path, work: Path, repeats: 
 def grow(source: Path, target: Path, gigabytes: float) -> Path:
     """A pretokenized folder whose train.bin repeats the source's until it holds `gigabytes`."""
     target.mkdir(parents=True, exist_ok=True)
-    block = np.fromfile(source / "train.bin", dtype="<u2")
+    block = np.fromfile(source / "train.bin", dtype=TOKEN_DTYPE)
     copies = max(1, round(gigabytes * 1e9 / block.nbytes))
     piece = max(1, min(copies, int(256e6 // block.nbytes)))  # write ~256 MB at a time
     tiled = np.tile(block, piece)

@@ -6,6 +6,9 @@ flag at fault and what to run. Anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
+import sys
+from typing import Callable
+
 EXIT_USAGE = 2  # the exit status of every known failure: bad input, missing artifact, wrong flag
 
 
@@ -13,3 +16,14 @@ class LondonLLMError(Exception):
     """A failure the message explains; commands exit with `exit_code` after printing it."""
 
     exit_code = EXIT_USAGE
+
+
+def run_command(main: Callable[..., int], argv=None, **kwargs) -> int:
+    """What every numbered script's door calls: `main(argv, **kwargs)`, with a LondonLLMError that
+    escapes it printed as one line (no traceback: the message says what to do) and mapped to its
+    exit code. Any other exception is a bug and keeps its traceback."""
+    try:
+        return main(argv, **kwargs)
+    except LondonLLMError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return exc.exit_code

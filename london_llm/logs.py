@@ -9,6 +9,8 @@ from typing import Optional
 from tqdm.auto import tqdm
 
 FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+# stage 02 logs several loggers (london_llm.collect, .cleaning, ...) into one file: name each line
+NAMED_FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 class TqdmHandler(logging.StreamHandler):
@@ -21,8 +23,14 @@ class TqdmHandler(logging.StreamHandler):
             self.handleError(record)
 
 
-def setup_logger(name: str, log_file: Optional[Path], terminal_level: int = logging.INFO) -> logging.Logger:
-    """The named logger, reset to: the terminal at `terminal_level`, and `log_file` (when given)."""
+def setup_logger(name: str, log_file: Optional[Path], terminal_level: int = logging.INFO,
+                 named: bool = False) -> logging.Logger:
+    """The named logger, reset to: the terminal at `terminal_level`, and `log_file` (when given).
+
+    Every command's logging goes through here. `named` puts the logger's name on each line, for a
+    logger whose children share one file. Calling it again replaces the handlers, never adds more.
+    """
+    fmt = NAMED_FORMAT if named else FORMAT
     logger = logging.getLogger(name)
     logger.setLevel(logging.INFO)
     for handler in list(logger.handlers):
@@ -30,12 +38,12 @@ def setup_logger(name: str, log_file: Optional[Path], terminal_level: int = logg
         handler.close()
     logger.propagate = False
     terminal = TqdmHandler()
-    terminal.setFormatter(FORMAT)
+    terminal.setFormatter(fmt)
     terminal.setLevel(terminal_level)
     logger.addHandler(terminal)
     if log_file is not None:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
         file_handler = logging.FileHandler(log_file, encoding="utf-8")
-        file_handler.setFormatter(FORMAT)
+        file_handler.setFormatter(fmt)
         logger.addHandler(file_handler)
     return logger

@@ -6,6 +6,7 @@ dependency, and the old trainer -> train_cli cycle hid in one), and those under 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,14 @@ def test_checker_catches_a_cycle():
                                            ("london_llm.inference.check_cli", "inference")])
 def test_layer_of(module, layer):
     assert layer_of(module) == layer
+
+
+def test_nothing_in_the_package_patches_sys_path_and_each_door_at_most_once():
+    """The project is installed (pip install -e .): the package never touches sys.path, and a
+    numbered script keeps at most its one bootstrap line (so it also runs from a clean clone)."""
+    patch = re.compile(r"sys\.path\.(?:insert|append|extend)\(|sys\.path\s*(?:\[[^]]*\])?\s*[+]?=")
+    for module, source in module_sources().items():
+        assert not patch.search(source), f"{module} patches sys.path"
+    for script in sorted(REPO.glob("[0-9][0-9]_*/*.py")):
+        inserts = script.read_text(encoding="utf-8").count("sys.path.insert")
+        assert inserts <= 1, f"{script.relative_to(REPO)} patches sys.path {inserts} times"

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from conftest import _record, build_small_documents
 
+VOCAB = 1200  # the shared stage 03 test tokenizer's (tests/tokenization/conftest.py)
+
 
 def write_documents(path: Path, records: list[dict]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -35,3 +37,7 @@ def build_mixed_documents(corpus: Path, out: Path) -> Path:
     for txt in sorted((corpus / "ia-djvu-ocr-samples").glob("*_djvu.txt")):
         records.append(record("ocr", 1850, txt.read_text(encoding="utf-8", errors="replace"), txt.stem))
     return write_documents(out, records)
+
+
+def read_records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -38,9 +37,8 @@ def checkpoint_table(root: Path) -> str:
     lines = [f"Checkpoints in {root}:", f"  {'name':<22}{'step':>9}  {'val loss':>9}  {'saved':<17}{'size':>10}  status"]
     for i in infos:
         val = f"{i.val_loss:.4f}" if i.val_loss is not None else "-"
-        date = time.strftime("%Y-%m-%d %H:%M", time.localtime(i.created)) if i.created else "?"
         status = "ok" if i.problem is None else f"INCOMPLETE: {i.problem}"
-        lines.append(f"  {i.name:<22}{i.step:>9}  {val:>9}  {date:<17}{human_size(i.size_bytes):>10}  {status}")
+        lines.append(f"  {i.name:<22}{i.step:>9}  {val:>9}  {i.saved:<17}{human_size(i.size_bytes):>10}  {status}")
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from london_llm.errors import LondonLLMError
 from london_llm.hashing import sha256_file as file_sha256
-from london_llm.tokenization.loading import tokenizer_sha256
+from london_llm.tokenization.format import tokenizer_sha256
 
 SPLITS = ("train", "val")
 TOKEN_DTYPE = np.dtype("<u2")  # little-endian uint16, whatever the machine's byte order

@@ -17,7 +17,8 @@ import numpy as np
 from london_llm.pretokenize import format as token_format
 from london_llm.tags import END_OF_TEXT, document_tags
 from london_llm.tokenization.errors import TokenizerError
-from london_llm.tokenization.loading import load_backend_tokenizer, tokenizer_info, tokenizer_sha256
+from london_llm.tokenization.format import tokenizer_sha256
+from london_llm.tokenization.loading import load_backend_tokenizer, tokenizer_info
 
 PIECE_CHARS = 32_768  # long texts are encoded in pieces about this long (see TextEncoder.pieces)
 RETRAIN = "python 03_tokenizer/train_historical_tokenizer.py"

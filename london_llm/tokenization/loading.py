@@ -3,22 +3,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import tokenizers
 
-from london_llm.hashing import sha256_file
 from london_llm.tags import END_OF_TEXT, PAD
 from london_llm.tokenization.errors import TokenizerError
-from london_llm.tokenization.training import FORMAT_VERSION, INFO_FILE
+from london_llm.tokenization.format import FOLDER_FILES, FORMAT_VERSION, INFO_FILE, RETRAIN_CMD, tokenizer_sha256
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
 
-RETRAIN_CMD = "python 03_tokenizer/train_historical_tokenizer.py"
 RETRAIN = f"train it again: {RETRAIN_CMD}"
-REQUIRED_FILES = ("tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json",
-                  "special_tokens_map.json", INFO_FILE)
 
 
 def tokenizer_info(folder: Path) -> dict:
@@ -44,7 +40,7 @@ def tokenizer_info(folder: Path) -> dict:
 
 
 def _check_files(folder: Path, info: dict) -> None:
-    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
+    missing = [name for name in FOLDER_FILES if not (folder / name).is_file()]
     if missing:
         raise TokenizerError(f"tokenizer folder {folder} is incomplete (missing {', '.join(missing)}); {RETRAIN}")
     if tokenizer_sha256(folder) != info["tokenizer_sha256"]:
@@ -99,20 +95,3 @@ def load_tokenizer(folder: Path) -> "PreTrainedTokenizerFast":
         raise TokenizerError(f"{folder / 'tokenizer_config.json'} lacks split_special_tokens=true, so text "
                              f"containing special-token strings would become special ids; {RETRAIN}")
     return tokenizer
-
-
-def tokenizer_sha256(tokenizer_dir: Path) -> str:
-    """sha256 of tokenizer.json: the tokenizer's one fingerprint (london_tokenizer.json, pretokenized
-    data's metadata.json and every checkpoint's trainer_state.json record it)."""
-    path = Path(tokenizer_dir) / "tokenizer.json"
-    if not path.is_file():
-        raise TokenizerError(f"no tokenizer at {path}; train it first: {RETRAIN_CMD} (or pass the tokenizer folder)")
-    return sha256_file(path)
-
-
-def tokenizer_fingerprint(tokenizer_dir: Path) -> Optional[str]:
-    """tokenizer_sha256, or None when there is no readable tokenizer.json (nothing to compare with)."""
-    try:
-        return tokenizer_sha256(tokenizer_dir)
-    except (TokenizerError, OSError):
-        return None

@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from london_llm.hashing import sha256_file
 from london_llm.tags import CONTROL_TOKENS, END_OF_TEXT
 from london_llm.tokenization import checks
 from london_llm.tokenization.documents import held_out_texts, iter_documents
 from london_llm.tokenization.loading import load_backend_tokenizer, load_tokenizer, tokenizer_info
 from london_llm.tokenization.modern_english import SOURCE_DESCRIPTION, modern_english_texts, split_held_out
-from london_llm.tokenization.training import sha256_file
 from london_llm.tokenization.recipe import train_byte_level_bpe, truncate_bpe
 
 log = logging.getLogger(__name__)

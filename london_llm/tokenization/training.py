@@ -11,22 +11,12 @@ import tokenizers
 from tqdm.auto import tqdm
 
 from london_llm import atomic
-from london_llm.hashing import sha256_file
 from london_llm.tags import CONTROL_TOKENS, END_OF_TEXT, PAD
 from london_llm.tokenization.documents import DocumentScan, iter_texts, scan_documents
 from london_llm.tokenization.errors import TokenizerError
+from london_llm.tokenization.format import (DEFAULT_MODEL_MAX_LENGTH, FORMAT_VERSION, INFO_FILE, SPECIAL_TOKEN_RULE,
+                                          TAG_RULE, tokenizer_sha256)
 from london_llm.tokenization.recipe import BYTE_ALPHABET_SIZE, train_byte_level_bpe
-
-FORMAT_VERSION = 1
-INFO_FILE = "london_tokenizer.json"
-DEFAULT_MODEL_MAX_LENGTH = 1024  # the largest preset context; the tokenizer itself has no limit
-SPECIAL_TOKEN_RULE = (
-    "Special tokens enter a sequence only by id (token_to_id / convert_tokens_to_ids). Text is always "
-    "encoded with special-token splitting off (tokenizers: encode_special_tokens = True; transformers: "
-    "split_special_tokens = true in tokenizer_config.json), so text that merely contains '<|endoftext|>' "
-    "or '<|kind:trial|>' is encoded as ordinary characters and round-trips exactly.")
-TAG_RULE = ("One <|kind:K|> tag per document kind and one <|period:S-E|> tag per quarter-century "
-            "(from the document's year) that occur in the training documents (london_llm.tags.tag_set).")
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +65,7 @@ def _write_folder(tokenizer: tokenizers.Tokenizer, folder: Path, scan: DocumentS
         "special_token_ids": {t: saved.token_to_id(t) for t in specials},
         "special_token_rule": SPECIAL_TOKEN_RULE,
         "tag_rule": TAG_RULE,
-        "tokenizer_sha256": sha256_file(folder / "tokenizer.json"),
+        "tokenizer_sha256": tokenizer_sha256(folder),
         "training_data": {
             "documents_file": str(scan.path.resolve()),
             "sha256": scan.sha256,

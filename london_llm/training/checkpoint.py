@@ -1,5 +1,8 @@
 """Checkpoint folders (README "Checkpoint folder (format 1)"): write, verify, list, find, prune.
 
+The one owner of the checkpoint format. torch and safetensors are imported only where tensors
+are written or read, so listing and naming checkpoints (the status script) needs neither.
+
 A checkpoint is written into a temporary folder and renamed into place; its manifest.json
 (file sizes and sha256 sums) is written last, so a folder without a matching manifest is
 incomplete or corrupt and is passed over for the previous good one.
@@ -12,14 +15,15 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
-
-import torch
-from safetensors.torch import load_file
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from london_llm import atomic
 from london_llm.errors import LondonLLMError
 from london_llm.hashing import sha256_file  # noqa: F401 - also part of this module's API
+from london_llm.tokenization.format import FOLDER_FILES
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -28,8 +32,7 @@ OPTIMIZER = "optimizer.pt"
 RNG_STATE = "rng_state.pt"
 WEIGHTS = "model.safetensors"
 _NAME = re.compile(r"^checkpoint-(\d+)(?:\.pt)?$")
-TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json",
-                   "special_tokens_map.json", "london_tokenizer.json")
+TOKENIZER_FILES = FOLDER_FILES  # a checkpoint carries its tokenizer's whole folder
 
 
 class CheckpointError(LondonLLMError, RuntimeError):
@@ -53,6 +56,17 @@ class CheckpointInfo:
     def name(self) -> str:
         return self.path.name
 
+    @property
+    def saved(self) -> str:
+        """When it was written, as the tables show it (local time), or "?"."""
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.created)) if self.created else "?"
+
+
+def checkpoint_name(text: str) -> Optional[str]:
+    """`checkpoint-500` or the guide's `checkpoint-500.pt` -> `checkpoint-500`; anything else None."""
+    m = _NAME.match(text)
+    return f"checkpoint-{m.group(1)}" if m else None
+
 
 def step_of(path: Path) -> Optional[int]:
     m = _NAME.match(Path(path).name)
@@ -67,6 +81,8 @@ def save_checkpoint(root: Path, step: int, *, model, optimizer_state: dict, rng_
                     protect: Iterable[Path] = ()) -> Path:
     """Write `root/checkpoint-<step>/` atomically (manifest last), then keep the newest `save_total_limit`
     (never pruning the one just written, nor those in `protect`, e.g. the checkpoint resumed from)."""
+    import torch
+
     root = Path(root)
     final = root / f"checkpoint-{step}"
     with atomic.atomic_dir(final) as tmp:
@@ -245,12 +261,18 @@ def read_trainer_state(path: Path) -> dict[str, Any]:
 
 
 def load_weights(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
     return load_file(str(Path(path) / WEIGHTS))
 
 
 def load_optimizer_state(path: Path) -> dict:
+    import torch
+
     return torch.load(Path(path) / OPTIMIZER, map_location="cpu", weights_only=True)
 
 
 def load_rng_states(path: Path) -> list[dict]:
+    import torch
+
     return torch.load(Path(path) / RNG_STATE, map_location="cpu", weights_only=True)["ranks"]

@@ -109,7 +109,7 @@ def choose_resume(args, output_dir: Path, log: Callable[[str], None]) -> Optiona
 def tokenizer_for_resume(tokenizer_dir: Path, resume: Path, log: Callable[[str], None]) -> Path:
     """With no --tokenizer_dir, resume with the default folder if it is the checkpoint's tokenizer,
     else with the copy the checkpoint folder holds (it is never pruned while resumed from)."""
-    from london_llm.tokenization.loading import tokenizer_fingerprint
+    from london_llm.tokenization.format import tokenizer_fingerprint
     from london_llm.training import checkpoint as ckpt
 
     saved_sha = ckpt.read_trainer_state(resume).get("tokenizer_sha256")
@@ -199,7 +199,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
         from london_llm.pretokenize.build import prepare_pretokenized
         from london_llm.tokenization.loading import load_tokenizer
         from london_llm.training.loop import TrainJob, train
-        from london_llm.tokenization.loading import tokenizer_fingerprint
+        from london_llm.tokenization.format import tokenizer_fingerprint
 
         precision = choose_precision(ctx.device, config.dtype)
 

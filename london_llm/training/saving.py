@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from london_llm.tokenization.loading import tokenizer_fingerprint
+from london_llm.tokenization.format import tokenizer_fingerprint
 from london_llm.training import checkpoint as ckpt
 from london_llm.training import distributed as dist_utils
 from london_llm.training import rng

@@ -9,13 +9,11 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
+from london_llm.training.checkpoint import CheckpointInfo, checkpoint_name
 from london_llm.training.metrics import MetricsLog, MonitorError
 from london_llm.training.runlock import LOCK_NAME
-
-if TYPE_CHECKING:  # only the type: the status script answers without importing torch
-    from london_llm.training.checkpoint import CheckpointInfo
 
 ETA_WINDOW = 50  # train records (of the current segment) the step rate is measured over
 
@@ -138,8 +136,7 @@ def format_status(status: RunStatus, title: str, now: Optional[float] = None,
         lines.append(f"  last logged     {format_duration(now - status.last_update)} ago")
     ck = status.newest_checkpoint
     if ck:
-        saved = time.strftime("%Y-%m-%d %H:%M", time.localtime(ck.created)) if ck.created else "?"
-        lines.append(f"  newest ckpt     {ck.name} (val loss {_num(ck.val_loss)}, saved {saved}; "
+        lines.append(f"  newest ckpt     {ck.name} (val loss {_num(ck.val_loss)}, saved {ck.saved}; "
                      f"{status.checkpoints} kept) {ck.path}")
     else:
         lines.append("  newest ckpt     none yet")
@@ -164,17 +161,9 @@ def format_checkpoint_table(per_model: dict[str, list[CheckpointInfo]], dirs: di
             continue
         lines.append(f"  {'checkpoint':<20} {'step':>9} {'val loss':>9}  {'saved':<16}  state")
         for c in infos:
-            saved = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.created)) if c.created else "?"
             state = "ok" if c.problem is None else f"UNUSABLE: {c.problem}"
-            lines.append(f"  {c.name:<20} {c.step:>9,} {_num(c.val_loss):>9}  {saved:<16}  {state}")
+            lines.append(f"  {c.name:<20} {c.step:>9,} {_num(c.val_loss):>9}  {c.saved:<16}  {state}")
     return "\n".join(lines)
-
-
-def _checkpoint_name(text: str) -> Optional[str]:
-    """`checkpoint-500` or the guide's `checkpoint-500.pt` -> `checkpoint-500`; anything else None."""
-    name = text[:-3] if text.endswith(".pt") else text
-    prefix, _, number = name.partition("-")
-    return name if prefix == "checkpoint" and number.isdigit() else None
 
 
 def locate_checkpoint(given: str, dirs: dict[str, Path], model: Optional[str] = None,
@@ -190,7 +179,7 @@ def locate_checkpoint(given: str, dirs: dict[str, Path], model: Optional[str] = 
         if model not in dirs:
             raise MonitorError(f"unknown model {model!r}: choose one of {', '.join(dirs)}")
         dirs = {model: dirs[model]}
-    bare = _checkpoint_name(given) if "/" not in given else None
+    bare = checkpoint_name(given) if "/" not in given else None
     if bare:
         hits = [(model, Path(d) / bare) for model, d in dirs.items() if (Path(d) / bare).is_dir()]
         if len(hits) == 1:
@@ -211,7 +200,7 @@ def locate_checkpoint(given: str, dirs: dict[str, Path], model: Optional[str] = 
         path = path.with_suffix("")
     if not path.is_dir():
         raise MonitorError(f"checkpoint not found: {path} is not a folder. List them with ./resume_training.sh")
-    if _checkpoint_name(path.name) is None:
+    if checkpoint_name(path.name) is None:
         raise MonitorError(f"{path} is not a checkpoint folder (expected a name like checkpoint-500)")
     path = path.resolve()
     if model is not None:

@@ -18,7 +18,7 @@ from safetensors.torch import load_file
 
 pytestmark = pytest.mark.slow  # every test here trains or launches a real run
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TRAIN = REPO / "04_training" / "train_model_slm.py"
 CHECK = REPO / "04_training" / "test_checkpoint_slm.py"
 STEPS = 24

@@ -135,7 +135,7 @@ def test_launcher_works_through_a_link_from_the_training_folder(elsewhere):
 def test_resume_script_lists_both_models_checkpoints_from_another_directory(tmp_path, elsewhere):
     home = tmp_path / "home"
     # real checkpoint folders, written the way the trainer writes them
-    from test_monitor import make_checkpoint
+    from run_records import make_checkpoint
     make_checkpoint(home / "09_models" / "checkpoints" / "slm", 500, 3.4567)
     make_checkpoint(home / "09_models" / "checkpoints" / "slm", 1000, 3.2109)
     make_checkpoint(home / "09_models" / "checkpoints", 250, 3.9876)
@@ -152,7 +152,7 @@ def test_resume_script_lists_both_models_checkpoints_from_another_directory(tmp_
 
 def test_resume_script_finds_the_model_and_resumes_it(tmp_path, elsewhere):
     home = tmp_path / "home"
-    from test_monitor import make_checkpoint
+    from run_records import make_checkpoint
     regular_ckpt = make_checkpoint(home / "09_models" / "checkpoints", 250, 3.9)
     out = sh(RESUME, "checkpoint-250", "--home", str(home), "--dry_run", "--max_steps", "500", cwd=elsewhere)
     assert "Resuming the 'regular' model" in out.stderr
@@ -173,7 +173,7 @@ def test_resume_script_finds_the_model_and_resumes_it(tmp_path, elsewhere):
 
 def test_resume_script_explains_what_is_wrong(tmp_path, elsewhere):
     home = tmp_path / "home"
-    from test_monitor import make_checkpoint
+    from run_records import make_checkpoint
     make_checkpoint(home / "09_models" / "checkpoints" / "slm", 500, 3.4)
     make_checkpoint(home / "09_models" / "checkpoints", 500, 3.9)
     cases = [(["checkpoint-7465"], "checkpoint not found: 'checkpoint-7465'"),

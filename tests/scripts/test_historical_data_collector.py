@@ -11,7 +11,7 @@ import pytest
 
 from mirror_server import FaultPlan, MirrorServer
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "02_data_collection" / "historical_data_collector.py"
 FAST = ["--rate-limit", "0", "--backoff", "0.01", "--timeout", "0.5", "--max-retries", "9", "--workers", "4",
         "--no-progress"]

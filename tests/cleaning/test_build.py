@@ -15,7 +15,7 @@ from london_llm.cleaning.build import BuildError, build_corpus
 from london_llm.cleaning.importer import import_from_dir
 from london_llm.cleaning.sidecar import write_sidecar
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CLEAN = REPO / "02_data_collection" / "clean_corpus.py"
 COUNT = REPO / "02_data_collection" / "count_tokens.py"
 
@@ -243,7 +243,7 @@ def test_importer_maps_every_shared_folder(shared_corpus, tmp_path):
 
 def test_every_document_filter_is_counted(tmp_path, shared_corpus):
     """Licence text, Latin, OCR noise, a fragment: each removed and counted under its filter."""
-    from test_cleaning_units import LATIN
+    from cleaning.test_cleaning_units import LATIN
     downloads = tmp_path / "downloads" / "local"
     downloads.mkdir(parents=True)
     raw = (shared_corpus / "gutenberg-london-books-rcdm-uga/texts/Collins_Basil.txt").read_text(encoding="utf-8")

@@ -13,7 +13,7 @@ from london_llm.collect.registry import (FORMATS, MIRRORS, RegistryError, load_r
                                          resolve_mirrors, select_sources)
 from london_llm.collect.textcheck import LicenceRefused, NotText, check_body
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 REGISTRY = REPO / "02_data_collection" / "data_sources.json"
 
 

@@ -1,0 +1,194 @@
+"""Stage 02: download the historical London sources, then clean them into the corpus.
+
+    python 02_data_collection/historical_data_collector.py                    # everything enabled
+    python 02_data_collection/historical_data_collector.py --list-sources
+    python 02_data_collection/historical_data_collector.py --sources gutenberg old_bailey_sessions
+    python 02_data_collection/historical_data_collector.py --from-dir ../shared/corpus   # offline
+    python 02_data_collection/historical_data_collector.py --clean-only
+
+Downloads land in data/london_historical/downloads/<source_id>/<file> with <file>.meta.json written
+last; a rerun fetches only what is missing. Every base URL can point at a mirror (flags below or
+LONDON_LLM_<NAME>_MIRROR). Exit status: 0 when done (failures listed in the summary), 1 with
+--strict when any item failed, 2 on bad input (registry, flags, missing folders).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+from london_llm import atomic
+from london_llm.collect.collector import CollectOptions, collect
+from london_llm.collect.fetch import DEFAULT_MAX_BYTES
+from london_llm.collect.http import USER_AGENT, HttpSettings
+from london_llm.collect.registry import MIRRORS, RegistryError, load_registry, resolve_mirrors, select_sources
+from london_llm.logs import setup_logger
+
+REGISTRY_FILE = "02_data_collection/data_sources.json"  # in the repository, beside the script
+log = logging.getLogger("london_llm.collect")
+
+
+def _add(group, *names: str, **kwargs) -> None:
+    """Each --dashed-flag also answers to --underscored_flag, the spelling the guide and clean_corpus.py use."""
+    aliases = ["--" + n[2:].replace("-", "_") for n in names if n.startswith("--") and "-" in n[2:]]
+    group.add_argument(*names, *aliases, **kwargs)
+
+
+def build_parser(root: Path, prog: Optional[str] = None) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="\n".join(__doc__.split("\n\n")[1:]))
+    what = p.add_argument_group("what to do")
+    _add(what, "--registry", type=Path, default=Path(root) / REGISTRY_FILE,
+                      help=f"sources registry (default: {REGISTRY_FILE})")
+    _add(what, "--sources", nargs="+", metavar="ID",
+                      help="only these source ids, or kinds/collections (gutenberg, old_bailey, ...); "
+                           "a disabled source runs when named by id (default: every enabled source)")
+    _add(what, "--list-sources", action="store_true", help="print the registry's sources and exit")
+    _add(what, "--download-only", action="store_true", help="download, do not clean")
+    _add(what, "--clean-only", action="store_true", help="clean what is already downloaded, fetch nothing")
+    _add(what, "--from-dir", type=Path, metavar="DIR",
+                      help="import already-downloaded files in the sources' own layouts (e.g. ../shared/corpus) "
+                           "instead of downloading, then clean")
+    _add(what, "--strict", action="store_true", help="exit 1 when any item failed")
+
+    where = p.add_argument_group("where")
+    _add(where, "--home", type=Path, help="artifact root (default: $LONDON_LLM_HOME or the repository)")
+    _add(where, "--output-dir", type=Path,
+                       help="data folder holding downloads/, processed/, metadata/ and the corpus "
+                            "(default: <home>/data/london_historical)")
+    _add(where, "--log-file", type=Path, help="log file (default: <home>/logs/data_collection.log)")
+
+    net = p.add_argument_group("network (politeness and robustness)")
+    _add(net, "--workers", type=int, default=4, help="parallel downloads (default: 4)")
+    _add(net, "--max-retries", type=int, default=5, help="retries per request and per file (default: 5)")
+    _add(net, "--backoff", type=float, default=1.0,
+                     help="exponential backoff factor in seconds: waits backoff*2^(n-1) (default: 1.0)")
+    _add(net, "--timeout", type=float, default=30.0,
+                     help="seconds to connect and between received bytes (default: 30)")
+    _add(net, "--rate-limit", type=float, default=1.0,
+                     help="minimum seconds between requests to one host (default: 1.0; 0 disables)")
+    _add(net, "--retry-after-max", type=float, default=600.0,
+                     help="longest Retry-After wait honoured, seconds (default: 600)")
+    _add(net, "--max-bytes", type=int, default=DEFAULT_MAX_BYTES,
+                     help=f"largest file accepted (default: {DEFAULT_MAX_BYTES:,})")
+    _add(net, "--user-agent", default=USER_AGENT, help="User-Agent header (default: descriptive, names the project)")
+    mirrors = p.add_argument_group("mirrors (each also read from its environment variable)")
+    for m in MIRRORS.values():
+        _add(mirrors, m.flag, dest=f"mirror_{m.name}", metavar="URL",
+                             help=f"{m.what} (env {m.env}; default {m.default})")
+    _add(mirrors, "--archive-mirror", dest="mirror_internet_archive", metavar="URL",
+                         help="alias of --internet-archive-mirror")
+
+    clean = p.add_argument_group("cleaning (passed to london_llm.cleaning.build.build_corpus)")
+    _add(clean, "--min-year", type=int, default=1500, help="earliest year kept (default: 1500)")
+    _add(clean, "--max-year", type=int, default=1913, help="latest year kept (default: 1913)")
+    _add(clean, "--long-s", default="normalise", choices=("normalise", "keep"), help="long s (ſ) rule: normalise | keep (default: normalise)")
+    _add(clean, "--clean-workers", type=int, default=None, help="cleaning processes (default: all cores)")
+    _add(p, "--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+def setup_logging(log_file: Path) -> None:
+    """Every london_llm logger into the log file; only errors on the terminal (the summary says the rest)."""
+    setup_logger("london_llm", log_file, terminal_level=logging.ERROR, named=True)
+
+
+def list_sources(sources) -> None:
+    print(f"{'id':44} {'kind':24} {'on':3} {'doc':9} {'years':10} what")
+    for s in sources:
+        print(f"{s.id:44} {s.kind:24} {'yes' if s.enabled else 'no':3} {s.doc_kind:9} "
+              f"{s.date_range[0]}-{s.date_range[1]:<5} {s.summary()}")
+    print(f"{len(sources)} sources, {sum(s.enabled for s in sources)} enabled")
+
+
+def run_cleaning(args, data_dir: Path) -> int:
+    try:
+        from london_llm.cleaning.build import BuildError, build_corpus
+    except ImportError as exc:
+        print(f"error: the cleaning library is not available ({exc}); use --download-only", file=sys.stderr)
+        return 2
+    try:
+        stats = build_corpus(data_dir / "downloads", data_dir / "processed",
+                             data_dir / "london_historical_corpus_comprehensive.txt", data_dir / "metadata",
+                             min_year=args.min_year, max_year=args.max_year, long_s=args.long_s,
+                             workers=args.clean_workers, progress=not args.no_progress)
+    except (BuildError, ValueError, OSError) as exc:  # the message names the file and what to rerun
+        print(f"error: cleaning failed: {exc}", file=sys.stderr)
+        return 2
+    totals = stats.get("totals", {}) if isinstance(stats, dict) else {}
+    print("cleaned: " + ", ".join(f"{k} {totals[k]:,}" for k in ("files", "documents", "chars", "words")
+                                  if isinstance(totals.get(k), int)))
+    print(f"corpus: {data_dir / 'london_historical_corpus_comprehensive.txt'}")
+    return 0
+
+
+def main(argv: Optional[list[str]], *, paths_fn: Callable, root: Path, prog: Optional[str] = None) -> int:
+    """02_data_collection/historical_data_collector.py: download, then clean (so it sits in the cleaning
+    layer, above collect). `paths_fn(home)` gives the artifact locations (config.paths), `root` the repository."""
+    args = build_parser(root, prog).parse_args(argv)
+    if args.download_only and args.clean_only:
+        print("error: --download-only and --clean-only exclude each other", file=sys.stderr)
+        return 2
+    paths = paths_fn(args.home)
+    data_dir = (args.output_dir.expanduser().resolve() if args.output_dir else paths.data_dir)
+    try:
+        registry = load_registry(args.registry)
+        if args.list_sources:
+            list_sources(registry)
+            return 0
+        chosen = select_sources(registry, args.sources)
+        mirrors = resolve_mirrors({name: getattr(args, f"mirror_{name}") for name in MIRRORS})
+    except RegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for name, value in (("--workers", args.workers), ("--max-retries", args.max_retries + 1),
+                        ("--timeout", args.timeout), ("--max-bytes", args.max_bytes)):
+        if value <= 0:
+            print(f"error: {name} must be positive", file=sys.stderr)
+            return 2
+    setup_logging(args.log_file or paths.logs_dir / "data_collection.log")
+    downloads = data_dir / "downloads"
+    summary = None
+    if args.from_dir:
+        try:
+            from london_llm.cleaning.importer import import_from_dir
+            counts = import_from_dir(args.from_dir.expanduser().resolve(), downloads)
+        except (ImportError, OSError, ValueError) as exc:
+            print(f"error: --from-dir {args.from_dir}: {exc}", file=sys.stderr)
+            return 2
+        print(f"imported from {args.from_dir}: {json.dumps(counts, default=str)}")
+        if not counts.get("imported") and not counts.get("skipped"):
+            unmapped = counts.get("unmapped") or []
+            print(f"error: --from-dir {args.from_dir}: no file there is in a known source's layout"
+                  + (f" (not recognised: {', '.join(map(str, unmapped[:5]))}{' ...' if len(unmapped) > 5 else ''})"
+                     if unmapped else "")
+                  + "; point --from-dir at a copy of ../shared/corpus (the sources' own folder layouts)",
+                  file=sys.stderr)
+            return 2
+    elif not args.clean_only:
+        settings = HttpSettings(timeout=args.timeout, max_retries=args.max_retries, backoff=args.backoff,
+                                rate_limit=args.rate_limit, retry_after_max=args.retry_after_max,
+                                user_agent=args.user_agent)
+        options = CollectOptions(downloads_dir=downloads, mirrors=mirrors, settings=settings,
+                                 workers=args.workers, max_bytes=args.max_bytes, progress=not args.no_progress,
+                                 registry_dir=args.registry.resolve().parent)
+        log.info("collecting %d source(s) into %s", len(chosen), downloads)
+        try:
+            summary = collect(chosen, options)
+        except KeyboardInterrupt:
+            print("\ninterrupted: completed files are kept and partial ones resume; rerun the same command",
+                  file=sys.stderr)
+            return 130
+        atomic.write_json(data_dir / "metadata" / "download_summary.json", summary.to_dict())
+        print(summary.report())
+        log.info("summary: %s", json.dumps(summary.to_dict()))
+    status = 0
+    if not args.download_only:
+        status = run_cleaning(args, data_dir)
+    if status == 0 and summary is not None and summary.failed and args.strict:
+        status = 1
+    return status

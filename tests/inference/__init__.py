@@ -1,0 +1,1 @@
+"""Tests of london_llm.inference (a package, so test modules may share basenames across folders)."""

@@ -1,0 +1,29 @@
+"""london_llm.training.model: the GPT-2 model as the loop builds it."""
+from __future__ import annotations
+
+import torch
+
+from london_llm.training.model import build_model, flops_per_token, generation_config, padded_vocab_size
+from london_llm.settings import TrainConfig
+
+
+SMALL = TrainConfig(n_layer=1, n_head=2, n_embd=16, max_length=8, vocab_size=100, batch_size=2,
+                    max_steps=100, warmup_steps=10, learning_rate=1e-3, min_lr_ratio=0.1)
+
+
+def test_model_pads_vocab_ties_weights_and_uses_sdpa():
+    model = build_model(SMALL, vocab_size=100, bos_id=0, eos_id=0, pad_id=1, seed=3)
+    assert model.config.vocab_size == 128 and model.config.tokenizer_vocab_size == 100
+    assert model.lm_head.weight.data_ptr() == model.transformer.wte.weight.data_ptr()
+    assert model.config._attn_implementation == "sdpa"
+    again = build_model(SMALL, vocab_size=100, bos_id=0, eos_id=0, seed=3)
+    assert torch.equal(model.transformer.h[0].attn.c_attn.weight, again.transformer.h[0].attn.c_attn.weight)
+    gen = generation_config(model.config)
+    assert gen.suppress_tokens == list(range(100, 128))
+    assert padded_vocab_size(30_000, 64) == 30_016 and padded_vocab_size(100, 1) == 100
+
+
+def test_flops_per_token_matches_the_6n_rule():
+    model = build_model(SMALL, vocab_size=100, bos_id=0, eos_id=0)
+    n = sum(p.numel() for p in model.parameters()) - model.transformer.wpe.weight.numel()
+    assert flops_per_token(model, 1, 16, 8) == 6 * n + 12 * 1 * 16 * 8

@@ -1,0 +1,109 @@
+"""london_llm.training.status: run status, liveness (the run lock) and checkpoint lookup."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from london_llm.training import checkpoint, metrics, status
+from run_records import SEC_PER_STEP, make_checkpoint, records, write_log
+
+
+def test_status_of_a_running_run_has_progress_eta_losses_and_newest_checkpoint(tmp_path):
+    log = metrics.read_metrics(write_log(tmp_path / "metrics.jsonl", records(1, 100)))
+    make_checkpoint(tmp_path, 50, 6.0)
+    make_checkpoint(tmp_path, 100, 4.5)
+    infos = checkpoint.list_checkpoints(tmp_path)
+    st = status.run_status(log, infos, total_steps=200, running_owner="pid 42 on host, started now")
+    assert st.state == "running" and st.step == 100
+    assert st.eta_seconds == pytest.approx(100 * SEC_PER_STEP)
+    assert st.newest_checkpoint.name == "checkpoint-100" and st.best_val_loss == pytest.approx(log.last("eval/val_loss"))
+    text = status.format_status(st, "slm training", now=log.last_time + 5)
+    assert "RUNNING (pid 42" in text and "100 / 200 (50.0%)" in text
+    assert "ETA             0m 50s (0.50 s/step)" in text
+    assert "checkpoint-100 (val loss 4.5000" in text and "2 kept" in text
+    assert "last logged     0m 05s ago" in text
+    assert "tokens/s        2,048   MFU 1.5%" in text, "MFU is logged as a fraction, shown in percent"
+
+
+def test_status_after_the_run_distinguishes_finished_stopped_and_not_started(tmp_path):
+    done = metrics.read_metrics(write_log(tmp_path / "a" / "metrics.jsonl", records(1, 200)))
+    assert status.run_status(done, [], 200, None).state == "finished"
+    half = metrics.read_metrics(write_log(tmp_path / "b" / "metrics.jsonl", records(1, 120)))
+    st = status.run_status(half, [], 200, None)
+    assert st.state == "stopped" and st.eta_seconds is None
+    text = status.format_status(st, "slm", resume_hint="./resume_training.sh checkpoint-100")
+    assert "STOPPED" in text and "to resume       ./resume_training.sh checkpoint-100" in text
+    assert status.run_status(None, [], 200, None).state == "not started"
+    guessed = status.run_status(half, [], 200, "pid 1", total_is_guess=True)
+    assert "120 / 200 (60.0%)   (the preset's total" in status.format_status(guessed, "slm")
+
+
+def test_an_incomplete_checkpoint_is_not_offered_as_the_newest(tmp_path):
+    make_checkpoint(tmp_path, 50, 4.9)
+    broken = make_checkpoint(tmp_path, 100, 4.1)
+    (broken / checkpoint.WEIGHTS).write_bytes(b"truncated")
+    st = status.run_status(None, checkpoint.list_checkpoints(tmp_path), 200, None)
+    assert st.newest_checkpoint.name == "checkpoint-50" and st.step == 50 and st.state == "stopped"
+
+
+def test_a_live_lock_means_running_and_a_dead_owners_lock_does_not(tmp_path):
+    assert status.live_run_owner(tmp_path) is None
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; sys.path.insert(0, sys.argv[1]); from london_llm.training.runlock import RunLock;"
+         "lock = RunLock(sys.argv[2]).acquire(); print('locked', flush=True); time.sleep(60)", str(REPO), str(tmp_path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        owner = status.live_run_owner(tmp_path)
+        assert owner is not None and f"pid {holder.pid}" in owner
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (tmp_path / "training.lock").exists(), "a killed run leaves its lock file behind"
+    assert status.live_run_owner(tmp_path) is None, "but the kernel released its flock: not running"
+
+
+@pytest.fixture
+def model_dirs(tmp_path) -> dict[str, Path]:
+    root = tmp_path / "09_models" / "checkpoints"
+    dirs = {"slm": root / "slm", "regular": root, "tiny": root / "tiny"}
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    (dirs["slm"] / "checkpoint-500").mkdir()
+    (dirs["slm"] / "checkpoint-1000").mkdir()
+    (dirs["regular"] / "checkpoint-250").mkdir()
+    (dirs["regular"] / "checkpoint-500").mkdir()
+    return dirs
+
+
+def test_locate_by_name_finds_the_model(model_dirs):
+    assert status.locate_checkpoint("checkpoint-1000", model_dirs) == ("slm", model_dirs["slm"] / "checkpoint-1000")
+    assert status.locate_checkpoint("checkpoint-250.pt", model_dirs)[0] == "regular"  # the guide's spelling
+
+
+def test_locate_an_ambiguous_name_asks_for_the_model(model_dirs):
+    with pytest.raises(metrics.MonitorError, match="several models.*--model"):
+        status.locate_checkpoint("checkpoint-500", model_dirs)
+    assert status.locate_checkpoint("checkpoint-500", model_dirs, model="regular")[0] == "regular"
+
+
+def test_locate_a_missing_name_lists_what_exists(model_dirs):
+    with pytest.raises(metrics.MonitorError, match=r"checkpoint-42.*slm: checkpoint-500, checkpoint-1000"):
+        status.locate_checkpoint("checkpoint-42", model_dirs)
+
+
+def test_locate_by_path_relative_to_the_current_folder(model_dirs, tmp_path):
+    model, path = status.locate_checkpoint("09_models/checkpoints/slm/checkpoint-500", model_dirs, cwd=tmp_path)
+    assert (model, path) == ("slm", model_dirs["slm"] / "checkpoint-500")
+    elsewhere = tmp_path / "experiments" / "checkpoint-7"
+    elsewhere.mkdir(parents=True)
+    with pytest.raises(metrics.MonitorError, match="cannot tell which model.*--model"):
+        status.locate_checkpoint(str(elsewhere), model_dirs)
+    assert status.locate_checkpoint(str(elsewhere), model_dirs, model="tiny") == ("tiny", elsewhere)
+    with pytest.raises(metrics.MonitorError, match="not a checkpoint folder"):
+        status.locate_checkpoint(str(tmp_path / "experiments"), model_dirs)
