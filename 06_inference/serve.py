@@ -8,10 +8,11 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the one bootstrap line: works from a clean clone
 import config  # noqa: E402
+from london_llm.errors import run_command  # noqa: E402
 from london_llm.inference.serve_cli import main  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main(None, prog="serve.py", default_model="slm", presets=config.PRESETS,
-                  paths_fn=config.paths, description=__doc__.splitlines()[0]))
+    sys.exit(run_command(main, None, prog="serve.py", default_model="slm", presets=config.PRESETS,
+                         paths_fn=config.paths, description=__doc__.splitlines()[0]))

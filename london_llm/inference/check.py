@@ -1,5 +1,6 @@
-"""Check a checkpoint as a user would: list them, load one with plain transformers, measure the
-validation loss on held-out text, and generate from prompts."""
+"""Check a checkpoint as a user would: list them, load one with plain transformers (the inference
+core's loader), measure the validation loss on held-out text, and generate from prompts with the
+inference core (tags, KV cache, context bound)."""
 from __future__ import annotations
 
 import json
@@ -56,19 +57,6 @@ def pick_checkpoint(root: Path, name: Optional[str], log=print) -> Path:
     return path
 
 
-def load(path: Path, device: torch.device):
-    """(model, tokenizer) with plain AutoModelForCausalLM / AutoTokenizer, offline."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True)
-    except Exception as exc:  # transformers raises many kinds for a bad folder; all mean the same here
-        raise ckpt.CheckpointError(f"{path} does not load with AutoModelForCausalLM/AutoTokenizer ({exc}); "
-                                   "pick another checkpoint (--list-checkpoints)") from None
-    return model.to(device).eval(), tokenizer
-
-
 @torch.no_grad()
 def validation_loss(model, data_dir: Path, block_size: int, batch_size: int, max_batches: int,
                     device: torch.device) -> Optional[float]:
@@ -101,22 +89,12 @@ def validation_loss(model, data_dir: Path, block_size: int, batch_size: int, max
     return sum(losses) / len(losses) if losses else None
 
 
-@torch.no_grad()
-def generate(model, tokenizer, prompt: str, max_new_tokens: int = 60, temperature: float = 0.8,
-             top_k: int = 50, seed: Optional[int] = None) -> str:
-    """The prompt's continuation, sampled; padded vocabulary ids are suppressed by generation_config."""
-    if seed is not None:
-        torch.manual_seed(seed)
-    device = next(model.parameters()).device
-    ids = tokenizer(prompt, return_tensors="pt").input_ids
-    bos = torch.tensor([[tokenizer.bos_token_id]])  # documents follow <|endoftext|> in training
-    context = model.config.n_positions
-    max_new_tokens = max(1, min(max_new_tokens, context // 2))  # never run past the position table
-    ids = torch.cat([bos, ids], dim=1)[:, -(context - max_new_tokens):].to(device)  # keep the prompt's end
-    out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
-                         do_sample=temperature > 0, temperature=temperature if temperature > 0 else None,
-                         top_k=top_k if temperature > 0 else None, pad_token_id=tokenizer.pad_token_id)
-    return tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+def sample(engine, prompt: str, settings) -> str:
+    """The prompt's continuation from the inference core, with the conditioning tags training documents
+    begin with (settings.kind/period/year; default kind book). A prompt plus max_new_tokens past the
+    context raises ContextOverflowError saying how many tokens fit: nothing is cut silently."""
+    full = settings.prompt(prompt, engine.loaded.conditioning_tags)
+    return engine.generate(full, settings.params)[0].text
 
 
 def describe_state(path: Path) -> str:

@@ -5,7 +5,6 @@ import argparse
 from pathlib import Path
 from typing import Callable, Optional
 
-from london_llm.errors import EXIT_USAGE
 
 
 def build_parser(prog: str, description: str, default_model: str, presets) -> argparse.ArgumentParser:
@@ -21,26 +20,37 @@ def build_parser(prog: str, description: str, default_model: str, presets) -> ar
                    help="list the checkpoints (step, validation loss, date, size) and exit")
     p.add_argument("--prompt", action="append",
                    help="prompt to continue (repeatable; default: the guide's sample prompts)")
-    p.add_argument("--interactive", action="store_true", help="type prompts; an empty line or Ctrl-D ends")
-    p.add_argument("--max_new_tokens", "--max-new-tokens", type=int, default=60, help="tokens to generate")
+    p.add_argument("--interactive", action="store_true",
+                   help="type prompts and /commands (/help lists them); Ctrl-D, /exit or Ctrl-C twice ends")
+    p.add_argument("--max_new_tokens", "--max-new-tokens", type=int, default=60,
+                   help="tokens to generate (prompt + these must fit the context, else an error says what fits)")
     p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (0: greedy)")
-    p.add_argument("--top_k", "--top-k", type=int, default=50, help="sample from the k most likely tokens")
+    p.add_argument("--top_k", "--top-k", type=int, default=50, help="sample from the k most likely tokens (0: off)")
+    p.add_argument("--top_p", "--top-p", type=float, default=None, help="nucleus sampling (default: off)")
     p.add_argument("--seed", type=int, default=1234, help="sampling seed")
+    p.add_argument("--kind", default=None,
+                   help="document kind tag prompts start with, as training documents do (default: book when the "
+                        "tokenizer knows it; 'none' for no tag)")
+    p.add_argument("--period", default=None, help="period tag, e.g. 1750-1774 (default: none)")
+    p.add_argument("--year", type=int, default=None, help="the period tag holding this year")
     p.add_argument("--data_dir", "--data-dir",
                    help="pretokenized data for the validation loss (default: the one the checkpoint trained on)")
     p.add_argument("--eval_batches", "--eval-batches", type=int, default=20,
                    help="validation batches to average (0 skips the validation loss)")
     p.add_argument("--batch_size", "--batch-size", type=int, default=4, help="sequences per validation batch")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
     return p
 
 
 def main(argv: Optional[list[str]], *, prog: str, description: str, default_model: str, presets,
          paths_fn: Callable) -> int:
     args = build_parser(prog, description, default_model, presets).parse_args(argv)
-    from london_llm.training import checkpoint as ckpt
+    from london_llm.errors import LondonLLMError
     from london_llm.inference import check
-    from london_llm.training.precision import PrecisionError, choose_device
+    from london_llm.inference.engine import Engine
+    from london_llm.inference.interactive import InteractiveSession, Settings
+    from london_llm.inference.loading import load_model
+    from london_llm.inference.sampling import SamplingParams
 
     paths = paths_fn(args.home)
     root = Path(args.checkpoints_dir or paths.checkpoint_dir(args.model))
@@ -48,14 +58,19 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
         print(check.checkpoint_table(root))
         return 0
     try:
-        device = choose_device(args.device)
         path = check.pick_checkpoint(root, args.checkpoint_path)
         print(check.describe_state(path))
-        model, tokenizer = check.load(path, device)
+        loaded = load_model(path, device=args.device)
+        engine = Engine(loaded)
+        params = SamplingParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature,
+                                top_k=args.top_k or None, top_p=args.top_p, seed=args.seed).validated()
+        settings = Settings(params=params, kind=args.kind, period=args.period, year=args.year)
+        # wrong tags and a max_new_tokens past the context fail now, before the validation loss runs
+        engine.check_fits(len(engine.encode(settings.prompt("", loaded.conditioning_tags))), params.max_new_tokens)
         if args.eval_batches > 0:
             data_dir = Path(args.data_dir) if args.data_dir else check.data_dir_of(path)
-            loss = check.validation_loss(model, data_dir, model.config.n_positions, args.batch_size,
-                                         args.eval_batches, device) if data_dir else None
+            loss = check.validation_loss(loaded.model, data_dir, loaded.context_length, args.batch_size,
+                                         args.eval_batches, loaded.device) if data_dir else None
             if loss is None:
                 print(f"validation loss: no held-out data at {data_dir} (pass --data_dir, or train once to build it)")
             else:
@@ -64,27 +79,19 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
                       f"on {args.eval_batches} batches of held-out text from {data_dir}")
         prompts = args.prompt or ([] if args.interactive else list(check.SAMPLE_PROMPTS))
         for prompt in prompts:
-            _show(check, model, tokenizer, prompt, args)
+            _show(check, engine, settings, prompt)
         if args.interactive:
-            print("Type a prompt (empty line or Ctrl-D to quit).")
-            while True:
-                try:
-                    prompt = input("> ").strip()
-                except EOFError:
-                    break
-                if not prompt:
-                    break
-                _show(check, model, tokenizer, prompt, args)
+            return InteractiveSession(engine, settings, history_file=None).run()
         return 0
-    except (ckpt.CheckpointError, PrecisionError) as exc:
+    except LondonLLMError as exc:
         print(f"ERROR: {exc}")
-        return EXIT_USAGE
+        return exc.exit_code
 
 
-MAX_PROMPT_CHARS = 4000  # more is cut to its context window anyway; bounds the tokenizing too
+MAX_PROMPT_CHARS = 4000  # bounds the tokenizing; a prompt past the context is refused, not cut
 
 
-def _show(check, model, tokenizer, prompt: str, args) -> None:
+def _show(check, engine, settings, prompt: str) -> None:
     prompt = prompt[:MAX_PROMPT_CHARS]  # --prompt and typed prompts alike
-    text = check.generate(model, tokenizer, prompt, args.max_new_tokens, args.temperature, args.top_k, args.seed)
+    text = check.sample(engine, prompt, settings)
     print(f"\nPrompt: {prompt}\nModel:  {prompt}{text}")

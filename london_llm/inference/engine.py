@@ -198,6 +198,7 @@ class _Batch:
     positions: torch.Tensor
     seen: Optional[torch.Tensor]
     cache: object
+    padded: bool = False  # some row is left-padded: the attention mask must be passed
 
 
 class Engine:
@@ -307,46 +308,33 @@ class Engine:
             yield "".join(pieces)
         self.last_stream = req.completions[0]
 
-    def run(self, requests: Sequence[GenerationRequest]) -> None:
-        for _ in self.steps(requests):
+    def run(self, requests: Sequence[GenerationRequest],
+            admit: Optional[Callable[[int], list[GenerationRequest]]] = None, max_rows: int = 64) -> None:
+        for _ in self.steps(requests, admit=admit, max_rows=max_rows):
             pass
 
     @torch.inference_mode()
-    def steps(self, requests: Sequence[GenerationRequest]) -> Iterator[int]:
-        """Decode all `requests` together; yields the number of live rows after each step.
-        Each request's `completions` are filled as its rows finish."""
-        requests = [r for r in requests if not r.cancel.is_set()]
-        if not requests:
-            return
-        rows = [_Row(req, j, self) for req in requests for j in range(req.n)]
-        dev = self.device
-        lengths = [len(r.prompt_ids) for r in requests]
-        width = max(lengths)
-        padded = any(n != width for n in lengths)
-        ids = torch.full((len(requests), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(requests), width), dtype=torch.long)
-        for i, r in enumerate(requests):
-            ids[i, width - lengths[i]:] = torch.tensor(r.prompt_ids, dtype=torch.long)
-            mask[i, width - lengths[i]:] = 1
-        ids, mask = ids.to(dev), mask.to(dev)
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        # one prefill per prompt, its cache and state copied for the prompt's n samples
-        expand = torch.tensor([i for i, r in enumerate(requests) for _ in range(r.n)], device=dev)
-        cache = self._new_cache() if self.use_cache else None
-        logits = self._forward(ids, mask if padded else None, positions, cache)
-        if len(expand) != len(requests):
-            logits = logits[expand]
-            if cache is not None:
-                cache.batch_select_indices(expand)
-        mask, positions, ids = mask[expand], positions[expand], ids[expand]
-        penalised = any(r.params.repetition_penalty != 1.0 for r in requests)
-        seen = None
-        if penalised:
-            seen = torch.zeros((len(rows), self.suppress_mask.numel()), dtype=torch.bool, device=dev)
-            for b, row in enumerate(rows):
-                seen[b, torch.tensor(row.request.prompt_ids, device=dev)] = True
-        state = _Batch(live=list(range(len(rows))), ids=ids, mask=mask, positions=positions, seen=seen, cache=cache)
-        while state.live:
+    def steps(self, requests: Sequence[GenerationRequest],
+              admit: Optional[Callable[[int], list[GenerationRequest]]] = None, max_rows: int = 64) -> Iterator[int]:
+        """Decode `requests` together; yields the number of live rows after each step. Each request's
+        `completions` are filled as its rows finish. Between two steps `admit(free_rows)` may hand in
+        more requests: they are prefilled and join the running batch (continuous batching)."""
+        rows: list[_Row] = []
+        state: Optional[_Batch] = None
+        logits = None
+        pending = [r for r in requests if not r.cancel.is_set()]
+        while True:
+            if pending:
+                start = len(rows)
+                rows += [_Row(req, j, self) for req in pending for j in range(req.n)]
+                new_state, new_logits = self._prefill(pending, start)
+                if state is None or not state.live:
+                    state, logits = new_state, new_logits
+                else:
+                    state, logits = self._merge(state, logits, new_state, new_logits)
+                pending = []
+            if state is None or not state.live:
+                return
             batch_rows = [rows[i] for i in state.live]
             chosen = next_tokens(logits, [r.request.params for r in batch_rows],
                                  [r.generator for r in batch_rows], state.seen, self.suppress_mask)
@@ -370,13 +358,85 @@ class Engine:
                 if rows[i].request.cancel.is_set():
                     rows[i].finish_reason = "cancelled"
             self._drop_finished(rows, state, time.perf_counter())
-            if not state.live:
-                break
-            if state.cache is not None:
-                logits = self._forward(state.ids[:, -1:], state.mask if padded else None, state.positions[:, -1:],
-                                       state.cache)
-            else:
-                logits = self._forward(state.ids, state.mask if padded else None, state.positions, None)
+            if admit is not None and (self.use_cache or not state.live) and self._can_merge(state):
+                pending = [r for r in admit(max_rows - len(state.live)) if not r.cancel.is_set()]
+            if state.live:
+                if state.cache is not None:
+                    logits = self._forward(state.ids[:, -1:], state.mask if state.padded else None,
+                                           state.positions[:, -1:], state.cache)
+                else:
+                    logits = self._forward(state.ids, state.mask if state.padded else None, state.positions, None)
+
+    def _prefill(self, requests: Sequence[GenerationRequest], first_row: int) -> tuple["_Batch", torch.Tensor]:
+        """One forward pass over the left-padded prompts; cache, state and logits copied for each prompt's n."""
+        dev = self.device
+        lengths = [len(r.prompt_ids) for r in requests]
+        width = max(lengths)
+        ids = torch.full((len(requests), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(requests), width), dtype=torch.long)
+        for i, r in enumerate(requests):
+            ids[i, width - lengths[i]:] = torch.tensor(r.prompt_ids, dtype=torch.long)
+            mask[i, width - lengths[i]:] = 1
+        ids, mask = ids.to(dev), mask.to(dev)
+        padded = any(n != width for n in lengths)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        expand = torch.tensor([i for i, r in enumerate(requests) for _ in range(r.n)], device=dev)
+        cache = self._new_cache() if self.use_cache else None
+        logits = self._forward(ids, mask if padded else None, positions, cache)
+        if len(expand) != len(requests):
+            logits = logits[expand]
+            if cache is not None:
+                cache.batch_select_indices(expand)
+        mask, positions, ids = mask[expand], positions[expand], ids[expand]
+        seen = None
+        if any(r.params.repetition_penalty != 1.0 for r in requests):
+            seen = torch.zeros((len(expand), self.suppress_mask.numel()), dtype=torch.bool, device=dev)
+            for b, i in enumerate(expand.tolist()):
+                seen[b, torch.tensor(requests[i].prompt_ids, device=dev)] = True
+        live = list(range(first_row, first_row + len(expand)))
+        return _Batch(live=live, ids=ids, mask=mask, positions=positions, seen=seen, cache=cache,
+                      padded=padded), logits
+
+    @staticmethod
+    def _layers(cache) -> list:
+        return list(getattr(cache, "layers", None) or [])
+
+    def _can_merge(self, state: "_Batch") -> bool:
+        """Joining a running batch edits the cache's tensors: only with a cache whose layers hold keys/values."""
+        if state.cache is None:
+            return True
+        layers = self._layers(state.cache)
+        return bool(layers) and all(hasattr(layer, "keys") and hasattr(layer, "values") for layer in layers)
+
+    def _merge(self, a: "_Batch", logits_a: torch.Tensor, b: "_Batch", logits_b: torch.Tensor
+               ) -> tuple["_Batch", torch.Tensor]:
+        """One batch of `a`'s rows then `b`'s: the shorter is left-padded to the longer (masked out)."""
+        width = max(a.mask.shape[1], b.mask.shape[1])
+
+        def pad(t: torch.Tensor, k: int, value, dim: int) -> torch.Tensor:
+            if k == 0:
+                return t
+            shape = list(t.shape)
+            shape[dim] = k
+            return torch.cat([t.new_full(shape, value), t], dim=dim)
+
+        ka, kb = width - a.mask.shape[1], width - b.mask.shape[1]
+        ids = torch.cat([pad(a.ids, ka, self.pad_id, 1), pad(b.ids, kb, self.pad_id, 1)])
+        mask = torch.cat([pad(a.mask, ka, 0, 1), pad(b.mask, kb, 0, 1)])
+        positions = torch.cat([pad(a.positions, ka, 0, 1), pad(b.positions, kb, 0, 1)])
+        seen = None
+        if a.seen is not None or b.seen is not None:
+            vocab = self.suppress_mask.numel()
+            sa = a.seen if a.seen is not None else torch.zeros((len(a.live), vocab), dtype=torch.bool, device=self.device)
+            sb = b.seen if b.seen is not None else torch.zeros((len(b.live), vocab), dtype=torch.bool, device=self.device)
+            seen = torch.cat([sa, sb])
+        if a.cache is not None:
+            for la, lb in zip(self._layers(a.cache), self._layers(b.cache)):
+                la.keys = torch.cat([pad(la.keys, ka, 0, -2), pad(lb.keys, kb, 0, -2)])
+                la.values = torch.cat([pad(la.values, ka, 0, -2), pad(lb.values, kb, 0, -2)])
+        merged = _Batch(live=a.live + b.live, ids=ids, mask=mask, positions=positions, seen=seen, cache=a.cache,
+                        padded=True)
+        return merged, torch.cat([logits_a, logits_b])
 
     def _drop_finished(self, rows: list["_Row"], state: "_Batch", now: float) -> None:
         """Record the finished rows' completions and take them out of the batch (cache included)."""
@@ -401,6 +461,15 @@ class Engine:
             state.seen = state.seen[index]
         if state.cache is not None:
             state.cache.batch_select_indices(index)
+        if state.padded:  # columns that are padding for every remaining row go (the cache stays bounded)
+            lead = int((state.mask.cumsum(1) == 0).sum(1).min())
+            if lead:
+                state.ids, state.mask, state.positions = (state.ids[:, lead:], state.mask[:, lead:],
+                                                          state.positions[:, lead:])
+                if state.cache is not None:
+                    for layer in self._layers(state.cache):
+                        layer.keys, layer.values = layer.keys[..., lead:, :], layer.values[..., lead:, :]
+            state.padded = bool((state.mask == 0).any())
 
     def _new_cache(self):
         from transformers import DynamicCache

@@ -64,6 +64,14 @@ class Job:
     events: asyncio.Queue
     cancel: threading.Event = field(default_factory=threading.Event)
     rows: int = 0
+    finished: int = 0
+
+    def row_finished(self, index: int, completion) -> None:
+        """Called by the worker as each row ends; the last one closes the job."""
+        self.send(("finish", index, completion))
+        self.finished += 1
+        if self.finished == self.rows:
+            self.send(("done", None, None))
 
     def send(self, event: tuple) -> None:
         try:
@@ -73,7 +81,8 @@ class Job:
 
 
 class Worker:
-    """The thread that owns the Engine: takes queued jobs, decodes them in one batch, reports events."""
+    """The thread that owns the Engine: takes queued jobs, decodes them in one batch, and lets jobs that
+    arrive meanwhile join that batch between two steps (continuous batching); reports events."""
 
     def __init__(self, engine, *, queue_size: int = 64, max_batch_rows: int = 32, gather_s: float = 0.003):
         self.engine = engine
@@ -81,7 +90,9 @@ class Worker:
         self.max_batch_rows = max(1, max_batch_rows)
         self.gather_s = gather_s
         self.running_rows = 0
+        self.peak_rows = 0  # the most rows one forward pass has carried
         self.batches = 0
+        self._inflight: list[Job] = []
         self._carry: Optional[Job] = None
         self._thread = threading.Thread(target=self._run, name="inference-worker", daemon=True)
 
@@ -103,13 +114,15 @@ class Worker:
                                 "retry shortly", type="rate_limit_error", code="queue_full") from None
 
     def _next_batch(self) -> Optional[list[Job]]:
+        """Block for the first job, then take what else arrives within `gather_s` (it shares the prefill)."""
         first = self._carry if self._carry is not None else self.jobs.get()
         self._carry = None
         if first is None:
             return None
-        batch, rows = [first], first.rows
-        deadline = time.monotonic() + self.gather_s  # requests that arrive together share a batch
-        while rows < self.max_batch_rows:
+        batch = [first]
+        deadline = time.monotonic() + self.gather_s
+        free = self.max_batch_rows - first.rows
+        while free > 0:
             try:
                 job = self.jobs.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
@@ -117,36 +130,64 @@ class Worker:
             if job is None:
                 self.jobs.put(None)
                 break
-            if rows + job.rows > self.max_batch_rows:
+            if job.rows > free:
                 self._carry = job
                 break
             batch.append(job)
-            rows += job.rows
+            free -= job.rows
         return batch
+
+    def _admit(self, free_rows: int) -> list:
+        """Jobs waiting now that fit in `free_rows`: they join the running batch at the next step."""
+        out = []
+        while free_rows > 0:
+            if self._carry is not None:
+                job, self._carry = self._carry, None
+            else:
+                try:
+                    job = self.jobs.get_nowait()
+                except queue.Empty:
+                    break
+            if job is None:  # stopping: let the running batch finish, then _run sees the sentinel
+                self.jobs.put(None)
+                break
+            if job.cancel.is_set():
+                job.send(("done", None, None))
+                continue
+            if job.rows > free_rows:
+                self._carry = job
+                break
+            self._inflight.append(job)
+            out += job.requests
+            free_rows -= job.rows
+        return out
 
     def _run(self) -> None:
         while True:
             batch = self._next_batch()
             if batch is None:
                 return
-            live = [j for j in batch if not j.cancel.is_set()]
             for j in batch:
                 if j.cancel.is_set():
                     j.send(("done", None, None))
+            live = [j for j in batch if not j.cancel.is_set()]
             if not live:
                 continue
-            self.running_rows = sum(j.rows for j in live)
+            self._inflight = list(live)
             self.batches += 1
             try:
-                self.engine.run([r for j in live for r in j.requests])
+                for rows in self.engine.steps([r for j in live for r in j.requests], admit=self._admit,
+                                              max_rows=self.max_batch_rows):
+                    self.running_rows = rows
+                    self.peak_rows = max(self.peak_rows, rows)
             except Exception as exc:  # noqa: BLE001 - one bad batch must not kill the server
                 log.exception("generation failed")
-                for j in live:
+                for j in self._inflight:
                     j.send(("error", None, f"generation failed: {type(exc).__name__}: {exc}"))
+                    j.send(("done", None, None))
             finally:
                 self.running_rows = 0
-            for j in live:
-                j.send(("done", None, None))
+                self._inflight = []
 
 
 # --- request parsing --------------------------------------------------------------------------------
@@ -320,6 +361,7 @@ def create_app(state: ServerState, load: Optional[Callable[[], Any]] = None):
                 "model": state.model_id, "tokens_generated": state.engine.tokens_generated if state.engine else 0,
                 "queued": state.worker.jobs.qsize() if state.worker else 0,
                 "running_rows": state.worker.running_rows if state.worker else 0,
+                "peak_rows": state.worker.peak_rows if state.worker else 0,
                 "uptime_s": round(time.time() - state.started, 1)}
         if state.engine is not None:
             body.update(state.engine.loaded.provenance())
@@ -336,7 +378,8 @@ def create_app(state: ServerState, load: Optional[Callable[[], Any]] = None):
                  f"london_llm_requests_rejected_total {state.rejected}",
                  f"london_llm_queue_depth {state.worker.jobs.qsize() if state.worker else 0}",
                  f"london_llm_running_rows {state.worker.running_rows if state.worker else 0}",
-                 f"london_llm_batches_total {state.worker.batches if state.worker else 0}"]
+                 f"london_llm_batches_total {state.worker.batches if state.worker else 0}",
+                 f"london_llm_peak_rows {state.worker.peak_rows if state.worker else 0}"]
         return PlainTextResponse("\n".join(lines) + "\n")
 
     @app.get("/v1/models")
@@ -398,7 +441,7 @@ def build_job(engine, req: dict, loop) -> Job:
                 job.send(("text", _base + i, delta))
 
             def on_finish(i, completion, _base=base):
-                job.send(("finish", _base + i, completion))
+                job.row_finished(_base + i, completion)
 
             job.requests.append(engine.request(prompt, params, n, on_text=on_text, cancel=job.cancel,
                                                on_finish=on_finish))

@@ -1,14 +1,65 @@
-"""Prompts given to the checkpoint check are bounded, whether typed or passed with --prompt."""
+"""The checkpoint check's command line: prompts are bounded, whether typed or passed with --prompt; it
+generates through the inference core, with the conditioning tags, and a max_new_tokens past the
+context is refused with what fits."""
 from __future__ import annotations
 
 from types import SimpleNamespace
+
+import pytest
+
+from inference_fixtures import tiny_checkpoint  # noqa: F401 - session fixture
 
 from london_llm.inference import check_cli as checkpoint_cli
 
 
 def test_a_prompt_from_the_command_line_is_bounded_like_a_typed_one(capsys):
     seen = []
-    check = SimpleNamespace(generate=lambda model, tok, prompt, *rest: seen.append(prompt) or "")
-    args = SimpleNamespace(max_new_tokens=5, temperature=0.0, top_k=1, seed=1)
-    checkpoint_cli._show(check, None, None, "x" * 1_000_000, args)
+    check = SimpleNamespace(sample=lambda engine, prompt, settings: seen.append(prompt) or "")
+    checkpoint_cli._show(check, None, None, "x" * 1_000_000)
     assert len(seen[0]) == checkpoint_cli.MAX_PROMPT_CHARS
+
+
+
+def check(capsys, *args):
+    import config
+    from london_llm.inference.check_cli import main
+
+    capsys.readouterr()
+    code = main([str(a) for a in args], prog="test_checkpoint.py", description="check", default_model="slm",
+                presets=config.PRESETS, paths_fn=config.paths)
+    return code, capsys.readouterr().out
+
+
+def test_the_check_samples_with_tags_through_the_core(tiny_checkpoint, capsys, monkeypatch):  # noqa: F811
+    from london_llm.inference.engine import Engine
+    from london_llm.inference.loading import load_model
+    from london_llm.inference.prompts import build_prompt
+    from london_llm.inference.sampling import SamplingParams
+
+    prompt = "Parliament sat in Westminster Hall"
+    asked = []
+    generate = Engine.generate
+    monkeypatch.setattr(Engine, "generate", lambda self, p, params, n=1: asked.append((p, params)) or
+                        generate(self, p, params, n))
+    code, out = check(capsys, "--checkpoints_dir", tiny_checkpoint.parent, "--prompt", prompt, "--max_new_tokens", 12,
+                      "--eval_batches", 0, "--seed", 5)
+    assert code == 0, out
+    engine = Engine(load_model(tiny_checkpoint))
+    params = SamplingParams(max_new_tokens=12, temperature=0.8, top_k=50, seed=5)
+    assert asked == [(f"<|kind:book|>{prompt}", params.validated())]  # tagged as training documents begin
+    tagged = engine.generate(build_prompt(prompt, known_tags=engine.loaded.conditioning_tags), params)[0].text
+    assert f"Model:  {prompt}{tagged}\n" in out
+    code, out = check(capsys, "--checkpoints_dir", tiny_checkpoint.parent, "--prompt", prompt, "--max_new_tokens", 12,
+                      "--eval_batches", 0, "--seed", 5, "--kind", "ordinary", "--year", 1760)
+    assert code == 0 and "Model:  " + prompt in out
+    assert asked[-1][0] == f"<|kind:ordinary|><|period:1750-1774|>{prompt}"
+
+
+def test_max_new_tokens_past_the_context_is_refused_not_capped(tiny_checkpoint, capsys):  # noqa: F811
+    code, out = check(capsys, "--checkpoints_dir", tiny_checkpoint.parent, "--max_new_tokens", 200, "--eval_batches", 0)
+    assert code == 2 and "context of 96 tokens" in out and "at most 94 new tokens" in out
+    code, out = check(capsys, "--checkpoints_dir", tiny_checkpoint.parent, "--kind", "spaceship", "--eval_batches", 0)
+    assert code == 2 and "spaceship" in out and "ordinary" in out
+    code, out = check(capsys, "--checkpoints_dir", tiny_checkpoint.parent, "--max_new_tokens", 94, "--eval_batches", 0,
+                      "--prompt", "word " * 30)
+    assert code == 2 and "at most" in out  # a long prompt leaves less room: refused, never cut silently

@@ -149,7 +149,7 @@ def test_checkpoint_script_lists_and_generates(reference, setup):
                                  timeout=120, cwd=setup["root"])
     assert interactive.returncode == 0, interactive.stdout + interactive.stderr
     assert "checkpoint-24: step 24" in interactive.stdout  # the newest by default
-    assert "Prompt: The prisoner was indicted for" in interactive.stdout
+    assert "> The prisoner was indicted for" in interactive.stdout and "tokens/s" in interactive.stdout  # the core's session
     wrong = subprocess.run([sys.executable, str(CHECK), "--checkpoints_dir", str(out), "--checkpoint_path",
                             "checkpoint-999"], capture_output=True, text=True, timeout=120)
     assert wrong.returncode == 2 and "checkpoint-999" in wrong.stdout and "checkpoint-24" in wrong.stdout

@@ -17,6 +17,8 @@ import pytest
 
 from inference_fixtures import tiny_checkpoint  # noqa: F401 - session fixture
 
+pytestmark = [pytest.mark.slow, pytest.mark.corpus]  # real server processes, a model trained on ../shared/corpus
+
 REPO = Path(__file__).resolve().parents[1]
 SERVE = REPO / "06_inference" / "serve.py"
 CLI = REPO / "06_inference" / "inference_unified.py"
@@ -185,9 +187,9 @@ def test_eight_concurrent_clients_are_all_answered(server):
                              "temperature": 0.9}).json()["choices"][0]["text"]
         assert alone == results[i][2]
     metrics = httpx.get(server.url + "/metrics").text
-    batches = int(next(line.split()[1] for line in metrics.splitlines() if line.startswith("london_llm_batches_total")))
-    requests = int(next(line.split()[1] for line in metrics.splitlines() if line.startswith("london_llm_requests_total")))
-    assert batches < requests  # concurrent requests really shared forward passes
+    counters = dict(line.split() for line in metrics.splitlines())
+    assert int(counters["london_llm_batches_total"]) < int(counters["london_llm_requests_total"])
+    assert int(counters["london_llm_peak_rows"]) >= 4  # concurrent requests really shared forward passes
 
 
 def test_a_disconnect_mid_stream_stops_generation(server):

@@ -16,6 +16,8 @@ from london_llm.inference.loading import load_model
 from london_llm.inference.prompts import build_prompt, split_prompt
 from london_llm.inference.sampling import SamplingParams
 
+pytestmark = pytest.mark.corpus  # the test model is trained on ../shared/corpus
+
 PROMPTS = ["The prisoner was indicted for", "In the year 1834, I walked through the streets of London", "Sir,"]
 
 
@@ -254,3 +256,53 @@ def test_timings_and_counter(engine):
 def test_score_gives_per_token_log_probs(engine):
     (scores,) = engine.score([PROMPTS[0]])
     assert len(scores) == len(engine.encode(PROMPTS[0])) - 1 and all(s <= 0 for s in scores)
+
+
+def test_requests_joining_a_running_batch_decode_as_each_alone(random_folder):
+    engine = Engine(load_model(random_folder, device="cpu"))
+    params = [SamplingParams(max_new_tokens=30, greedy=True), SamplingParams(max_new_tokens=12, temperature=0.9, seed=4),
+              SamplingParams(max_new_tokens=20, temperature=1.1, top_k=30, seed=8, repetition_penalty=1.3)]
+    prompts = [PROMPTS[1], PROMPTS[2], PROMPTS[0]]  # a long prompt first: later, shorter ones are left-padded
+    alone = [engine.generate(p, q)[0].token_ids for p, q in zip(prompts, params)]
+    reqs = [engine.request(p, q, n=2 if i == 2 else 1) for i, (p, q) in enumerate(zip(prompts, params))]
+    waiting = list(reqs[1:])
+    live_counts = []
+
+    def admit(free):  # one request joins every few steps
+        if waiting and len(live_counts) % 4 == 3:
+            return [waiting.pop(0)]
+        return []
+
+    for live in engine.steps(reqs[:1], admit=admit):
+        live_counts.append(live)
+    assert [r.completions[0].token_ids for r in reqs] == alone
+    assert max(live_counts) >= 3  # they really decoded together
+    assert reqs[2].completions[1].seed == 9 and reqs[2].completions[1].token_ids != alone[2]
+
+
+def test_a_cancelled_row_leaves_before_the_next_step(engine):
+    req = engine.request(PROMPTS[0], SamplingParams(max_new_tokens=50, temperature=1.0, seed=1), n=2)
+    other = engine.request(PROMPTS[1], SamplingParams(max_new_tokens=20, greedy=True))
+    seen = []
+    for live in engine.steps([req, other]):
+        seen.append(live)
+        if len(seen) == 3:
+            req.cancel.set()
+    assert seen[3] == 1  # the cancelled request's two rows were gone at the very next step
+    assert [c.finish_reason for c in req.completions] == ["cancelled", "cancelled"]
+    assert other.completions[0].completion_tokens == 20
+
+
+def test_the_top_k_fast_path_samples_the_same_distribution_as_filtering_the_vocabulary():
+    from london_llm.inference.sampling import filter_logits, top_k_distribution
+
+    torch.manual_seed(0)
+    logits = torch.randn(4, 3000) * 3
+    rows = [SamplingParams(top_k=50, temperature=0.7), SamplingParams(top_k=200, top_p=0.8),
+            SamplingParams(top_k=10, min_p=0.2, temperature=1.5), SamplingParams(top_k=3000, top_p=0.5, min_p=0.05)]
+    rows = [r.validated() for r in rows]
+    full = filter_logits(logits, rows).softmax(dim=-1)
+    probs, ids = top_k_distribution(logits, rows)
+    fast = torch.zeros_like(full).scatter_add_(1, ids, probs)
+    torch.testing.assert_close(fast, full, atol=1e-6, rtol=1e-5)
+    assert (full > 0).sum(1).tolist()[0] == 50 and (full[1] > 0).sum() < 200  # the filters really filtered
