@@ -13,8 +13,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the one bootstrap line: works from a clean clone
 import config  # noqa: E402
+from london_llm.errors import run_command  # noqa: E402
 from london_llm.publishing.cli import Defaults, main  # noqa: E402
 
 
@@ -27,4 +28,4 @@ def defaults() -> Defaults:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], defaults=defaults()))
+    raise SystemExit(run_command(main, None, defaults=defaults()))

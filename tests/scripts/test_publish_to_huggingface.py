@@ -1,10 +1,9 @@
-"""Stage 10 end to end, as a user runs it: 10_scripts/publish_to_huggingface.py and publish_dataset.py as
-subprocesses, on a tiny model trained on real text, uploading to a loopback stub of the Hub's API
-(tests/hub_server.py; HF_ENDPOINT set, Xet off), then downloading from it with the official client."""
+"""10_scripts/publish_to_huggingface.py end to end, as a user runs it: a subprocess, on a tiny model trained on
+real text, uploading to a loopback stub of the Hub's API (tests/hub_server.py; HF_ENDPOINT set, Xet off),
+then downloading from it with the official client."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -16,34 +15,9 @@ import torch
 
 from hub_server import HubStub
 from inference_fixtures import tiny_checkpoint  # noqa: F401  (the session's trained tiny model)
+from publishing_helpers import INFER, PUBLISH, TOKEN, offline_env, online_env, run
 
-REPO = Path(__file__).resolve().parents[1]
-PUBLISH = REPO / "10_scripts" / "publish_to_huggingface.py"
-DATASET = REPO / "10_scripts" / "publish_dataset.py"
-INFER = REPO / "06_inference" / "inference_unified.py"
-TOKEN = "hf_test_secret_token_123"
 pytestmark = pytest.mark.slow
-
-
-def offline_env(tmp: Path, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_TOKEN", "HF_ENDPOINT")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HOME=str(tmp / "hf_home"),
-               PYTHONPATH=str(REPO), TOKENIZERS_PARALLELISM="false")
-    env.update(extra)
-    return env
-
-
-def online_env(tmp: Path, hub_url: str, token: str | None = TOKEN, **extra) -> dict:
-    env = offline_env(tmp, **{"HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0", "HF_ENDPOINT": hub_url,
-                              "HF_HUB_DISABLE_XET": "1", **extra})
-    if token:
-        env["HF_TOKEN"] = token
-    return env
-
-
-def run(script: Path, *args, env: dict, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(script), *map(str, args)], env=env, cwd=cwd or REPO, timeout=timeout,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def publish_args(checkpoint: Path, out: Path, *extra) -> list:
@@ -131,35 +105,43 @@ def test_card_front_matter_passes_the_schema_and_tells_the_truth(dry_run, tiny_c
     assert "<|kind:ordinary|>" in text and "Old Bailey Proceedings Online" in text  # tags and the citation
 
 
+def cli_tokens(model: Path, prompt: str, kind: str, seed: str, *extra, env: dict) -> dict:
+    result = run(INFER, "--checkpoint", model, "--prompt", prompt, "--kind", kind, "--seed", seed,
+                 "--max_length", "30", "--json", *extra, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def test_export_generates_exactly_what_the_inference_cli_generates(dry_run, tiny_checkpoint):  # noqa: F811
-    """Offline: the export with AutoModelForCausalLM/AutoTokenizer and transformers' generate, seeded,
-    gives the very tokens 06_inference/inference_unified.py samples from the checkpoint."""
+    """Offline, seeded: the export with AutoModelForCausalLM/AutoTokenizer and transformers' generate gives
+    the very tokens 06_inference/inference_unified.py generates from the checkpoint (greedy, and sampling
+    with temperature: the engine draws over the whole vocabulary as generate does); with top-k the engine
+    draws over the k candidates, so there the export run through the same CLI must match the checkpoint."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    out = dry_run["out"]
+    out, env = dry_run["out"], offline_env(dry_run["tmp"])
     tok = AutoTokenizer.from_pretrained(out)
     model = AutoModelForCausalLM.from_pretrained(out).eval()
-    cases = [("7", "ordinary", "The prisoner at the bar", []), ("1234", "book", "It was a fine morning", []),
-             ("5", "ordinary", "The Ordinary", ["--greedy"])]
-    for seed, kind, prompt, extra in cases:
-        cli = run(INFER, "--checkpoint", tiny_checkpoint, "--prompt", prompt, "--kind", kind, "--seed", seed,
-                  "--max_length", "30", "--temperature", "0.8", "--top_k", "50", "--json", *extra,
-                  env=offline_env(dry_run["tmp"]))
-        assert cli.returncode == 0, cli.stderr
-        expected = json.loads(cli.stdout.strip().splitlines()[-1])
+    for seed, kind, prompt, extra in [("7", "ordinary", "The prisoner at the bar", ["--top_k", "0"]),
+                                      ("1234", "book", "It was a fine morning", ["--top_k", "0"]),
+                                      ("5", "ordinary", "The Ordinary", ["--greedy"])]:
+        expected = cli_tokens(tiny_checkpoint, prompt, kind, seed, "--temperature", "0.8", *extra, env=env)
         ids = [tok.eos_token_id, tok.convert_tokens_to_ids(f"<|kind:{kind}|>")]
         ids += tok(prompt, add_special_tokens=False).input_ids
         assert expected["prompt_tokens"] == len(ids)
         x = torch.tensor([ids])
+        sample = dict(do_sample=True, temperature=0.8, top_k=0) if "--greedy" not in extra else dict(do_sample=False)
         torch.manual_seed(int(seed))
-        got = model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=30, do_sample=not extra,
-                             temperature=0.8, top_k=50)[0, len(ids):].tolist()
+        got = model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=30, **sample)[0, len(ids):].tolist()
         assert got == expected["token_ids"], (seed, kind)
-        if not extra:  # the seed decides: another one samples other tokens
+        if sample["do_sample"]:  # the seed decides: another one samples other tokens
             torch.manual_seed(int(seed) + 1)
-            other = model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=30, do_sample=True,
-                                   temperature=0.8, top_k=50)[0, len(ids):].tolist()
-            assert other != expected["token_ids"]
+            other = model.generate(x, attention_mask=torch.ones_like(x), max_new_tokens=30, **sample)
+            assert other[0, len(ids):].tolist() != expected["token_ids"]
+    # the CLI's defaults (temperature 0.8, top-k 50): the export generates what the checkpoint does
+    from_checkpoint = cli_tokens(tiny_checkpoint, "The prisoner", "ordinary", "99", env=env)
+    from_export = cli_tokens(out, "The prisoner", "ordinary", "99", env=env)
+    assert from_export["token_ids"] == from_checkpoint["token_ids"] and from_export["checkpoint"] == str(out)
 
 
 def test_round_trip_gate_refuses_an_export_that_is_not_the_checkpoint(dry_run, tiny_checkpoint, tmp_path):  # noqa: F811
@@ -296,59 +278,3 @@ def test_each_failure_gets_one_clear_line(tiny_checkpoint, tmp_path):  # noqa: F
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
     one_line(run(PUBLISH, *publish_args(tiny_checkpoint, tmp_path / "x"), env=online_env(tmp_path, dead)),
              "unreachable", dead)
-
-
-# --- the dataset ---------------------------------------------------------------------------------------
-
-def test_dataset_export_loads_and_matches_documents_row_for_row(tiny_checkpoint, small_documents, tmp_path):  # noqa: F811
-    import datasets
-
-    state = json.loads((tiny_checkpoint / "trainer_state.json").read_text())
-    data_dir = Path(state["data_dir"])
-    docs = small_documents  # the file the tiny model was trained on
-    records = [json.loads(line) for line in open(docs)]
-    result = run(DATASET, "--documents_file", docs, "--data_dir", data_dir, "--output_dir", tmp_path / "ds",
-                 "--dry_run", env=offline_env(tmp_path))
-    assert result.returncode == 0, result.stderr
-    assert re.search(r"README\.md\s+[\d,]+ B\s+sha256 [0-9a-f]{64}", result.stdout)
-    loaded = datasets.load_dataset(str(tmp_path / "ds"), cache_dir=str(tmp_path / "cache"))
-    rows = [r for split in ("train", "validation") for r in loaded[split]]
-    by_id = {r["id"]: r for r in records}
-    assert sorted(r["id"] for r in rows) == sorted(by_id) and len(rows) == len(records)
-    for row in rows:
-        assert row == {k: by_id[row["id"]].get(k) for k in row}, row["id"]
-    for split in ("train", "validation"):  # file order kept within each split
-        ids = [r["id"] for r in loaded[split]]
-        assert ids == [r["id"] for r in records if r["id"] in set(ids)]
-    # exactly the split training used (pretokenization's metadata counts it per kind)
-    meta = json.loads((data_dir / "metadata.json").read_text())
-    for ours, theirs in (("train", "train"), ("validation", "val")):
-        kinds = {}
-        for r in loaded[ours]:
-            kinds[r["kind"]] = kinds.get(r["kind"], 0) + 1
-        assert kinds == {k: v["documents"] for k, v in meta["splits"][theirs]["by_kind"].items()}
-    card = (tmp_path / "ds" / "README.md").read_text()
-    assert "## Statistics per source" in card and "## Documents per period" in card and "Cite:" in card
-
-
-def test_dataset_leaves_out_a_source_that_forbids_redistribution_and_uploads(small_documents, tmp_path):
-    import datasets
-
-    docs = tmp_path / "documents.jsonl"
-    with open(small_documents) as src, open(docs, "w") as dst:
-        for line in src:
-            record = json.loads(line)
-            if record["source"] == "gutenberg":
-                record["licence"] = "licensed for personal use only"
-            dst.write(json.dumps(record) + "\n")
-    with HubStub(tokens={TOKEN: "alice"}) as hub:
-        result = run(DATASET, "--documents_file", docs, "--data_dir", tmp_path / "no_pretokenized", "--model",
-                     "tiny", "--output_dir", tmp_path / "ds", env=online_env(tmp_path, hub.url))
-        assert result.returncode == 0, result.stderr
-        assert "Leaving out gutenberg" in result.stdout and "personal use only" in result.stdout
-        loaded = datasets.load_dataset(str(tmp_path / "ds"), cache_dir=str(tmp_path / "cache"))
-        assert {r["source"] for split in loaded.values() for r in split} == {"old_bailey"}
-        repo = hub.repo("alice/london-historical-corpus", "dataset")
-        names = sorted(repo.head.files)
-        assert "README.md" in names and any(n.startswith("data/train-") and n.endswith(".parquet") for n in names)
-        assert "Left out because their licence does not allow redistribution" in repo.head.files["README.md"].data.decode()
