@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 from typing import Callable, Optional
 
-from london_llm.errors import EXIT_USAGE
+from london_llm.errors import EXIT_USAGE, LondonLLMError
 
 
 def build_parser(prog: str, description: str, default_model: str, presets) -> argparse.ArgumentParser:
@@ -38,9 +38,8 @@ def build_parser(prog: str, description: str, default_model: str, presets) -> ar
 def main(argv: Optional[list[str]], *, prog: str, description: str, default_model: str, presets,
          paths_fn: Callable) -> int:
     args = build_parser(prog, description, default_model, presets).parse_args(argv)
-    from london_llm.training import checkpoint as ckpt
     from london_llm.inference import check
-    from london_llm.training.precision import PrecisionError, choose_device
+    from london_llm.training.precision import choose_device
 
     paths = paths_fn(args.home)
     root = Path(args.checkpoints_dir or paths.checkpoint_dir(args.model))
@@ -76,7 +75,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
                     break
                 _show(check, model, tokenizer, prompt, args)
         return 0
-    except (ckpt.CheckpointError, PrecisionError) as exc:
+    except LondonLLMError as exc:  # a checkpoint, data or device problem: one line, exit 2
         print(f"ERROR: {exc}")
         return EXIT_USAGE
 
