@@ -76,8 +76,11 @@ def test_status_watch_redraws_until_ctrl_c(tmp_path):
     import signal
 
     write_log(tmp_path / "metrics.jsonl", records(1, 100))
+    # A job started in the background by a non-interactive shell inherits SIGINT ignored, and Python
+    # then installs no Ctrl-C handler: give the script the terminal's default, as a user's has.
     proc = subprocess.Popen([sys.executable, str(REPO / "10_scripts" / "training_status.py"), "--output_dir",
-                             str(tmp_path), "--watch", "0.2"], stdout=subprocess.PIPE, text=True)
+                             str(tmp_path), "--watch", "0.2"], stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         screens = 0
         for line in proc.stdout:
