@@ -73,11 +73,26 @@ class Job:
         if self.finished == self.rows:
             self.send(("done", None, None))
 
+    pending: list = field(default_factory=list)
+
     def send(self, event: tuple) -> None:
-        try:
-            self.loop.call_soon_threadsafe(self.events.put_nowait, event)
+        """Queue an event (worker thread); `flush` hands the step's events to the event loop at once."""
+        self.pending.append(event)
+        if event[0] in ("done", "error"):
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        events, self.pending = self.pending, []
+        try:  # one wake-up of the event loop per job and step, not one per token
+            self.loop.call_soon_threadsafe(self._deliver, events)
         except RuntimeError:  # the loop is closed: the server is shutting down
             self.cancel.set()
+
+    def _deliver(self, events: list) -> None:
+        for event in events:
+            self.events.put_nowait(event)
 
 
 class Worker:
@@ -180,12 +195,16 @@ class Worker:
                                               max_rows=self.max_batch_rows):
                     self.running_rows = rows
                     self.peak_rows = max(self.peak_rows, rows)
+                    for j in self._inflight:
+                        j.flush()
             except Exception as exc:  # noqa: BLE001 - one bad batch must not kill the server
                 log.exception("generation failed")
                 for j in self._inflight:
                     j.send(("error", None, f"generation failed: {type(exc).__name__}: {exc}"))
                     j.send(("done", None, None))
             finally:
+                for j in self._inflight:
+                    j.flush()
                 self.running_rows = 0
                 self._inflight = []
 
@@ -500,18 +519,39 @@ async def stream_events(job: Job, req: dict, meta: dict):
 
     completion_tokens = 0
     try:
-        while True:
-            kind, index, payload = await job.events.get()
-            if kind == "text":
-                yield chunk([{"text": payload, "index": index, "logprobs": None, "finish_reason": None}])
-            elif kind == "finish":
-                completion_tokens += payload.completion_tokens
-                yield chunk([{"text": "", "index": index, "logprobs": None, "finish_reason": _reason(payload)}])
-            elif kind == "error":
-                yield f"data: {json.dumps(APIError(500, payload, type='server_error').body())}\n\n"
-                break
-            elif kind == "done":
-                break
+        finished = False
+        while not finished:
+            events = [await job.events.get()]
+            while not job.events.empty():  # a client that lags gets what is ready in fewer, larger chunks
+                events.append(job.events.get_nowait())
+            out: list[str] = []
+            text_index, text = None, []
+            for kind, index, payload in events:
+                if kind == "text" and index == text_index:
+                    text.append(payload)
+                    continue
+                if text:
+                    out.append(chunk([{"text": "".join(text), "index": text_index, "logprobs": None,
+                                       "finish_reason": None}]))
+                    text_index, text = None, []
+                if kind == "text":
+                    text_index, text = index, [payload]
+                elif kind == "finish":
+                    completion_tokens += payload.completion_tokens
+                    out.append(chunk([{"text": "", "index": index, "logprobs": None,
+                                       "finish_reason": _reason(payload)}]))
+                elif kind == "error":
+                    out.append(f"data: {json.dumps(APIError(500, payload, type='server_error').body())}\n\n")
+                    finished = True
+                    break
+                elif kind == "done":
+                    finished = True
+                    break
+            if text:
+                out.append(chunk([{"text": "".join(text), "index": text_index, "logprobs": None,
+                                   "finish_reason": None}]))
+            if out:
+                yield "".join(out)
         if req["include_usage"]:
             prompt_tokens = sum(len(r.prompt_ids) for r in job.requests)
             yield chunk([], {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,

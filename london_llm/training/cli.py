@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from london_llm.errors import EXIT_USAGE
+from london_llm.errors import EXIT_USAGE, LondonLLMError
 from london_llm.settings import TrainConfig, add_config_flags, default_tokenizer_dir, describe, resolve
 from london_llm.training.errors import TrainingError
 
@@ -147,9 +147,8 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     from london_llm.training import checkpoint as ckpt
     from london_llm.training import distributed as dist_utils
     from london_llm.training.precision import PrecisionError
-    from london_llm.pretokenize.format import UINT16_VOCAB_LIMIT, PretokenizedIncompatible
-    from london_llm.training.runlock import RunLock, RunLocked
-    from london_llm.tokenization.errors import TokenizerError
+    from london_llm.pretokenize.format import UINT16_VOCAB_LIMIT
+    from london_llm.training.runlock import RunLock
     from london_llm.training.reporting import setup_logging, wandb_mode
 
     paths = paths_fn(args.home)
@@ -249,8 +248,8 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
         # destroyed gloo while its peer was still talking to it aborted the peer at exit.
         dist_utils.barrier(ctx)
         return 0
-    except (RunLocked, ckpt.CheckpointError, PretokenizedIncompatible, TokenizerError, TrainingError,
-            PrecisionError, ValueError) as exc:
+    except (LondonLLMError, ValueError) as exc:  # every stage's known failures (run lock, checkpoint,
+        # pretokenized data, tokenizer, precision, training) and out-of-range values: one line, exit 2
         logger.error(str(exc))
         return EXIT_USAGE
     finally:

@@ -21,7 +21,7 @@ from inference_fixtures import tiny_checkpoint  # noqa: F401 - session fixture
 
 pytestmark = pytest.mark.corpus  # the test model is trained on ../shared/corpus
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / "06_inference" / "inference_unified.py"
 
 
@@ -144,6 +144,11 @@ class Terminal:
     def send(self, text: str) -> None:
         os.write(self.fd, text.encode())
 
+    def interrupt(self) -> None:
+        """Ctrl-C as typed: after a moment, so the line editor is reading (a loaded machine is slow to get there)."""
+        time.sleep(0.5)
+        self.send("\x03")
+
     def line(self, text: str) -> None:
         self.send(text + "\n")
 
@@ -225,7 +230,7 @@ def test_ctrl_c_stops_a_generation_and_a_second_exits(slow_model, tmp_path):
     t.send("\x03")
     t.expect(r"\[stopped")
     t.expect(PROMPT)
-    t.send("\x03")  # the second Ctrl-C in a row exits
+    t.interrupt()  # the second Ctrl-C in a row exits
     assert t.wait() == 0
 
 
@@ -233,14 +238,14 @@ def test_ctrl_c_stops_a_generation_and_a_second_exits(slow_model, tmp_path):
 def test_ctrl_c_at_the_prompt_warns_then_exits_and_ctrl_d_leaves_cleanly(tiny_checkpoint, tmp_path):  # noqa: F811
     t = Terminal("--checkpoint", tiny_checkpoint, "--interactive", home=tmp_path)
     t.expect(PROMPT)
-    t.send("\x03")
+    t.interrupt()
     t.expect(r"Ctrl-C again to exit")
     t.line("/show")  # a command in between: the next Ctrl-C is a first one again
     t.expect(r"max_new_tokens")
     t.expect(PROMPT)
-    t.send("\x03")
+    t.interrupt()
     t.expect(r"Ctrl-C again to exit")
-    t.send("\x03")
+    t.interrupt()
     assert t.wait() == 0
     d = Terminal("--checkpoint", tiny_checkpoint, "--interactive", home=tmp_path)
     d.expect(PROMPT)

@@ -19,7 +19,7 @@ from inference_fixtures import tiny_checkpoint  # noqa: F401 - session fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.corpus]  # real server processes, a model trained on ../shared/corpus
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SERVE = REPO / "06_inference" / "serve.py"
 CLI = REPO / "06_inference" / "inference_unified.py"
 KEY = "test-key-123"
