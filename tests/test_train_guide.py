@@ -125,3 +125,17 @@ def test_nothing_to_train_says_so_plainly(inputs, tmp_path):
     ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 6), "--output_dir", out], cwd=tmp_path))
     again = ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 3), "--output_dir", out], cwd=tmp_path))
     assert "of 3" not in again and "nothing to train" in again and "--max_steps" in again, again
+
+
+def test_without_the_environment_the_guides_command_names_it(tmp_path):
+    """`python3 04_training/train_model.py --batch_size 1` from a python that lacks the project's packages."""
+    bare = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if Path(p).is_file()), None)
+    if bare is None or subprocess.run([bare, "-c", "import torch"], capture_output=True).returncode == 0:
+        pytest.skip("no python without torch on this machine")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    result = subprocess.run([bare, str(TRAIN_REGULAR), "--batch_size", "1"], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path, env=env)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ModuleNotFoundError" not in result.stderr, result.stderr
+    assert "environment" in lines[0] and "./launch_training.sh" in lines[0] and "activate" in lines[0], lines[0]
