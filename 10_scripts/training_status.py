@@ -81,7 +81,8 @@ def main(argv=None) -> int:
     paths = config.paths(args.home)
     if args.locate:
         try:
-            model, path = status.locate_checkpoint(args.locate, model_dirs(paths, None), model=args.model)
+            model, path = status.locate_checkpoint(args.locate, model_dirs(paths, None), model=args.model,
+                                                   home=paths.home)
         except metrics.MonitorError as exc:
             print(f"ERROR: {exc}", file=sys.stderr)
             return 2
