@@ -146,7 +146,7 @@ def test_a_failing_torchrun_run_prints_its_message_once(inputs, tmp_path):
 
     launched = run([LAUNCH, "--nproc_per_node", "2", *flags], cwd=tmp_path)  # --fresh: moves the old run aside
     assert launched.returncode == 0, launched.stdout[-3000:]
-    from london_llm.runlock import RunLock
+    from london_llm.training.runlock import RunLock
 
     with RunLock(out):  # this test process is the live run
         locked = run([LAUNCH, "--nproc_per_node", "2", *flags], cwd=tmp_path)

@@ -80,7 +80,7 @@ def stop_of(log_text: str) -> tuple[int, Path]:
 
 def assert_stopped_with_checkpoint(out: Path, log_file: Path, reason: str) -> int:
     """The run left a complete checkpoint at the step it stopped at, logged why, and released its lock."""
-    from london_llm.checkpoint import verify
+    from london_llm.training.checkpoint import verify
 
     text = log_file.read_text(encoding="utf-8")
     step, path = stop_of(text)
