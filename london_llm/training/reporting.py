@@ -130,7 +130,7 @@ class Reporter:
             run_id = job.identity
             self.metrics = MetricsWriter(job.output_dir / METRICS_FILE,
                                          branch=run_id.branch if run_id is not None else None)
-            if run_id is not None and run_id.new_branch:
+            if run_id is not None and run_id.forked_from:  # a fork; a fresh start needs no record
                 self.metrics.start_branch(start_step, run_id.forked_from, output_dir=job.output_dir)
             self.wandb = WandbRun(mode=job.wandb_mode, project=job.wandb_project, name=job.run_name,
                                   config=dict(cfg.to_dict(), world_size=job.ctx.world_size, model=job.model_name),
