@@ -49,12 +49,11 @@ def train(setup, out: Path, *extra: str, data_dir: Path | None = None, wait: boo
 
 
 def records(out: Path) -> list[tuple]:
-    """(step, kind, loss) of every metrics event: the run's loss curve."""
-    rows = []
-    for line in (out / "metrics.jsonl").read_text().splitlines():
-        r = json.loads(line)
-        rows.append((r["step"], r["kind"], r.get("train/loss", r.get("eval/val_loss"))))
-    return rows
+    """(step, kind, loss) of every event of the run's timeline: its loss curve. metrics.jsonl keeps every
+    line (steps a killed run logged past its checkpoint are logged again); the reader follows the timeline."""
+    from london_llm.training.metrics import read_metrics
+
+    return [(r["step"], r["kind"], r.get("train/loss", r.get("eval/val_loss"))) for r in read_metrics(out).records]
 
 
 def weights(folder: Path) -> dict[str, torch.Tensor]:

@@ -299,9 +299,29 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
             if args.fresh:
                 archive_previous(output_dir, logger.info)
             resume = choose_resume(args, output_dir, logger.info, home=home)
-            return str(resume) if resume else None
+            return (str(resume) if resume else None), settle_identity(resume)
 
-        resume = on_rank0(prepare_run)
+        def settle_identity(resume: Optional[Path]):
+            """Whose run this is: refused for another model's or folder's checkpoint without --branch,
+            before anything in either folder changes."""
+            if resume is None:
+                run_id = identity.fresh(model_name, output_dir, None)
+            else:
+                state = ckpt.read_trainer_state(resume)
+                later = (resume.resolve().parent == output_dir and bool(args.resume_from_checkpoint)
+                         and bool(later_checkpoints(output_dir, int(state["step"]))))
+                run_id = identity.continue_from(state, resume, model=model_name, output_dir=output_dir,
+                                                tokenizer_sha256=None, branch=args.branch, later_checkpoints=later)
+                if run_id.new_branch:
+                    archive_later(output_dir, int(state["step"]), logger.info)
+                    fork = run_id.forked_from
+                    logger.info(f"Continuing {resume} as a new branch {run_id.branch} of the run in {output_dir} "
+                                f"(it forks branch {fork['branch']} of {fork['output_dir']} at step {fork['step']}; "
+                                "the metrics of every branch are kept in metrics.jsonl)")
+            logger.info(f"Run {run_id.id}, branch {run_id.branch}: model '{model_name}' in {output_dir}")
+            return run_id
+
+        resume, run_identity = on_rank0(prepare_run)
         resume = Path(resume) if resume else None
         config = resolve_config(preset, args, resume)
         from london_llm.training.precision import choose_precision
@@ -330,27 +350,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
                 raise TrainingError(f"the tokenizer in {tokenizer_dir} is not the one {resume} was trained with; "
                                     "pass that checkpoint's folder as --tokenizer_dir, or start over with --fresh")
 
-        def settle_identity():
-            """Whose run this is: refused for another model's or folder's checkpoint without --branch."""
-            if resume is None:
-                run_id = identity.fresh(model_name, output_dir, tokenizer_sha)
-            else:
-                state = ckpt.read_trainer_state(resume)
-                later = (resume.resolve().parent == output_dir and bool(args.resume_from_checkpoint)
-                         and bool(later_checkpoints(output_dir, int(state["step"]))))
-                run_id = identity.continue_from(state, resume, model=model_name, output_dir=output_dir,
-                                                tokenizer_sha256=tokenizer_sha, branch=args.branch,
-                                                later_checkpoints=later)
-                if run_id.new_branch:
-                    archive_later(output_dir, int(state["step"]), logger.info)
-                    fork = run_id.forked_from
-                    logger.info(f"Continuing {resume} as a new branch {run_id.branch} of the run in {output_dir} "
-                                f"(it forks branch {fork['branch']} of {fork['output_dir']} at step {fork['step']}; "
-                                "the metrics of every branch are kept in metrics.jsonl)")
-            logger.info(f"Run {run_id.id}, branch {run_id.branch}: model '{model_name}' in {output_dir}")
-            return run_id
-
-        run_identity = on_rank0(settle_identity)
+        run_identity.tokenizer_sha256 = tokenizer_sha
 
         mode = "require" if args.use_pretokenized else "rebuild" if args.no_pretokenized else "auto"
 
