@@ -141,3 +141,19 @@ def test_a_checkpoint_without_identity_still_resumes(first, inputs, tmp_path):
     assert [r["step"] for r in metric_lines(folder) if r["kind"] == "train"] == list(range(1, 15))
     status = ok(run([sys.executable, STATUS, "--output_dir", folder, "--model", "tiny"], cwd=tmp_path))
     assert "14 / 14" in status, status
+
+
+def test_a_relative_checkpoint_path_follows_one_rule_in_the_resume_script(tmp_path):
+    """With LONDON_LLM_HOME set, the guide's 09_models/... path works from any folder (current folder first,
+    then the artifact root), as it does for the training scripts (training.checkpoint.resolve)."""
+    from test_monitor import make_checkpoint
+
+    from training_runs import RESUME
+
+    home = tmp_path / "home"
+    saved = make_checkpoint(home / "09_models" / "checkpoints" / "slm", 130, 3.0)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = run([RESUME, "09_models/checkpoints/slm/checkpoint-130", "--dry_run"], cwd=elsewhere,
+              LONDON_LLM_HOME=str(home))
+    assert out.returncode == 0 and f"--resume_from_checkpoint {saved}" in out.stdout, out.stdout
