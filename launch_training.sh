@@ -62,10 +62,13 @@ done
 note "Starting FRESH training of the '$MODEL' model on $DEVICES, from step 0 (--fresh)."
 EXISTING="$(ls -d "$CKPT_DIR"/checkpoint-* 2>/dev/null | wc -l || true)"
 if [ "$EXISTING" -gt 0 ]; then
-  note "WARNING: $CKPT_DIR already holds $EXISTING checkpoint(s); this run does NOT resume them and" \
-       "its checkpoints replace those with the same step. To continue instead: ./resume_training.sh"
+  note "WARNING: $CKPT_DIR already holds $EXISTING checkpoint(s); this run does NOT resume them: they" \
+       "and metrics.jsonl are moved to $CKPT_DIR/previous_runs/ (nothing is deleted). To continue instead:" \
+       "./resume_training.sh"
 fi
 
+# the training script's stop message then names ./resume_training.sh, not "the same command" (--fresh)
+export LONDON_LLM_LAUNCHER=launch_training.sh
 CMD=("${TORCHRUN[@]}" "$SCRIPT" --model "$MODEL" --fresh "${PASS[@]}")
 note "${CMD[*]}"
 if [ "$DRY_RUN" -eq 1 ]; then exit 0; fi

@@ -74,6 +74,7 @@ SCRIPT="$(training_script "$MODEL")"
 plan_devices  # GPUS, NPROC, DEVICES, OMP_NUM_THREADS and TORCHRUN
 
 note "Resuming the '$MODEL' model from $CKPT_PATH on $DEVICES."
+export LONDON_LLM_LAUNCHER=resume_training.sh  # the stop message names ./resume_training.sh
 CMD=("${TORCHRUN[@]}" "$SCRIPT" --model "$MODEL" --resume_from_checkpoint "$CKPT_PATH" "${PASS[@]}")
 note "${CMD[*]}"
 if [ "$DRY_RUN" -eq 1 ]; then exit 0; fi

@@ -84,11 +84,14 @@ training_script() {
 # nodes itself, with NODE_RANK the static rendezvous uses it (node 0 must then be RDZV_ENDPOINT's
 # host, since it serves the store there); torchrun ignores --node_rank under c10d.
 #
-# On SIGTERM/Ctrl-C torchrun passes the signal on and SIGKILLs workers still alive after
+# On SIGTERM/SIGHUP/Ctrl-C torchrun passes the signal on and SIGKILLs workers still alive after
 # --shutdown_timeout (30 s by default): too short for a regular-size checkpoint on a slow disk, so
 # the workers get $LONDON_LLM_SHUTDOWN_TIMEOUT seconds (default 120) to finish the step and save.
+# 10_scripts/torchrun_launch.py is torch's torchrun with a plain ending: a worker's exit status 2
+# (one ERROR line from rank 0) is passed on without torchrun's ChildFailedError report, and a stop
+# signal ends with one line instead of a SignalException traceback.
 torchrun_command() {
-  TORCHRUN=("$PY" -m torch.distributed.run --nproc_per_node="$NPROC"
+  TORCHRUN=("$PY" "$ROOT/10_scripts/torchrun_launch.py" --nproc_per_node="$NPROC"
             --shutdown_timeout="${LONDON_LLM_SHUTDOWN_TIMEOUT:-120}")
   if [ "${NNODES:-1}" -gt 1 ]; then
     [ -n "${RDZV_ENDPOINT:-}" ] || die "--nnodes $NNODES needs --rdzv_endpoint HOST:PORT (the first node's address)"

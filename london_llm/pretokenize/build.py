@@ -34,11 +34,14 @@ CHUNK_CHARS = 8_000_000  # text per encode_batch call: enough documents to keep 
 
 # --- building -------------------------------------------------------------------------------
 
-def prepare_pretokenized(documents_file: Path, tokenizer_dir: Path, out_dir: Path, *, max_length: int,
+def prepare_pretokenized(documents_file: Path, tokenizer_dir: Path, out_dir: Path, *,
                          val_fraction: float, seed: int, mode: str = "auto", workers: Optional[int] = None,
-                         log: Callable[[str], None] = print) -> Path:
+                         log: Callable[[str], None] = print, warn: Optional[Callable[[str], None]] = None,
+                         max_length: Optional[int] = None) -> Path:
     """Make `out_dir` hold pretokenized data for these settings and return it.
 
+    `max_length` is accepted for older callers and not used: the data fit any context length.
+    `warn` takes the warnings (a logger's .warning); without it they go to `log` as "Warning: ...".
     mode "auto" reuses compatible data and otherwise warns with the reason and rebuilds; "require"
     (--use_pretokenized) raises PretokenizedIncompatible instead; "rebuild" (--no_pretokenized)
     always re-tokenizes. Builds are serialised by a lock beside `out_dir`: call this from one
@@ -49,8 +52,8 @@ def prepare_pretokenized(documents_file: Path, tokenizer_dir: Path, out_dir: Pat
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be between 0 and 1, not {val_fraction}")
     out_dir = Path(out_dir)
-    settings = dict(tokenizer_dir=tokenizer_dir, max_length=max_length, documents_file=documents_file,
-                    val_fraction=val_fraction, seed=seed)
+    settings = dict(tokenizer_dir=tokenizer_dir, documents_file=documents_file, val_fraction=val_fraction, seed=seed)
+    warn = warn or (lambda message: log(f"Warning: {message}"))
     if mode != "rebuild":
         try:
             check_compatible(out_dir, **settings)
@@ -59,15 +62,15 @@ def prepare_pretokenized(documents_file: Path, tokenizer_dir: Path, out_dir: Pat
         except PretokenizedIncompatible as exc:
             if mode == "require":
                 raise
-            log(f"Warning: {exc.reason}: {exc.detail}. Tokenizing the documents now (one time only); "
-                f"later runs reuse {out_dir}.")
+            warn(f"{exc.reason}: {exc.detail}. Tokenizing the documents now (one time only); "
+                 f"later runs reuse {out_dir}.")
     with _build_lock(out_dir, log):
         if mode == "auto":  # another process may have built it while this one waited for the lock
             with contextlib.suppress(PretokenizedIncompatible):
                 check_compatible(out_dir, **settings)
                 log(f"Using pre-tokenized data in {out_dir}, built by another process meanwhile")
                 return out_dir
-        meta = build_pretokenized(documents_file, tokenizer_dir, out_dir, max_length=max_length,
+        meta = build_pretokenized(documents_file, tokenizer_dir, out_dir,
                                   val_fraction=val_fraction, seed=seed, workers=workers)
     log(f"Pre-tokenized {meta['documents_file']['path']} into {out_dir} ({_describe(meta)}, "
         f"{meta['build_seconds']:.1f} s)")
@@ -124,8 +127,9 @@ def _read_chunks(documents_file: Path, encoder: TextEncoder, seed: int) -> Itera
         yield chunk, size
 
 
-def build_pretokenized(documents_file: Path, tokenizer_dir: Path, out_dir: Path, *, max_length: int,
-                       val_fraction: float, seed: int, workers: Optional[int] = None) -> dict:
+def build_pretokenized(documents_file: Path, tokenizer_dir: Path, out_dir: Path, *,
+                       val_fraction: float, seed: int, workers: Optional[int] = None,
+                       max_length: Optional[int] = None) -> dict:
     """Tokenize every document into a new `out_dir` (replaced atomically); return its metadata."""
     documents_file, out_dir = Path(documents_file), Path(out_dir)
     started = time.perf_counter()
@@ -170,7 +174,6 @@ def build_pretokenized(documents_file: Path, tokenizer_dir: Path, out_dir: Path,
             "vocab_size": encoder.vocab_size,
             "eos_id": int(encoder.eos[0]),
             "conditioning_tags": encoder.conditioning_tags,
-            "max_length": max_length,
             "val_fraction": val_fraction,
             "seed": seed,
             "splits": splits,

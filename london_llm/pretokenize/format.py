@@ -29,7 +29,7 @@ FORMAT_VERSION = 1
 
 # The guide's warnings ("Troubleshooting Pre-Tokenization"), plus the checks it does not name.
 NOT_FOUND = "Pre-tokenized data not found"
-MAX_LENGTH_MISMATCH = "Max length mismatch"
+MAX_LENGTH_MISMATCH = "Max length mismatch"  # no longer raised: the data fit any context length
 TOKENIZER_MISMATCH = "Tokenizer mismatch"
 DOCUMENTS_CHANGED = "Documents changed"
 SPLIT_CHANGED = "Split settings changed"
@@ -72,23 +72,27 @@ def read_metadata(out_dir: Path) -> dict:
     return meta
 
 
-def check_compatible(out_dir: Path, tokenizer_dir: Path, max_length: int,
+def check_compatible(out_dir: Path, tokenizer_dir: Path, max_length: Optional[int] = None,
                      documents_file: Optional[Path] = None, *, val_fraction: Optional[float] = None,
                      seed: Optional[int] = None) -> None:
-    """Raise PretokenizedIncompatible unless `out_dir` was built for these settings.
+    """Raise PretokenizedIncompatible unless `out_dir` holds these documents, tokenized by this tokenizer,
+    split this way, in the dtype this code reads: only what changes the files' bytes.
 
-    Cheap (metadata, file sizes, one hash of tokenizer.json), so every rank can call it. The
-    documents file is compared by size and modification time, and hashed only when those differ;
-    a documents file that no longer exists is not held against the data built from it.
+    The context length is not among them: the files are one flat token stream that training cuts
+    into windows of any length, so `max_length` (accepted for older callers) is not checked and a
+    context change reuses the data. Cheap (metadata, file sizes, one hash of tokenizer.json), so
+    every rank can call it. The documents file is compared by size and modification time, and
+    hashed only when those differ; a documents file that no longer exists is not held against the
+    data built from it.
     """
     out_dir = Path(out_dir)
     meta = read_metadata(out_dir)
     if meta.get("format_version") != FORMAT_VERSION:
         raise PretokenizedIncompatible(
             FORMAT_MISMATCH, f"format_version {meta.get('format_version')!r}, this code reads {FORMAT_VERSION}", out_dir)
-    if meta.get("max_length") != max_length:
+    if meta.get("dtype", DTYPE_NAME) != DTYPE_NAME:
         raise PretokenizedIncompatible(
-            MAX_LENGTH_MISMATCH, f"built for max_length {meta.get('max_length')}, this run uses {max_length}", out_dir)
+            FORMAT_MISMATCH, f"token ids stored as {meta.get('dtype')!r}, this code reads {DTYPE_NAME}", out_dir)
     current = tokenizer_sha256(tokenizer_dir)
     if meta.get("tokenizer_sha256") != current:
         raise PretokenizedIncompatible(
@@ -112,7 +116,7 @@ def check_compatible(out_dir: Path, tokenizer_dir: Path, max_length: int,
                 CORRUPT, f"{path.name} holds {path.stat().st_size} bytes, metadata.json says {expected}", out_dir)
 
 
-def wait_until_compatible(out_dir: Path, tokenizer_dir: Path, max_length: int, *, timeout_s: Optional[float] = None,
+def wait_until_compatible(out_dir: Path, tokenizer_dir: Path, max_length: Optional[int] = None, *, timeout_s: Optional[float] = None,
                           poll_s: float = 2.0, **settings) -> None:
     """Block until `out_dir` passes check_compatible (another process is building it), polling files.
 

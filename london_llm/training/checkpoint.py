@@ -208,7 +208,7 @@ def newest_good(root: Path, log: Callable[[str], None] = print) -> Optional[Path
         problem = verify(info.path, deep=True)
         if problem is None:
             return info.path
-        log(f"WARNING: skipping {info.path}: {problem}; falling back to the previous checkpoint")
+        log(f"skipping {info.path}: {problem}; falling back to the previous checkpoint")
     return None
 
 
@@ -221,27 +221,28 @@ def describe_available(root: Path) -> str:
 
 
 def resolve(root: Path, name: str, flag: str = "--resume_from_checkpoint",
-            otherwise: str = "or --fresh to start over") -> Path:
-    """`checkpoint-3000`, `checkpoint-3000.pt`, or a path (absolute or from the current folder) ->
-    the checkpoint folder. A name that does not exist raises CheckpointNotFound listing those that do."""
+            otherwise: str = "or --fresh to start over", home: Optional[Path] = None) -> Path:
+    """The checkpoint folder `name` means, by the one rule the scripts and launchers share (docs/training.md):
+    a bare `checkpoint-N` (or the guide's `checkpoint-N.pt`) is looked up in `root`, the model's checkpoint
+    folder; a path is taken as it is when absolute, else from the current folder and then from the
+    artifact root `home`. A name that does not exist raises CheckpointNotFound listing those that do."""
     root = Path(root)
     given = Path(name).expanduser()
-    candidates = []
     if given.suffix == ".pt" and _NAME.match(given.name):
         given = given.with_name(given.stem)
-    candidates.append(given if given.is_absolute() else Path.cwd() / given)
-    # a name, or a path as the guide writes it (09_models/checkpoints/slm/checkpoint-3000.pt) relative to the
-    # artifact root, finds the checkpoint in `root`; a path into another model's folder does not
-    tail = given.parent.parts
-    if _NAME.match(given.name) and (not given.is_absolute() and root.resolve().parts[-len(tail):] == tail
-                                    if tail else True):
-        candidates.append(root / given.name)
+    if given.is_absolute():
+        candidates = [given]
+    elif len(given.parts) == 1:
+        candidates = [root / given] if _NAME.match(given.name) else [Path.cwd() / given]
+    else:
+        candidates = [Path.cwd() / given] + ([Path(home) / given] if home is not None else [])
     for c in candidates:
         if c.is_dir():
             return c.resolve()
+    where = " or ".join(str(c) for c in candidates)
     what = (f"Pass one of these to {flag}, {otherwise}." if list_checkpoints(root) else
             f"Check the name and --model (each model has its own folder), {otherwise}.")
-    raise CheckpointNotFound(f"Checkpoint not found: {name!r}. {describe_available(root)}. {what}")
+    raise CheckpointNotFound(f"Checkpoint not found: {name!r} (looked for {where}). {describe_available(root)}. {what}")
 
 
 def require_good(path: Path) -> None:

@@ -18,9 +18,19 @@ from london_llm.settings import TrainConfig, add_config_flags, default_tokenizer
 from london_llm.training.errors import TrainingError
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: X)" only where the help does not already say what the default is, and never
+    "(default: None)": a flag whose default is computed says so in its own words."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
 def build_parser(prog: str, description: str, default_model: str, presets: dict[str, TrainConfig]) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description=description,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(prog=prog, description=description, formatter_class=_HelpFormatter)
     p.add_argument("--model", choices=sorted(presets), default=default_model,
                    help="preset (and checkpoint folder) to train; tiny is a few-minute CPU model for checks")
     p.add_argument("--home", help="artifact root (default: $LONDON_LLM_HOME or the repository)")
@@ -28,18 +38,25 @@ def build_parser(prog: str, description: str, default_model: str, presets: dict[
     p.add_argument("--tokenizer_dir", "--tokenizer-dir", help="tokenizer folder (default: stage 03's)")
     p.add_argument("--documents_file", "--documents-file", help="cleaned documents.jsonl (default: stage 02's)")
     p.add_argument("--data_dir", "--data-dir", help="pretokenized data folder (default: <checkpoints>/pretokenized_data)")
-    p.add_argument("--log_file", "--log-file", help="training log (default: 04_training/model_training.log)")
+    p.add_argument("--log_file", "--log-file", help="training log, appended to, each line tagged with its run "
+                   "(default: 04_training/model_training.log)")
     resume = p.add_mutually_exclusive_group()
     resume.add_argument("--resume_from_checkpoint", "--resume-from-checkpoint", metavar="NAME_OR_PATH",
-                        help="resume from checkpoint-N, checkpoint-N.pt or a folder path "
+                        help="resume from checkpoint-N or checkpoint-N.pt (in the output folder), or a folder "
+                             "path (absolute, else from the current folder, else from the artifact root) "
                              "(default: the newest complete checkpoint in the output folder)")
     resume.add_argument("--fresh", action="store_true",
                         help="start from scratch even if checkpoints exist (old ones are moved to previous_runs/)")
+    p.add_argument("--branch", action="store_true",
+                   help="continue a checkpoint of another model or folder here, as a new branch of this run "
+                        "(recorded in its checkpoints; metrics of every branch are kept). Without it such a "
+                        "resume is refused, naming the script or --output_dir that resumes it")
     pretok = p.add_mutually_exclusive_group()
     pretok.add_argument("--use_pretokenized", "--use-pretokenized", action="store_true",
                         help="only use existing compatible pretokenized data; fail naming the reason otherwise")
     pretok.add_argument("--no_pretokenized", "--no-pretokenized", action="store_true",
-                        help="always re-tokenize the documents (after changing max_length or the tokenizer)")
+                        help="always re-tokenize the documents (the data are rebuilt by themselves when the "
+                             "tokenizer, the documents or the split change; never for max_length)")
     p.add_argument("--workers", type=int, help="processes for pretokenization (default: all cores)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N (under torchrun: one GPU per process)")
     p.add_argument("--no_wandb", "--no-wandb", action="store_true", help="do not log to Weights & Biases")
@@ -72,16 +89,12 @@ def archive_previous(output_dir: Path, log: Callable[[str], None]) -> Optional[P
     return dest
 
 
-def archive_later(output_dir: Path, resume: Path, log: Callable[[str], None]) -> Optional[Path]:
-    """Resuming from an older checkpoint branches the run: the checkpoints past it belong to the
-    abandoned branch, so move them aside (nothing is deleted) lest a later auto-resume pick them."""
+def archive_later(output_dir: Path, step: int, log: Callable[[str], None]) -> Optional[Path]:
+    """A branch starts at `step`: the folder's checkpoints past it belong to the abandoned branch, so
+    move them aside (nothing is deleted) lest a later auto-resume pick them or a new one overwrite them."""
     from london_llm.training import checkpoint as ckpt
 
-    step = ckpt.step_of(resume)
-    if step is None or Path(resume).resolve().parent != Path(output_dir).resolve():
-        return None
-    later = sorted((p for p in output_dir.glob("checkpoint-*") if (ckpt.step_of(p) or -1) > step),
-                   key=ckpt.step_of)
+    later = later_checkpoints(output_dir, step)
     if not later:
         return None
     dest = _move_aside(output_dir, later, f"-after-step-{step}")
@@ -90,13 +103,20 @@ def archive_later(output_dir: Path, resume: Path, log: Callable[[str], None]) ->
     return dest
 
 
-def choose_resume(args, output_dir: Path, log: Callable[[str], None]) -> Optional[Path]:
+def later_checkpoints(output_dir: Path, step: int) -> list[Path]:
+    from london_llm.training import checkpoint as ckpt
+
+    return sorted((p for p in Path(output_dir).glob("checkpoint-*") if (ckpt.step_of(p) or -1) > step),
+                  key=ckpt.step_of)
+
+
+def choose_resume(args, output_dir: Path, log: Callable[[str], None], home: Optional[Path] = None) -> Optional[Path]:
     from london_llm.training import checkpoint as ckpt
 
     if args.fresh:
         return None
     if args.resume_from_checkpoint:
-        path = ckpt.resolve(output_dir, args.resume_from_checkpoint)
+        path = ckpt.resolve(output_dir, args.resume_from_checkpoint, home=home)
         ckpt.require_good(path)
         log(f"Resuming from {path} (--resume_from_checkpoint)")
         return path
@@ -140,30 +160,99 @@ def resolve_config(preset: TrainConfig, args, resume: Optional[Path]) -> TrainCo
 SHAPE_FIELDS = ("n_layer", "n_head", "n_embd", "max_length", "pad_vocab_to_multiple")
 
 
+def resume_advice(args, argv: Optional[list[str]], prog: str, output_dir: Path, checkpoint: Optional[Path],
+                  default_output: Path) -> str:
+    """The command that really resumes a stopped run: the launcher's resume script when a launcher ran
+    this, else this command without --fresh (which would start over again)."""
+    import os
+    import shlex
+
+    if os.environ.get("LONDON_LLM_LAUNCHER") and checkpoint is not None:
+        return f"./resume_training.sh {checkpoint}"
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not args.fresh and not args.resume_from_checkpoint:
+        return "rerun the same command (it resumes the newest checkpoint)"
+    kept, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        if word == "--fresh":
+            continue
+        if word in ("--resume_from_checkpoint", "--resume-from-checkpoint"):
+            skip = True
+            continue
+        if word.startswith(("--resume_from_checkpoint=", "--resume-from-checkpoint=")):
+            continue
+        kept.append(word)
+    launcher = (f"torchrun --nproc_per_node={os.environ.get('LOCAL_WORLD_SIZE', '?')} "
+                if os.environ.get("TORCHELASTIC_RUN_ID") else "python ")
+    script = f"{launcher}{sys.argv[0] if argv is None else prog}"
+    target = [] if checkpoint is None else ["--resume_from_checkpoint", str(checkpoint)]
+    return " ".join([script, *map(shlex.quote, kept), *target])
+
+
+def missing_tokenizer(tokenizer_dir: Path, model_name: str) -> Optional[str]:
+    """The one line for a tokenizer that was never trained (./run.sh trains only the tiny model's)."""
+    if (Path(tokenizer_dir) / "tokenizer.json").is_file():
+        return None
+    tiny = "" if model_name == "tiny" else ", or train the few-minute CPU model with --model tiny"
+    return (f"no tokenizer at {tokenizer_dir}: train it first with python 03_tokenizer/train_historical_tokenizer.py "
+            f"(./run.sh trains only the tiny model's){tiny}, or pass --tokenizer_dir")
+
+
+def missing_environment(exc: ModuleNotFoundError) -> str:
+    """One line for a python without the project's packages (the environment is not activated)."""
+    import os
+
+    venv = os.environ.get("LONDON_LLM_VENV") or "helloLondon"
+    return (f"{exc.name or exc} is not installed for {sys.executable}: this is not the project's environment. "
+            f"Activate it (source {venv}/bin/activate; ./run.sh creates it) and run again, or use "
+            "./launch_training.sh / ./resume_training.sh, which find it themselves")
+
+
+class _OtherRankFailed(Exception):
+    """Rank 0 failed with a known error and said why; this rank leaves quietly with the same status."""
+
+
 def main(argv: Optional[list[str]], *, prog: str, description: str, default_model: str,
          presets: dict[str, TrainConfig], paths_fn: Callable) -> int:
     args = build_parser(prog, description, default_model, presets).parse_args(argv)
     # imports after --help is answered; transformers only once the run is known to go ahead
-    from london_llm.training import checkpoint as ckpt
-    from london_llm.training import distributed as dist_utils
-    from london_llm.training.precision import PrecisionError
-    from london_llm.pretokenize.format import UINT16_VOCAB_LIMIT
-    from london_llm.training.runlock import RunLock
-    from london_llm.training.reporting import setup_logging, wandb_mode
+    import os
+
+    try:
+        from london_llm.training import checkpoint as ckpt
+        from london_llm.training import distributed as dist_utils
+        from london_llm.training import identity
+        from london_llm.training.precision import PrecisionError
+        from london_llm.pretokenize.format import UINT16_VOCAB_LIMIT, PretokenizedIncompatible
+        from london_llm.training.runlock import RunLock, RunLocked
+        from london_llm.tokenization.errors import TokenizerError
+        from london_llm.training.reporting import log_run_header, setup_logging, wandb_mode
+        from london_llm.training.stopping import StopFlag, StopRequested, guard_console
+    except ModuleNotFoundError as exc:
+        print(f"ERROR: {missing_environment(exc)}", file=sys.stderr)
+        return EXIT_USAGE
 
     paths = paths_fn(args.home)
     model_name = args.model
     preset = presets[model_name]
-    output_dir = Path(args.output_dir or paths.checkpoint_dir(model_name)).resolve()
+    default_output = Path(paths.checkpoint_dir(model_name)).resolve()
+    output_dir = Path(args.output_dir or default_output).resolve()
     tokenizer_dir = Path(args.tokenizer_dir or default_tokenizer_dir(paths.tokenizer_dir, model_name)).resolve()
     documents_file = Path(args.documents_file or paths.documents_file).resolve()
     data_dir = Path(args.data_dir or (output_dir / "pretokenized_data" if args.output_dir
                                       else paths.pretokenized_dir(model_name))).resolve()
     log_file = Path(args.log_file or paths.training_log)
+    home = Path(paths.home)
+    # every stage's known failures (run lock, checkpoint, pretokenized data, tokenizer, precision,
+    # training) derive from LondonLLMError; out-of-range values raise ValueError: one line, exit 2
+    known = (LondonLLMError, ValueError)
 
     if args.print_config:
         try:
-            resume = None if args.fresh else choose_resume(args, output_dir, log=lambda m: None)
+            resume = None if args.fresh else choose_resume(args, output_dir, log=lambda m: None, home=home)
             config = resolve_config(preset, args, resume)
         except (ckpt.CheckpointError, TrainingError, ValueError) as exc:
             print(f"ERROR: {exc}", file=sys.stderr)
@@ -172,26 +261,68 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
                        documents_file=documents_file, data_dir=data_dir, resume_from=resume))
         return 0
 
+    # Every stop (SIGTERM, SIGINT, SIGHUP, a console that went away) is one request: saved and
+    # logged by the loop; before the loop there is nothing to save and the run just ends.
+    stop = StopFlag(abort_on_second_sigint=not dist_utils.launched_by_torchrun()).install()
+    guard_console(stop.request)
     try:
         ctx = dist_utils.setup(args.device)
     except PrecisionError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    logger = setup_logging(log_file, ctx.is_main)
+    except StopRequested:
+        return 0
+    logger = setup_logging(log_file, ctx.is_main, tag=f"{model_name} pid {os.getpid()}")
     lock = RunLock(output_dir, log=logger.warning)
-    try:
+
+    def on_rank0(work: Callable):
+        """`work()` on rank 0, its result on every rank; a known failure there ends the others quietly."""
+        result, error = None, None
         if ctx.is_main:
+            try:
+                result = work()
+            except known as exc:
+                error = exc
+        shared = dist_utils.broadcast_object(ctx, ("failed", None) if error is not None else ("ok", result))
+        if error is not None:
+            raise error
+        if shared[0] == "failed":
+            raise _OtherRankFailed()
+        return shared[1]
+
+    try:
+        def prepare_run():
+            log_run_header(logger, prog=prog, argv=sys.argv[1:] if argv is None else argv, model=model_name,
+                           output_dir=output_dir, world_size=ctx.world_size)
             lock.acquire()
             if output_dir.is_dir():
                 ckpt.clean_temporary(output_dir)
             if args.fresh:
                 archive_previous(output_dir, logger.info)
-            resume = choose_resume(args, output_dir, logger.info)
-            if resume is not None and args.resume_from_checkpoint:
-                archive_later(output_dir, resume, logger.info)
-        else:
-            resume = None
-        resume = dist_utils.broadcast_object(ctx, str(resume) if resume else None)
+            resume = choose_resume(args, output_dir, logger.info, home=home)
+            return (str(resume) if resume else None), settle_identity(resume)
+
+        def settle_identity(resume: Optional[Path]):
+            """Whose run this is: refused for another model's or folder's checkpoint without --branch,
+            before anything in either folder changes."""
+            if resume is None:
+                run_id = identity.fresh(model_name, output_dir, None)
+            else:
+                state = ckpt.read_trainer_state(resume)
+                later = (resume.resolve().parent == output_dir and bool(args.resume_from_checkpoint)
+                         and bool(later_checkpoints(output_dir, int(state["step"]))))
+                run_id = identity.continue_from(state, resume, model=model_name, output_dir=output_dir,
+                                                tokenizer_sha256=None, branch=args.branch, later_checkpoints=later)
+                if run_id.new_branch:
+                    archive_later(output_dir, int(state["step"]), logger.info)
+                    fork = run_id.forked_from
+                    logger.info(f"Continuing {resume} as a new branch {run_id.branch} of the run in {output_dir} "
+                                f"(it forks branch {fork['branch']} of {fork['output_dir']} at step {fork['step']}; "
+                                "the metrics of every branch are kept in metrics.jsonl)")
+            logger.info(f"Run {run_id.id}, branch {run_id.branch}: model '{model_name}' in {output_dir}")
+            return run_id
+
+        resume, run_identity = on_rank0(prepare_run)
         resume = Path(resume) if resume else None
         config = resolve_config(preset, args, resume)
         from london_llm.training.precision import choose_precision
@@ -203,34 +334,41 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
         precision = choose_precision(ctx.device, config.dtype)
 
         if resume is not None and not args.tokenizer_dir:
-            tokenizer_dir = tokenizer_for_resume(tokenizer_dir, resume, logger.info)
+            tokenizer_dir = tokenizer_for_resume(tokenizer_dir, resume, logger.info if ctx.is_main else lambda m: None)
+        problem = missing_tokenizer(tokenizer_dir, model_name)
+        if problem:
+            raise TrainingError(problem)
         tokenizer = load_tokenizer(tokenizer_dir)
         vocab_size = len(tokenizer)
         if vocab_size > UINT16_VOCAB_LIMIT:
             raise TrainingError(f"tokenizer {tokenizer_dir} has {vocab_size} tokens; pretokenized data stores "
                                 f"uint16 ids (at most {UINT16_VOCAB_LIMIT:,} tokens): retrain the tokenizer "
                                 "with a smaller --vocab_size")
+        tokenizer_sha = tokenizer_fingerprint(tokenizer_dir)
         if resume is not None:
             saved_sha = ckpt.read_trainer_state(resume).get("tokenizer_sha256")
-            if saved_sha and saved_sha != tokenizer_fingerprint(tokenizer_dir):
+            if saved_sha and saved_sha != tokenizer_sha:
                 raise TrainingError(f"the tokenizer in {tokenizer_dir} is not the one {resume} was trained with; "
                                     "pass that checkpoint's folder as --tokenizer_dir, or start over with --fresh")
 
+        run_identity.tokenizer_sha256 = tokenizer_sha
+
         mode = "require" if args.use_pretokenized else "rebuild" if args.no_pretokenized else "auto"
-        if ctx.is_main:
+
+        def pretokenize():
             if not documents_file.is_file() and not args.use_pretokenized and (args.no_pretokenized or not data_dir.is_dir()):
                 raise TrainingError(f"documents file {documents_file} not found: run stage 02 "
                                     "(02_data_collection/historical_data_collector.py) or pass --documents_file")
-            prepare_pretokenized(documents_file, tokenizer_dir, data_dir, max_length=config.max_length,
-                                 val_fraction=config.val_fraction, seed=config.seed, mode=mode,
-                                 workers=args.workers, log=logger.info)
-        dist_utils.barrier(ctx)  # the other ranks wait for rank 0's pretokenized data
+            prepare_pretokenized(documents_file, tokenizer_dir, data_dir, val_fraction=config.val_fraction,
+                                 seed=config.seed, mode=mode, workers=args.workers, log=logger.info,
+                                 warn=logger.warning)
+
+        on_rank0(pretokenize)  # the other ranks wait for rank 0's pretokenized data
         if ctx.enabled and ctx.local_rank == 0 and not ctx.is_main:
             # another node: a no-op check on a shared filesystem, a build on a node-local disk
-            prepare_pretokenized(documents_file, tokenizer_dir, data_dir, max_length=config.max_length,
-                                 val_fraction=config.val_fraction, seed=config.seed,
-                                 mode="require" if mode == "require" else "auto", workers=args.workers,
-                                 log=logger.info)
+            prepare_pretokenized(documents_file, tokenizer_dir, data_dir, val_fraction=config.val_fraction,
+                                 seed=config.seed, mode="require" if mode == "require" else "auto",
+                                 workers=args.workers, log=logger.info, warn=logger.warning)
         dist_utils.barrier(ctx)
 
         job = TrainJob(config=config, output_dir=output_dir, data_dir=data_dir, tokenizer_dir=tokenizer_dir,
@@ -240,18 +378,45 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
                        wandb_mode=wandb_mode(args.no_wandb), wandb_project=args.wandb_project,
                        run_name=args.run_name or f"london-{model_name}-{time.strftime('%Y%m%d-%H%M%S')}",
                        wandb_dir=paths.logs_dir, peak_flops=args.peak_flops, model_name=model_name,
-                       extra_state={"data_dir": str(data_dir), "documents_file": str(documents_file)})
+                       extra_state={"data_dir": str(data_dir), "documents_file": str(documents_file),
+                                    identity.STATE_KEY: run_identity.to_state()},
+                       identity=run_identity, stop=stop,
+                       resume_advice=lambda checkpoint: resume_advice(args, argv, prog, output_dir, checkpoint,
+                                                                      default_output))
         result = train(job)
         if result.stopped_by_signal and ctx.is_main:
-            logger.info(f"Stopped cleanly by {result.stopped_by_signal} at step {result.step}.")
+            logger.info(f"Stopped cleanly ({result.stopped_by_signal}) at step {result.step}.")
         # Every rank leaves its last collective before any tears the group down: a rank that
         # destroyed gloo while its peer was still talking to it aborted the peer at exit.
         dist_utils.barrier(ctx)
         return 0
-    except (LondonLLMError, ValueError) as exc:  # every stage's known failures (run lock, checkpoint,
-        # pretokenized data, tokenizer, precision, training) and out-of-range values: one line, exit 2
-        logger.error(str(exc))
+    except _OtherRankFailed:
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        if ctx.is_main:
+            logger.warning("Aborted by a second Ctrl-C: nothing saved since the last checkpoint")
+        return 130
+    except StopRequested as exc:
+        if ctx.is_main:
+            logger.warning(str(exc))
+        return 0
+    except known as exc:
+        if ctx.is_main:  # every rank meets the same problem; one says so
+            logger.error(str(exc))
+        return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001
+        if not ctx.is_main and _peer_gone(exc):
+            return EXIT_USAGE  # rank 0 ended (and said why); its process group went with it
+        raise
     finally:
         lock.release()
         dist_utils.shutdown(ctx)
+        stop.uninstall()
+
+
+def _peer_gone(exc: BaseException) -> bool:
+    """Whether a collective failed because another rank's process ended (gloo/NCCL lost its peer)."""
+    import torch.distributed as dist
+
+    return isinstance(exc, getattr(dist, "DistError", ())) or (
+        isinstance(exc, RuntimeError) and any(w in str(exc) for w in ("gloo", "Connection closed", "NCCL")))

@@ -13,11 +13,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
@@ -35,6 +34,7 @@ from london_llm.training.optim import learning_rate, make_optimizer, set_learnin
 from london_llm.training.precision import Precision
 from london_llm.training.reporting import Reporter
 from london_llm.training.saving import save_run
+from london_llm.training.stopping import StopFlag
 
 
 @dataclass
@@ -60,6 +60,9 @@ class TrainJob:
     peak_flops: Optional[float] = None
     model_name: str = "slm"
     extra_state: dict[str, Any] = field(default_factory=dict)  # recorded in trainer_state.json
+    identity: Any = None  # training.identity.RunIdentity: the branch metrics.jsonl records carry
+    stop: Optional[StopFlag] = None  # installed by the caller (training.cli) for the whole run
+    resume_advice: Optional[Callable[[Optional[Path]], str]] = None  # the command that resumes a checkpoint
 
 
 @dataclass
@@ -70,26 +73,9 @@ class TrainResult:
     last_val_loss: Optional[float]
 
 
-class StopFlag:
-    """SIGTERM / Ctrl-C ask the loop to save and stop after the current step; a second Ctrl-C aborts."""
-
-    def __init__(self):
-        self.signal_name: Optional[str] = None
-        self._previous = {}
-
-    def __enter__(self) -> "StopFlag":
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.signal_name is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.signal_name = signal.Signals(signum).name
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+def _percent(fraction: Optional[float]) -> Optional[float]:
+    """MFU as the guide shows it everywhere (terminal, W&B train/mfu, metrics.jsonl, status, plots): percent."""
+    return None if fraction is None else 100.0 * fraction
 
 
 def total_steps(config: TrainConfig, batches_per_epoch: int) -> int:
@@ -184,8 +170,9 @@ def train(job: TrainJob) -> TrainResult:
                 else resume.start_fresh(job))
     if progress.step >= steps_total:
         if ctx.is_main:
-            log.info(f"{job.resume_from} is already at step {progress.step} of {steps_total}: nothing to train. "
-                     "Raise --max_steps (or --num_epochs) to train further, or start over with --fresh.")
+            log.info(f"Nothing to train: {job.resume_from} is at step {progress.step}, and this run ends at step "
+                     f"{steps_total} (--max_steps {cfg.max_steps}, --num_epochs {cfg.num_epochs}). To train on, "
+                     f"raise --max_steps above {progress.step} (or --num_epochs); to start over, --fresh.")
         return TrainResult(step=progress.step, final_checkpoint=job.resume_from, stopped_by_signal=None,
                            last_val_loss=progress.last_val)
 
@@ -209,8 +196,10 @@ def train(job: TrainJob) -> TrainResult:
     excluded = 0.0  # seconds of eval/checkpoint inside the current logging window
     window_start = time.perf_counter()
     final_path = None
-    stop = StopFlag()
-    with stop:
+    stop = job.stop if job.stop is not None else StopFlag().install()
+    stop.arm()  # from here a stop signal saves at the end of the current step
+    loop_start, first_step = time.perf_counter(), progress.step + 1
+    try:
         while progress.step < steps_total:
             set_learning_rate(optimizer, lr := learning_rate(progress.step, cfg, steps_total))
             loss, norm = optimizer_step(model, raw_model, optimizer, scaler, batches.next_batch, job.precision,
@@ -222,6 +211,8 @@ def train(job: TrainJob) -> TrainResult:
             step = progress.step
             steps_since_log += 1
             report.bar.update(1)
+            if step == first_step:
+                report.first_step(time.perf_counter() - loop_start)
 
             if step % cfg.logging_steps == 0 or step == steps_total:
                 # one sync per logging window, not per micro-step
@@ -233,7 +224,8 @@ def train(job: TrainJob) -> TrainResult:
                     "train/loss": train_loss, "train/lr": lr, "train/iter": step,
                     "train/dt_ms": dt * 1000, "train/tokens_per_sec": tok_s,
                     "train/grad_norm": grad_norm if cfg.grad_clip > 0 else None,
-                    "train/mfu": mfu(flops_tok, tok_s, peak, ctx.world_size), "train/epoch": batches.epoch_progress}
+                    "train/mfu": _percent(mfu(flops_tok, tok_s, peak, ctx.world_size)),
+                    "train/epoch": batches.epoch_progress}
                 report.train_window(step, progress.last_metrics)
                 loss_sum.zero_()
                 norm_sum.zero_()
@@ -241,7 +233,7 @@ def train(job: TrainJob) -> TrainResult:
                 window_start = time.perf_counter()
 
             is_last = step == steps_total
-            stopping = dist_utils.any_true(ctx, stop.signal_name is not None) if ctx.enabled else stop.signal_name is not None
+            stopping = dist_utils.any_true(ctx, stop.reason is not None) if ctx.enabled else stop.reason is not None
             if step % cfg.eval_steps == 0 or is_last:
                 t0 = time.perf_counter()
                 progress.last_val = estimate_loss(model, val_tokens, job)
@@ -259,9 +251,13 @@ def train(job: TrainJob) -> TrainResult:
                 excluded += time.perf_counter() - t0
             if stopping and not is_last:
                 if ctx.is_main:
-                    log.warning(f"{stop.signal_name} received: stopped at step {step} after saving "
-                                f"{final_path}; rerun the same command to resume.")
+                    advice = job.resume_advice(final_path) if job.resume_advice else "rerun the same command"
+                    log.warning(f"{stop.reason or 'another rank was stopped'}: stopped at step {step} after "
+                                f"saving {final_path}; to resume: {advice}")
                 break
+    finally:
+        if job.stop is None:
+            stop.uninstall()
 
     # --- finish --------------------------------------------------------------------------------------
     report.close()
@@ -273,5 +269,5 @@ def train(job: TrainJob) -> TrainResult:
                 f"Weights are {'identical' if same else 'DIFFERENT'} on all {ctx.world_size} ranks at step {step}")
     if ctx.is_main and step >= steps_total:
         log.info(f"Training finished at step {step}; final model in {final_path}")
-    return TrainResult(step=step, final_checkpoint=final_path, stopped_by_signal=stop.signal_name,
+    return TrainResult(step=step, final_checkpoint=final_path, stopped_by_signal=stop.reason,
                        last_val_loss=progress.last_val)

@@ -1,10 +1,15 @@
 """metrics.jsonl, the training run's metrics log: its one writer and its one reader.
 
 The training loop appends one JSON object a line to `<checkpoint dir>/metrics.jsonl`:
-`step`, `time` (unix seconds), `kind` ("train" or "eval") and metric keys such as `train/loss`
-or `eval/val_loss` (MetricsWriter). A live run may be half-way through writing its last line, and
-a resumed run restarts from its checkpoint's step, so the same steps appear twice; `read_metrics`
-keeps only the timeline the model really followed (MetricsLog).
+`step`, `time` (unix seconds), `kind` ("train" or "eval"), `branch` (training.identity) and metric
+keys such as `train/loss`, `eval/val_loss` or `train/mfu` (percent of the device's peak)
+(MetricsWriter). Nothing is ever cut from it: a branch (a resume from an older checkpoint, or
+--branch) opens with a `"kind": "branch"` record naming its parent branch and fork step, and the
+abandoned branch's records stay. A live run may be half-way through writing its last line, and a
+run killed between checkpoints logs its last steps twice; `read_metrics` follows the current
+branch back through its parents and keeps the timeline the model really followed (MetricsLog),
+with the other branches beside it (`abandoned`). Records written before branches carry none
+(LEGACY_BRANCH) and an MFU that was a fraction; the reader converts it.
 """
 from __future__ import annotations
 
@@ -15,11 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from london_llm import atomic
 from london_llm.errors import LondonLLMError
 
 METRICS_FILE = "metrics.jsonl"
 KINDS = ("train", "eval")
+BRANCH_KIND = "branch"
+LEGACY_BRANCH = "legacy"  # as training.identity: records from before branches
 RESTART_GAP_S = 120.0  # a pause between log lines shorter than this is never taken for a restart
 
 
@@ -33,6 +39,9 @@ class MetricsLog:
     records: list[dict[str, Any]]  # the live timeline, in step order within each segment
     segment_starts: list[int] = field(default_factory=list)  # record index where each (re)start begins
     skipped_lines: int = 0  # lines that were not metric records (corrupt or foreign)
+    branch: Optional[str] = None  # the current branch (of the newest record)
+    branches: list["BranchInfo"] = field(default_factory=list)  # every branch in the file, current first
+    abandoned: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # records of the branches left
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [r for r in self.records if r["kind"] == kind]
@@ -61,6 +70,32 @@ class MetricsLog:
         return max(times) if times else None
 
 
+@dataclass
+class BranchInfo:
+    id: str
+    state: str  # "current", "earlier" (the current branch continues it) or "abandoned"
+    first_step: Optional[int]
+    last_step: Optional[int]
+    parent: Optional[str] = None  # the branch it forked from
+    fork_step: Optional[int] = None
+    origin: Optional[str] = None  # the checkpoint it was continued from, when it forked
+    followed_to: Optional[int] = None  # an earlier branch: the step the current one forked from it
+
+    def describe(self) -> str:
+        if self.first_step is None:
+            span = "no steps logged"
+        elif self.followed_to is not None and self.last_step > self.followed_to:
+            span = (f"steps {self.first_step:,}-{self.followed_to:,} followed, {self.followed_to + 1:,}-"
+                    f"{self.last_step:,} abandoned and kept in metrics.jsonl")
+        else:
+            span = f"steps {self.first_step:,}-{self.last_step:,}"
+            if self.state == "abandoned":
+                span += ", abandoned and kept in metrics.jsonl"
+        source = self.parent or self.origin
+        fork = f", from step {self.fork_step:,} of {source}" if source and self.fork_step is not None else ""
+        return f"{self.id} ({span}{fork})"
+
+
 def metrics_path(location: Path | str) -> Path:
     """`location` is the metrics file itself or the checkpoint folder that holds it."""
     location = Path(location)
@@ -68,7 +103,7 @@ def metrics_path(location: Path | str) -> Path:
 
 
 def _valid(record: Any) -> bool:
-    return (isinstance(record, dict) and record.get("kind") in KINDS
+    return (isinstance(record, dict) and record.get("kind") in KINDS + (BRANCH_KIND,)
             and isinstance(record.get("step"), int) and not isinstance(record.get("step"), bool)
             and isinstance(record.get("time"), (int, float)))
 
@@ -94,11 +129,53 @@ def read_metrics(location: Path | str) -> MetricsLog:
             skipped += 1
             continue
         if _valid(record):
-            records.append(record)
+            records.append(_upgrade(record))
         else:
             skipped += 1
-    timeline, starts = live_timeline(records)
-    return MetricsLog(path=path, records=timeline, segment_starts=starts, skipped_lines=skipped)
+    return _branched(path, records, skipped)
+
+
+def _upgrade(record: dict[str, Any]) -> dict[str, Any]:
+    """A record from before branches: LEGACY_BRANCH, and its MFU (then a fraction) as a percentage."""
+    if "branch" not in record:
+        record["branch"] = LEGACY_BRANCH
+        if isinstance(record.get("train/mfu"), (int, float)):
+            record["train/mfu"] = 100.0 * record["train/mfu"]
+    return record
+
+
+def _branched(path: Path, records: list[dict[str, Any]], skipped: int) -> MetricsLog:
+    """The current branch's timeline (through its parents up to each fork), and the other branches."""
+    forks = {r["branch"]: r for r in records if r["kind"] == BRANCH_KIND}
+    data = [r for r in records if r["kind"] in KINDS]
+    current = data[-1]["branch"] if data else (records[-1]["branch"] if records else None)
+    chain, limits = [], {}
+    branch, limit = current, None
+    while branch is not None and branch not in chain:
+        chain.append(branch)
+        limits[branch] = limit
+        fork = forks.get(branch)
+        if not fork or fork.get("parent_output_dir") not in (None, str(path.parent)):
+            break  # a fresh start, or a branch of another folder's run: its history is there
+        branch, limit = fork.get("parent"), fork["step"]
+    kept = [r for r in data if r["branch"] in limits and (limits[r["branch"]] is None or r["step"] <= limits[r["branch"]])]
+    timeline, starts = live_timeline(kept)
+    abandoned: dict[str, list[dict[str, Any]]] = {}  # other branches, and the earlier ones' steps past a fork
+    for r in data:
+        limit = limits.get(r["branch"], -1)
+        if r["branch"] not in limits or (limit is not None and r["step"] > limit):
+            abandoned.setdefault(r["branch"], []).append(r)
+    infos = []
+    for name in [*chain, *(b for b in abandoned if b not in limits)]:
+        own = [r for r in data if r["branch"] == name]
+        fork = forks.get(name) or {}
+        state = "current" if name == current else "earlier" if name in limits else "abandoned"
+        infos.append(BranchInfo(id=name, state=state, first_step=min((r["step"] for r in own), default=None),
+                                last_step=max((r["step"] for r in own), default=None), parent=fork.get("parent"),
+                                fork_step=fork.get("step"), origin=fork.get("from"),
+                                followed_to=limits.get(name)))
+    return MetricsLog(path=path, records=timeline, segment_starts=starts, skipped_lines=skipped, branch=current,
+                      branches=infos, abandoned=abandoned)
 
 
 def _stopped_between(prev: Optional[dict[str, Any]], record: dict[str, Any]) -> bool:
@@ -129,7 +206,9 @@ def live_timeline(records: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any
     prev_train: Optional[dict[str, Any]] = None
     for r in records:
         step, kind = r["step"], r["kind"]
-        if not out or (kind in newest and step <= newest[kind]):
+        if out and r.get("branch") != out[-1].get("branch"):  # a fork: the branch's own segment
+            starts.append(len(out))
+        elif not out or (kind in newest and step <= newest[kind]):
             if out:  # a restart from an earlier checkpoint: its steps replace the abandoned ones
                 out = [o for o in out if o["step"] < step]
                 starts = [s for s in starts if s < len(out)]
@@ -151,33 +230,44 @@ def live_timeline(records: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any
 # --- writing (the training loop, rank 0) -----------------------------------------------------
 
 class MetricsWriter:
-    """Appends the training loop's records (rank 0 only); a resumed run first drops what follows its step."""
+    """Appends the training loop's records (rank 0 only), each tagged with the run's branch.
 
-    def __init__(self, path: Path, resume_step: Optional[int] = None):
+    Appends only: a resumed run's records follow the earlier ones (the reader lets a re-logged step
+    replace the one logged before a kill), a branch's follow the abandoned branch's.
+    """
+
+    def __init__(self, path: Path, branch: Optional[str] = None):
         self.path = Path(path)
+        self.branch = branch
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if resume_step is None or not self.path.exists():
-            atomic.write_text(self.path, "")
-            self.path.chmod(0o644)
-        else:
-            self._truncate_after(resume_step)
-            self.path.chmod(0o644)
         self._fh = open(self.path, "a", encoding="utf-8")
+        self.path.chmod(0o644)
+        if self._fh.tell() > 0 and not self._ends_with_newline():
+            self._fh.write("\n")  # a line torn by a killed run stays a line of its own (the reader skips it)
 
-    def _truncate_after(self, step: int) -> None:
-        """Drop events past the resumed step (they will be logged again, identically)."""
-        kept = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                if json.loads(line)["step"] <= step:
-                    kept.append(line)
-            except (ValueError, KeyError, TypeError):
-                continue  # a torn last line from a killed run
-        atomic.write_text(self.path, "".join(k + "\n" for k in kept))
+    def _ends_with_newline(self) -> bool:
+        with open(self.path, "rb") as fh:
+            fh.seek(-1, 2)
+            return fh.read(1) == b"\n"
+
+    def start_branch(self, step: int, fork: Optional[dict], output_dir: Path) -> None:
+        """The record that opens a branch: where it forked from (None: a fresh start)."""
+        record = {"step": step, "time": time.time(), "kind": BRANCH_KIND, "branch": self.branch,
+                  "parent": fork.get("branch") if fork else None,
+                  "parent_output_dir": fork.get("output_dir") if fork else None,
+                  "from": fork.get("checkpoint") if fork else None}
+        if fork and str(fork.get("output_dir")) == str(Path(output_dir)):
+            record["parent_output_dir"] = str(Path(output_dir))
+        self._append(record)
 
     def write(self, step: int, kind: str, metrics: dict[str, Any]) -> None:
         record = {"step": step, "time": time.time(), "kind": kind}
+        if self.branch is not None:
+            record["branch"] = self.branch
         record.update(metrics)
+        self._append(record)
+
+    def _append(self, record: dict[str, Any]) -> None:
         self._fh.write(json.dumps(record) + "\n")
         self._fh.flush()
 

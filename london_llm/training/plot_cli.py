@@ -48,6 +48,10 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, presets: dict, prog: 
     title = args.title or f"{args.model}: {log.path.parent} (step {log.last_step:,})"
     for path in render_plots(log, out_dir, title):
         print(path)
+    if len(log.branches) > 1:  # which line is which: the current branch and those kept beside it
+        for branch in log.branches:
+            print(f"{branch.state} branch {branch.describe()}"
+                  + (" (abandoned steps dotted grey in loss.png)" if branch.id in log.abandoned else ""))
     if log.skipped_lines:
         print(f"warning: skipped {log.skipped_lines} unreadable line(s) in {log.path}", file=sys.stderr)
     return 0

@@ -45,9 +45,16 @@ def _draw_loss(ax, log: MetricsLog) -> None:
     tsteps, tloss = log.series("eval/train_loss")
     if not (steps or vsteps):
         _no_data(ax, "loss")
+    for name, records in log.abandoned.items():  # kept beside the current branch, greyed
+        points = [(r["step"], r["train/loss"]) for r in records
+                  if r["kind"] == "train" and isinstance(r.get("train/loss"), (int, float))]
+        if points:
+            ax.plot([p[0] for p in points], smooth([p[1] for p in points]), color="0.6", linewidth=1.0,
+                    linestyle=":", label=f"abandoned branch {name}")
     if steps:
         ax.plot(steps, loss, color=_TRAIN, alpha=0.25, linewidth=0.8)
-        ax.plot(steps, smooth(loss), color=_TRAIN, linewidth=1.6, label="train loss (smoothed)")
+        label = "train loss (smoothed)" + (f", branch {log.branch}" if log.abandoned else "")
+        ax.plot(steps, smooth(loss), color=_TRAIN, linewidth=1.6, label=label)
     if tsteps:
         ax.plot(tsteps, tloss, "s--", color=_EVAL_TRAIN, markersize=4, linewidth=1,
                 label="train loss (eval batches)")
@@ -78,7 +85,6 @@ def _draw_lr(ax, log: MetricsLog) -> None:
 def _draw_throughput(ax, log: MetricsLog) -> None:
     steps, tps = log.series("train/tokens_per_sec")
     msteps, mfu = log.series("train/mfu")
-    mfu = [100 * m for m in mfu]  # logged as a fraction of the device's peak
     if steps:
         ax.plot(steps, tps, color=_TRAIN, alpha=0.3, linewidth=0.8)
         ax.plot(steps, smooth(tps), color=_TRAIN, linewidth=1.6, label="tokens/s (smoothed)")

@@ -20,10 +20,33 @@ from london_llm.training.metrics import METRICS_FILE, MetricsWriter
 LOGGER_NAME = "london_llm.train"
 
 
-def setup_logging(log_file: Optional[Path], is_main: bool = True) -> logging.Logger:
-    """A logger to the terminal and (rank 0 only) appended to `log_file`; other ranks show warnings only."""
-    return setup_logger(LOGGER_NAME, log_file if is_main else None,
-                        terminal_level=logging.INFO if is_main else logging.WARNING)
+def setup_logging(log_file: Optional[Path], is_main: bool = True, tag: Optional[str] = None) -> logging.Logger:
+    """A logger to the terminal and (rank 0 only) appended to `log_file`; other ranks show warnings only.
+
+    Several runs may append to one log file (04_training/model_training.log): there every line carries
+    `[tag]` (the model and the process id), and each run begins with a header (log_run_header).
+    """
+    logger = setup_logger(LOGGER_NAME, log_file if is_main else None,
+                          terminal_level=logging.INFO if is_main else logging.WARNING)
+    if tag:
+        tagged = logging.Formatter(f"%(asctime)s %(levelname)s [{tag}] %(message)s", "%Y-%m-%d %H:%M:%S")
+        for handler in logger.handlers:
+            if isinstance(handler, logging.FileHandler):
+                handler.setFormatter(tagged)
+    return logger
+
+
+def log_run_header(logger: logging.Logger, *, prog: str, argv: list[str], model: str, output_dir: Path,
+                   world_size: int) -> None:
+    """The line that opens a run in the shared training log: what was run, for which model and folder."""
+    import shlex
+
+    command = " ".join([prog, *map(shlex.quote, argv)])
+    logger.info(f"===== {command} | model {model} | output {output_dir} | {world_size} process(es) | "
+                f"pid {os.getpid()} =====")
+
+
+CPU_PRESET_OK = ("tiny",)  # presets sized for a CPU; the others are GPU models
 
 
 def wandb_mode(disabled: bool) -> str:
@@ -104,7 +127,11 @@ class Reporter:
         self.metrics = self.wandb = None
         if self.enabled:
             cfg = job.config
-            self.metrics = MetricsWriter(job.output_dir / METRICS_FILE, resume_step=start_step if resumed else None)
+            run_id = job.identity
+            self.metrics = MetricsWriter(job.output_dir / METRICS_FILE,
+                                         branch=run_id.branch if run_id is not None else None)
+            if run_id is not None and run_id.forked_from:  # a fork; a fresh start needs no record
+                self.metrics.start_branch(start_step, run_id.forked_from, output_dir=job.output_dir)
             self.wandb = WandbRun(mode=job.wandb_mode, project=job.wandb_project, name=job.run_name,
                                   config=dict(cfg.to_dict(), world_size=job.ctx.world_size, model=job.model_name),
                                   log_dir=job.wandb_dir or job.output_dir, logger=self.log, resume_id=wandb_id)
@@ -133,14 +160,25 @@ class Reporter:
             return
         self.metrics.write(step, "train", metrics)
         self.wandb.log({k: v for k, v in metrics.items() if v is not None}, step=step)
-        fraction, loss, lr = metrics["train/mfu"], metrics["train/loss"], metrics["train/lr"]
-        mfu_text = f"{100 * fraction:.1f}%" if fraction is not None else "n/a"
+        percent, loss, lr = metrics["train/mfu"], metrics["train/loss"], metrics["train/lr"]
+        mfu_text = f"{percent:.1f}%" if percent is not None else "n/a"
         grad_norm = metrics["train/grad_norm"] or 0.0  # without clipping the loop logs the zero it summed
         self.bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", refresh=False)
         self.log.info(f"step {step}/{self.steps_total}: loss {loss:.4f}, lr {lr:.3e}, "
                       f"grad norm {grad_norm:.3f}, {metrics['train/dt_ms']:.0f} ms/step, "
                       f"{metrics['train/tokens_per_sec']:,.0f} tok/s, MFU {mfu_text}, "
                       f"epoch {metrics['train/epoch']:.3f}")
+
+    def first_step(self, seconds: float) -> None:
+        """On a CPU, a GPU-sized preset says at once how long the run would take, and what to train instead."""
+        job = self.job
+        if not self.enabled or job.ctx.device.type != "cpu" or job.model_name in CPU_PRESET_OK:
+            return
+        remaining = self.steps_total - self.bar.n
+        self.log.warning(
+            f"The '{job.model_name}' model on the CPU takes {seconds:.1f} s/step: the {remaining:,} steps left would "
+            f"take about {_duration(seconds * remaining)}. It is meant for a GPU; to try the pipeline on a CPU "
+            "train the few-minute model instead: --model tiny (e.g. ./launch_training.sh --model tiny).")
 
     def evaluation(self, step: int, metrics: dict[str, Any], epoch: float) -> None:
         if not self.enabled:
@@ -155,3 +193,11 @@ class Reporter:
         if self.enabled:
             self.wandb.finish()
             self.metrics.close()
+
+
+def _duration(seconds: float) -> str:
+    minutes = seconds / 60
+    if minutes < 90:
+        return f"{minutes:.0f} min"
+    hours = minutes / 60
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.1f} days"

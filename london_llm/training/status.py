@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -45,13 +45,15 @@ class RunStatus:
     val_loss: Optional[float]
     best_val_loss: Optional[float]
     tokens_per_sec: Optional[float]
-    mfu: Optional[float]  # a fraction of the device's peak, as the trainer logs it
+    mfu: Optional[float]  # percent of the device's peak, as the trainer logs it
     last_update: Optional[float]
     newest_checkpoint: Optional[CheckpointInfo]
     checkpoints: int
     owner: Optional[str]  # who holds the run lock, when running
     metrics_file: Optional[Path]
     skipped_lines: int = 0
+    branch: Optional[str] = None  # the current branch of the run (training.identity)
+    branches: list = field(default_factory=list)  # metrics.BranchInfo of every branch in metrics.jsonl
 
 
 def run_status(log: Optional[MetricsLog], checkpoints: list[CheckpointInfo], total_steps: Optional[int],
@@ -90,7 +92,8 @@ def run_status(log: Optional[MetricsLog], checkpoints: list[CheckpointInfo], tot
         mfu=log.last("train/mfu") if log else None,
         last_update=log.last_time if log else None,
         newest_checkpoint=newest, checkpoints=len(checkpoints), owner=running_owner,
-        metrics_file=log.path if log else None, skipped_lines=log.skipped_lines if log else 0)
+        metrics_file=log.path if log else None, skipped_lines=log.skipped_lines if log else 0,
+        branch=log.branch if log else None, branches=list(log.branches) if log else [])
 
 
 def format_duration(seconds: Optional[float]) -> str:
@@ -131,7 +134,7 @@ def format_status(status: RunStatus, title: str, now: Optional[float] = None,
     lines.append(f"  train loss      {_num(status.train_loss)}")
     lines.append(f"  val loss        {_num(status.val_loss)}   best {_num(status.best_val_loss)}")
     if status.tokens_per_sec is not None or status.mfu is not None:
-        lines.append(f"  tokens/s        {_num(status.tokens_per_sec, ',.0f')}   MFU {_num(None if status.mfu is None else 100 * status.mfu, '.1f')}%")
+        lines.append(f"  tokens/s        {_num(status.tokens_per_sec, ',.0f')}   MFU {_num(status.mfu, '.1f')}%")
     if status.last_update is not None:
         lines.append(f"  last logged     {format_duration(now - status.last_update)} ago")
     ck = status.newest_checkpoint
@@ -140,6 +143,12 @@ def format_status(status: RunStatus, title: str, now: Optional[float] = None,
                      f"{status.checkpoints} kept) {ck.path}")
     else:
         lines.append("  newest ckpt     none yet")
+    current = next((b for b in status.branches if b.state == "current"), None)
+    if current is not None and (len(status.branches) > 1 or current.fork_step is not None):
+        lines.append(f"  branch          {current.describe()}")
+        for b in status.branches:
+            if b.state != "current":
+                lines.append(f"  {b.state:<16}{b.describe()}")
     if status.metrics_file:
         lines.append(f"  metrics         {status.metrics_file}")
     if status.skipped_lines:
@@ -167,12 +176,14 @@ def format_checkpoint_table(per_model: dict[str, list[CheckpointInfo]], dirs: di
 
 
 def locate_checkpoint(given: str, dirs: dict[str, Path], model: Optional[str] = None,
-                      cwd: Optional[Path] = None) -> tuple[str, Path]:
+                      cwd: Optional[Path] = None, home: Optional[Path] = None) -> tuple[str, Path]:
     """Which model a checkpoint belongs to, and its folder.
 
-    `given` is a bare name (`checkpoint-500`, looked up in every model's folder) or a path (its
-    parent folder tells the model). Raises MonitorError saying what exists when that is ambiguous
-    or nothing matches. `model` narrows the search (and names the model of a path kept elsewhere).
+    `given` is a bare name (`checkpoint-500`, looked up in every model's folder) or a path: absolute,
+    else from the current folder, else from the artifact root `home` (the rule the training scripts
+    follow too: training.checkpoint.resolve). Its parent folder, or the model its trainer_state.json
+    records, tells the model. Raises MonitorError saying what exists when that is ambiguous or
+    nothing matches. `model` narrows the search (and names the model of a path kept elsewhere).
     """
     cwd = Path.cwd() if cwd is None else cwd
     if model is not None:
@@ -194,12 +205,15 @@ def locate_checkpoint(given: str, dirs: dict[str, Path], model: Optional[str] = 
                            f"{', '.join(str(d) for d in dirs.values())}. "
                            + ("Available: " + "; ".join(found) if found else "No checkpoints exist yet: "
                               "start training with ./launch_training.sh"))
-    path = Path(given).expanduser()
-    path = (path if path.is_absolute() else cwd / path)
-    if path.suffix == ".pt" and not path.is_dir():
-        path = path.with_suffix("")
+    given_path = Path(given).expanduser()
+    if given_path.suffix == ".pt" and checkpoint_name(given_path.name):
+        given_path = given_path.with_suffix("")
+    tried = [given_path] if given_path.is_absolute() else [cwd / given_path] + (
+        [Path(home) / given_path] if home is not None else [])
+    path = next((p for p in tried if p.is_dir()), tried[0])
     if not path.is_dir():
-        raise MonitorError(f"checkpoint not found: {path} is not a folder. List them with ./resume_training.sh")
+        raise MonitorError(f"checkpoint not found: {' nor '.join(str(p) for p in tried)} is a folder. "
+                           "List them with ./resume_training.sh")
     if checkpoint_name(path.name) is None:
         raise MonitorError(f"{path} is not a checkpoint folder (expected a name like checkpoint-500)")
     path = path.resolve()
@@ -208,8 +222,21 @@ def locate_checkpoint(given: str, dirs: dict[str, Path], model: Optional[str] = 
     owners = [m for m, d in dirs.items() if Path(d).resolve() == path.parent]
     if len(owners) == 1:
         return owners[0], path
+    recorded = _recorded_model(path)
+    if recorded in dirs:
+        return recorded, path
     raise MonitorError(f"cannot tell which model {path} belongs to (its folder is not one of the "
                        f"models' checkpoint folders): pass --model slm, regular or tiny")
+
+
+def _recorded_model(checkpoint: Path) -> Optional[str]:
+    """The model a checkpoint's trainer_state.json records (its run identity, or the older `model` key)."""
+    try:
+        state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    run = state.get("run") if isinstance(state, dict) else None
+    return (run.get("model") if isinstance(run, dict) else None) or (state.get("model") if isinstance(state, dict) else None)
 
 
 # --- is a run alive? (the training scripts' run lock, london_llm/runlock.py) ----------------------

@@ -80,7 +80,8 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, presets: dict, prog: 
     paths = paths_fn(args.home)
     if args.locate:
         try:
-            model, path = status.locate_checkpoint(args.locate, model_dirs(paths, None, presets), model=args.model)
+            model, path = status.locate_checkpoint(args.locate, model_dirs(paths, None, presets), model=args.model,
+                                                   home=paths.home)
         except metrics.MonitorError as exc:
             print(f"ERROR: {exc}", file=sys.stderr)
             return 2

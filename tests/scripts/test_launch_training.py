@@ -93,7 +93,7 @@ def test_launcher_runs_one_cpu_process_when_torch_sees_no_gpu(tmp_path, elsewher
 
 def test_launcher_commands_for_regular_several_processes_and_several_nodes(elsewhere):
     out = sh(LAUNCH, "--model", "regular", "--nproc_per_node", "2", "--dry_run", "--batch_size", "1", cwd=elsewhere)
-    assert "-m torch.distributed.run --nproc_per_node=2 --shutdown_timeout=120 --standalone" in out.stderr
+    assert "/10_scripts/torchrun_launch.py --nproc_per_node=2 --shutdown_timeout=120 --standalone" in out.stderr
     assert f"{REPO / '04_training' / 'train_model.py'} --model regular --fresh --batch_size 1" in out.stderr
     out = sh(LAUNCH, "--nnodes", "2", "--rdzv_endpoint", "10.0.0.1:29500", "--dry_run", cwd=elsewhere)
     assert "--nnodes=2 --rdzv_backend=c10d --rdzv_endpoint=10.0.0.1:29500 --rdzv_id=london_llm " in out.stderr

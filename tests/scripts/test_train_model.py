@@ -49,12 +49,11 @@ def train(setup, out: Path, *extra: str, data_dir: Path | None = None, wait: boo
 
 
 def records(out: Path) -> list[tuple]:
-    """(step, kind, loss) of every metrics event: the run's loss curve."""
-    rows = []
-    for line in (out / "metrics.jsonl").read_text().splitlines():
-        r = json.loads(line)
-        rows.append((r["step"], r["kind"], r.get("train/loss", r.get("eval/val_loss"))))
-    return rows
+    """(step, kind, loss) of every event of the run's timeline: its loss curve. metrics.jsonl keeps every
+    line (steps a killed run logged past its checkpoint are logged again); the reader follows the timeline."""
+    from london_llm.training.metrics import read_metrics
+
+    return [(r["step"], r["kind"], r.get("train/loss", r.get("eval/val_loss"))) for r in read_metrics(out).records]
 
 
 def weights(folder: Path) -> dict[str, torch.Tensor]:
@@ -236,20 +235,26 @@ def test_second_live_run_is_refused(reference, setup):
 
 def test_pretokenization_rules_through_the_script(reference, setup):
     data = setup["root"] / "pretok_data"
-    shutil.copytree(setup["data"], data)  # built at max_length 64 by the reference run
+    shutil.copytree(setup["data"], data)  # built by the reference run (max_length 64)
     out = setup["root"] / "pretok"
-    # --use_pretokenized with another context length: fails naming the reason, changes nothing
-    refused = train(setup, out, "--use_pretokenized", "--max_length", "32", data_dir=data)
-    assert refused.returncode == 2 and "Max length mismatch" in refused.stdout, refused.stdout
-    assert json.loads((data / "metadata.json").read_text())["max_length"] == 64
-    # the default: warns with the reason and rebuilds
-    rebuilt = train(setup, out, "--max_length", "32", "--max_steps", "1", data_dir=data)
+    created = json.loads((data / "metadata.json").read_text())["created"]
+    # another context length: the flat token stream fits it, with or without --use_pretokenized
+    reused = train(setup, out, "--use_pretokenized", "--max_length", "32", "--max_steps", "1", data_dir=data)
+    assert reused.returncode == 0 and "Using pre-tokenized data" in reused.stdout, reused.stdout
+    assert json.loads((data / "metadata.json").read_text())["created"] == created
+    # another split: --use_pretokenized fails naming the reason and changes nothing; the default warns and rebuilds
+    refused = train(setup, out, "--use_pretokenized", "--val_fraction", "0.2", "--max_length", "32", data_dir=data)
+    assert refused.returncode == 2 and "Split settings changed" in refused.stdout, refused.stdout
+    assert json.loads((data / "metadata.json").read_text())["created"] == created
+    rebuilt = train(setup, out, "--fresh", "--val_fraction", "0.2", "--max_length", "32", "--max_steps", "1",
+                    data_dir=data)
     assert rebuilt.returncode == 0, rebuilt.stdout
-    assert "Warning: Max length mismatch" in rebuilt.stdout
-    assert json.loads((data / "metadata.json").read_text())["max_length"] == 32
+    assert "WARNING Split settings changed" in rebuilt.stdout  # a warning, logged as one
+    assert json.loads((data / "metadata.json").read_text())["val_fraction"] == 0.2
     # --no_pretokenized rebuilds even compatible data
     created = json.loads((data / "metadata.json").read_text())["created"]
-    forced = train(setup, out, "--max_length", "32", "--max_steps", "2", "--no_pretokenized", data_dir=data)
+    forced = train(setup, out, "--val_fraction", "0.2", "--max_length", "32", "--max_steps", "2", "--no_pretokenized",
+                   data_dir=data)
     assert forced.returncode == 0, forced.stdout
     assert "Pre-tokenized" in forced.stdout and json.loads((data / "metadata.json").read_text())["created"] != created
     assert "Resuming from the newest complete checkpoint" in forced.stdout  # from the run before it

@@ -35,10 +35,14 @@ def test_checkpoints_verify_list_resolve_and_prune(tmp_path):
     assert ckpt.resolve(tmp_path, str(tmp_path / "checkpoint-10.pt")) == (tmp_path / "checkpoint-10").resolve()
     with pytest.raises(ckpt.CheckpointNotFound, match="checkpoint-10, checkpoint-20, checkpoint-30"):
         ckpt.resolve(tmp_path, "checkpoint-7465")
-    # the guide's relative spelling finds this model's folder; another model's folder is not silently swapped in
-    assert ckpt.resolve(tmp_path, f"{tmp_path.name}/checkpoint-20.pt") == (tmp_path / "checkpoint-20").resolve()
+    # one rule for a relative path: from the current folder, then from the artifact root; another model's
+    # folder is never silently swapped in, and the message says where it looked
+    relative = f"{tmp_path.name}/checkpoint-20.pt"
+    assert ckpt.resolve(tmp_path, relative, home=tmp_path.parent) == (tmp_path / "checkpoint-20").resolve()
+    with pytest.raises(ckpt.CheckpointNotFound, match=f"looked for {Path.cwd() / tmp_path.name}/checkpoint-20"):
+        ckpt.resolve(tmp_path, relative)
     with pytest.raises(ckpt.CheckpointNotFound, match="slm/checkpoint-20"):
-        ckpt.resolve(tmp_path, "09_models/checkpoints/slm/checkpoint-20.pt")
+        ckpt.resolve(tmp_path, "09_models/checkpoints/slm/checkpoint-20.pt", home=tmp_path)
     assert torch.load(tmp_path / "checkpoint-30" / "optimizer.pt", weights_only=True)["optimizer"]["param_groups"]
     # a truncated file and a missing manifest are both recognised; the newest good one is chosen
     weights = tmp_path / "checkpoint-30" / "model.safetensors"

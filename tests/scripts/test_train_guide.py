@@ -1,0 +1,141 @@
+"""The training guide's commands as a new user meets them: a context-length change reuses the token
+files, the first command after `./run.sh` on a CPU ends in one line of advice, the slm preset on a
+CPU says how long it would take, MFU is a percentage everywhere, the training log names each run,
+and --help and warnings read clean. Through the real scripts, with the tiny preset."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from training_runs import STATUS, TORCHRUN, TRAIN_REGULAR, TRAIN_SLM, make_inputs, metric_lines, ok, run, tiny_flags
+
+
+@pytest.fixture(scope="module")
+def inputs(small_documents, tmp_path_factory) -> dict:
+    return make_inputs(small_documents, tmp_path_factory.mktemp("guide"))
+
+
+def test_a_context_length_change_reuses_the_token_files(inputs, tmp_path):
+    data = tmp_path / "data"
+    first = ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 2, **{"--data_dir": str(data)}),
+                    "--output_dir", tmp_path / "a"], cwd=tmp_path))
+    assert "Pre-tokenized data not found" in first
+    files = {name: (data / name).stat() for name in ("train.bin", "val.bin", "metadata.json")}
+    for flags in (["--max_length", "32"], ["--max_length", "128", "--use_pretokenized"]):
+        again = ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 2, **{"--data_dir": str(data)}), *flags,
+                        "--output_dir", tmp_path / f"b{flags[1]}"], cwd=tmp_path))
+        assert "Using pre-tokenized data" in again and "mismatch" not in again.lower(), again
+        for name, stat in files.items():
+            now = (data / name).stat()
+            assert (now.st_ino, now.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns), f"{name} was rebuilt"
+
+
+def _after_run_sh(inputs, home: Path) -> None:
+    """What ./run.sh leaves on a CPU: the tiny model's tokenizer only (and the documents)."""
+    sys.path.insert(0, str(REPO))
+    import config
+
+    paths = config.paths(home)
+    tiny_tok = paths.tokenizer_dir.with_name(paths.tokenizer_dir.name + "_tiny")
+    shutil.copytree(inputs["tokenizer"], tiny_tok)
+    paths.documents_file.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(inputs["documents"], paths.documents_file)
+
+
+def _one_line_advice(output: str) -> str:
+    lines = [line for line in output.splitlines() if "ERROR" in line]
+    assert len(lines) == 1, output
+    assert "03_tokenizer/train_historical_tokenizer.py" in lines[0] and "--model tiny" in lines[0], lines[0]
+    assert str(REPO / "london_llm") not in output, output  # no traceback through our code
+    return lines[0]
+
+
+def test_the_guides_first_command_after_run_sh_on_a_cpu_says_what_to_run_first(inputs, tmp_path):
+    home = tmp_path / "home"
+    _after_run_sh(inputs, home)
+    env = {"LONDON_LLM_HOME": str(home)}
+    plain = run([sys.executable, "train_model_slm.py", "--no_wandb"], cwd=REPO / "04_training", **env)
+    assert plain.returncode == 2
+    _one_line_advice(plain.stdout)
+
+
+@pytest.mark.slow
+def test_the_guides_torchrun_command_after_run_sh_says_it_once(inputs, tmp_path):
+    home = tmp_path / "home"
+    _after_run_sh(inputs, home)
+    result = run([*TORCHRUN, "--nproc_per_node=2", "train_model_slm.py", "--no_wandb"], cwd=REPO / "04_training",
+                 LONDON_LLM_HOME=str(home))
+    assert result.returncode != 0
+    _one_line_advice(result.stdout)
+
+
+def test_the_slm_preset_on_a_cpu_says_how_long_and_how_to_train_tiny(inputs, tmp_path):
+    flags = tiny_flags(inputs, 2, **{"--model": "slm", "--batch_size": "1", "--save_steps": "100"})
+    out = ok(run([sys.executable, TRAIN_SLM, *flags, "--output_dir", tmp_path / "slm"], cwd=tmp_path))
+    advice = [line for line in out.splitlines() if "--model tiny" in line]
+    assert len(advice) == 1 and "WARNING" in advice[0] and re.search(r"\d+(\.\d+)? s/step", advice[0]), out
+    assert "CPU" in advice[0], advice[0]
+
+
+def test_mfu_is_a_percentage_in_the_log_the_metrics_and_the_status(inputs, tmp_path):
+    out = tmp_path / "run"
+    text = ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 3), "--output_dir", out], cwd=tmp_path))
+    logged = {int(m.group(1)): float(m.group(2)) for m in re.finditer(r"step (\d+)/\d+: .*MFU ([\d.]+)%", text)}
+    recorded = {r["step"]: r["train/mfu"] for r in metric_lines(out) if r["kind"] == "train"}
+    assert logged.keys() == recorded.keys() == {1, 2, 3}
+    for step, value in recorded.items():
+        assert f"{value:.1f}" == f"{logged[step]:.1f}", (step, value, logged[step])
+    status = ok(run([sys.executable, STATUS, "--output_dir", out, "--model", "tiny"], cwd=tmp_path))
+    assert f"MFU {recorded[3]:.1f}%" in status, status
+
+
+def test_the_training_log_names_each_run_and_logs_warnings_as_warnings(inputs, tmp_path):
+    log_file = tmp_path / "model_training.log"
+    for name in ("a", "b"):
+        ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 2, **{"--data_dir": str(tmp_path / "data")}),
+                "--output_dir", tmp_path / name, "--log_file", log_file], cwd=tmp_path))
+    text = log_file.read_text()
+    headers = [line for line in text.splitlines() if "=====" in line]
+    assert len(headers) == 2 and str(tmp_path / "a") in headers[0] and str(tmp_path / "b") in headers[1], headers
+    tags = {re.search(r"\[(tiny [^\]]+)\]", line).group(1) for line in text.splitlines() if line.strip()}
+    assert len(tags) == 2, tags  # every line carries its run's tag
+    assert "INFO Warning" not in text and "WARNING" in text  # "Pre-tokenized data not found" is a warning
+
+
+def test_help_says_each_default_once():
+    out = subprocess.run([sys.executable, TRAIN_REGULAR, "--help"], capture_output=True, text=True, timeout=60,
+                         cwd="/").stdout
+    assert "(default: None)" not in out
+    squashed = " ".join(out.split())
+    for flag in ("--output_dir", "--home", "--tokenizer_dir", "--resume_from_checkpoint", "--branch"):
+        part = squashed.split(flag, 1)[1][:400]
+        assert part.count("(default") <= 1, (flag, part)
+
+
+def test_nothing_to_train_says_so_plainly(inputs, tmp_path):
+    out = tmp_path / "run"
+    ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 6), "--output_dir", out], cwd=tmp_path))
+    again = ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 3), "--output_dir", out], cwd=tmp_path))
+    assert "step 6 of 3" not in again and "nothing to train" in again.lower() and "--max_steps" in again, again
+
+
+def test_without_the_environment_the_guides_command_names_it(tmp_path):
+    """`python3 04_training/train_model.py --batch_size 1` from a python that lacks the project's packages."""
+    bare = next((p for p in ("/usr/bin/python3", "/usr/local/bin/python3") if Path(p).is_file()), None)
+    if bare is None or subprocess.run([bare, "-c", "import torch"], capture_output=True).returncode == 0:
+        pytest.skip("no python without torch on this machine")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    result = subprocess.run([bare, str(TRAIN_REGULAR), "--batch_size", "1"], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path, env=env)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ModuleNotFoundError" not in result.stderr, result.stderr
+    assert "environment" in lines[0] and "./launch_training.sh" in lines[0] and "activate" in lines[0], lines[0]

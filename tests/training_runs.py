@@ -1,0 +1,99 @@
+"""Helpers for the end-to-end stage 04 tests: run the real training scripts (python, torchrun, the
+launchers) on real period text with the tiny preset, and read what they leave behind."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+from conftest import REPO
+
+TRAIN_SLM = REPO / "04_training" / "train_model_slm.py"
+TRAIN_REGULAR = REPO / "04_training" / "train_model.py"
+LAUNCH = REPO / "launch_training.sh"
+RESUME = REPO / "resume_training.sh"
+STATUS = REPO / "10_scripts" / "training_status.py"
+PLOT = REPO / "10_scripts" / "plot_training.py"
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+STOP_LINE = re.compile(r"stopped at step (\d+) after saving (\S+?)[;.]?(?:\s|$)")
+
+
+def tiny_flags(inputs: dict, steps: int = 12, **overrides: str) -> list[str]:
+    """A tiny run: every step logged, checkpoints every 5 steps, the shared tokenizer and data."""
+    flags = {"--model": "tiny", "--max_steps": str(steps), "--save_steps": "5", "--eval_steps": "10",
+             "--logging_steps": "1", "--eval_iters": "1", "--batch_size": "2", "--max_length": "64",
+             "--warmup_steps": "5", "--workers": "1", "--tokenizer_dir": str(inputs["tokenizer"]),
+             "--documents_file": str(inputs["documents"]), "--data_dir": str(inputs["data"])}
+    flags.update(overrides)
+    return ["--no_wandb"] + [word for pair in flags.items() for word in pair]
+
+
+def make_inputs(small_documents: Path, root: Path) -> dict:
+    from london_llm.tokenization.training import train_tokenizer
+
+    tok = train_tokenizer(small_documents, root / "tokenizer", vocab_size=1024, show_progress=False)
+    return {"documents": small_documents, "tokenizer": tok, "data": root / "pretokenized", "root": root}
+
+
+def run(cmd: list, cwd: Path, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(c) for c in cmd], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=timeout, env=dict(os.environ, LONDON_LLM_PYTHON=sys.executable, **env))
+
+
+def ok(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 0, f"{result.args}\n{result.stdout[-6000:]}"
+    return result.stdout
+
+
+def metric_lines(folder: Path) -> list[dict]:
+    path = folder / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def wait_for_step(folder: Path, step: int, procs: list, timeout: float = 180) -> None:
+    """Until metrics.jsonl holds a train record at `step` or later (the run is mid-way)."""
+    deadline = time.time() + timeout
+    path = folder / "metrics.jsonl"
+    while time.time() < deadline:
+        if path.exists():
+            for line in path.read_text().splitlines():
+                if line.endswith("}") and json.loads(line).get("step", -1) >= step:
+                    return
+        for p in procs:
+            if p.poll() is not None:
+                raise AssertionError(f"{p.args} ended (rc {p.returncode}) before step {step}")
+        time.sleep(0.05)
+    raise AssertionError(f"no step {step} in {path} within {timeout}s")
+
+
+def stop_of(log_text: str) -> tuple[int, Path]:
+    """The step and checkpoint named by the run's stop line."""
+    found = STOP_LINE.findall(log_text)
+    assert len(found) == 1, f"expected one stop line, found {found}:\n{log_text[-4000:]}"
+    return int(found[0][0]), Path(found[0][1])
+
+
+def assert_stopped_with_checkpoint(out: Path, log_file: Path, reason: str) -> int:
+    """The run left a complete checkpoint at the step it stopped at, logged why, and released its lock."""
+    from london_llm.training.checkpoint import verify
+
+    text = log_file.read_text(encoding="utf-8")
+    step, path = stop_of(text)
+    assert reason in text, f"no {reason!r} in the log:\n{text[-3000:]}"
+    assert path == out / f"checkpoint-{step}" and verify(path) is None, path
+    last_train = max(r["step"] for r in metric_lines(out) if r["kind"] == "train")
+    assert last_train == step, (last_train, step)
+    assert not (out / "training.lock").exists(), "a stale lock was left behind"
+    return step
+
+
+def kill_quietly(*procs: Optional[subprocess.Popen]) -> None:
+    for p in procs:
+        if p is not None and p.poll() is None:
+            p.kill()
+            p.wait(timeout=30)
