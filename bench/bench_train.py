@@ -41,6 +41,8 @@ def parse(argv=None):
                    help="skip the evaluation (forward-only, no_grad) figure")
     p.add_argument("--peak_flops", "--peak-flops", type=float, help="peak FLOP/s for MFU (default: detected)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    p.add_argument("--project_tokens", "--project-tokens", type=float, default=0,
+                   help="also print how long training this many tokens would take at the measured rate")
     add_config_flags(p, config.PRESETS["tiny"])
     args = p.parse_args(argv)
     return args, resolve(config.PRESETS[args.model], args)
@@ -201,9 +203,15 @@ def main(argv=None) -> int:
         contenders[label] = (step, fpt, device_peak(device, precision.name, args.peak_flops))
         if not args.no_eval:
             contenders[f"{label} eval (no_grad)"] = (ours_eval(cfg, precision), None, label)
-    for step, _, _ in contenders.values():
+    peak_memory = {}
+    for label, (step, _, _) in contenders.items():
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
         for _ in range(args.warmup):
             step()
+        if device.type == "cuda":
+            sync(device)
+            peak_memory[label] = torch.cuda.max_memory_allocated(device)
     # round-robin, so load from other processes falls on every contender alike; median per contender
     times = {label: [] for label in contenders}
     for _ in range(args.rounds):
@@ -215,6 +223,8 @@ def main(argv=None) -> int:
         dt = statistics.median(times[label])
         tok_s = speeds[label] = tokens_per_step / dt
         line = f"  {label:<32} {dt * 1000:8.1f} ms/step {tok_s:10,.0f} tok/s"
+        if label in peak_memory:
+            line += f"  peak mem {peak_memory[label] / 2**30:5.1f} GiB"
         if fpt is None and isinstance(peak, str):  # an evaluation figure, beside its training one
             line += f"  {tok_s / speeds[peak]:.2f}x training tok/s (target >= 2.5x)"
         elif fpt is None:
@@ -225,6 +235,8 @@ def main(argv=None) -> int:
                      else f"  MFU n/a ({peak.label})")
             if yard:
                 line += f"  {tok_s / yard:.2f}x yardstick"
+            if args.project_tokens:
+                line += f"  ({args.project_tokens:.3g} tokens in {args.project_tokens / tok_s / 60:,.0f} min)"
         print(line)
     return 0
 
