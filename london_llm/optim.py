@@ -73,3 +73,21 @@ def resume_anchor(step: int, config: TrainConfig, old_total: int, new_total: int
 def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
+
+
+def step_unless_nonfinite(optimizer: torch.optim.Optimizer, scaler, finite: torch.Tensor) -> bool:
+    """optimizer step through `scaler`, skipped when `finite` (a 0-dim bool tensor on the device) is
+    false, decided on the device: no host sync. Fused AdamW takes a `found_inf` tensor (what a
+    GradScaler hands it) and then leaves weights, moments and its step count as they were. Returns
+    False when this optimizer cannot skip so (not fused) and the update was taken regardless; with
+    an fp16 GradScaler the scaler's own skipping of non-finite gradients applies instead."""
+    can_skip = all(group.get("fused") for group in optimizer.param_groups) and not scaler.is_enabled()
+    if can_skip:
+        optimizer.found_inf = (~finite).to(torch.float32)
+    try:
+        scaler.step(optimizer)
+    finally:
+        if can_skip:
+            del optimizer.found_inf
+    scaler.update()
+    return can_skip
