@@ -74,3 +74,25 @@ def test_a_training_step_makes_no_host_sync(compiled):
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert torch.isfinite(loss) and torch.isfinite(norm)
+
+
+def test_prefetched_batches_arrive_on_the_gpu_unchanged_and_without_a_host_sync():
+    import numpy as np
+
+    from london_llm.data import EpochBatches
+    from london_llm.prefetch import DevicePrefetcher
+
+    tokens = np.arange(20000, dtype=np.uint16) % 4096
+    plain = EpochBatches(tokens, 64, 4, seed=1)
+    ahead = DevicePrefetcher(EpochBatches(tokens, 64, 4, seed=1), DEVICE)
+    assert ahead.ahead
+    ahead.next_batch()  # the first copy (allocations)
+    torch.cuda.synchronize()
+    expected = [plain.next_batch() for _ in range(11)][1:]
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        got = [ahead.next_batch() for _ in range(10)]
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    for (x, y), (gx, gy) in zip(expected, got):
+        assert gx.device.type == "cuda" and torch.equal(x, gx.cpu()) and torch.equal(y, gy.cpu())
