@@ -11,15 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-if str(ROOT) not in sys.path:  # scripts in numbered folders import config, then london_llm
-    sys.path.insert(0, str(ROOT))
+from london_llm.settings import TrainConfig
 
-from london_llm.settings import TrainConfig  # noqa: E402
+ROOT = Path(__file__).resolve().parent
 
 HOME_ENV = "LONDON_LLM_HOME"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up the project's virtual environment, or report whether this machine is ready.
 
-    python 01_environment/setup_environment.py           # create helloLondon/ and install requirements
+    python 01_environment/setup_environment.py           # create helloLondon/, install requirements and the project
     python 01_environment/setup_environment.py --check   # report only; exit 1 if a hard need is missing
 """
 from __future__ import annotations
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         print(report.render())
         return 0 if report.ok else 1
 
-    python = create_environment(args.env_dir, args.requirements)
+    python = create_environment(args.env_dir, args.requirements, project=config.ROOT)
     print(f"Ready. Activate with: source {args.env_dir}/bin/activate  (python: {python})")
     return 0
 

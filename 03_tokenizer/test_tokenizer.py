@@ -21,7 +21,8 @@ import config  # noqa: E402
 from london_llm import atomic  # noqa: E402
 from london_llm.tokenization.logs import setup_logging  # noqa: E402
 from london_llm.tokenization.report import check_tokenizer  # noqa: E402
-from london_llm.tokenizer import TokenizerError, tokenizer_info  # noqa: E402
+from london_llm.tokenization.errors import TokenizerError  # noqa: E402
+from london_llm.tokenization.loading import tokenizer_info  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

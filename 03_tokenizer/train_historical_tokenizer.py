@@ -17,7 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import config  # noqa: E402
 
 from london_llm.tokenization.logs import setup_logging  # noqa: E402
-from london_llm.tokenizer import TokenizerError, tokenizer_info, train_tokenizer  # noqa: E402
+from london_llm.tokenization.errors import TokenizerError  # noqa: E402
+from london_llm.tokenization.loading import tokenizer_info  # noqa: E402
+from london_llm.tokenization.training import train_tokenizer  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import config  # noqa: E402
-from london_llm.train_cli import main  # noqa: E402
+from london_llm.training.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(None, prog="train_model.py", default_model="regular", presets=config.PRESETS,

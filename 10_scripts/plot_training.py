@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import config  # noqa: E402
-from london_llm import monitor  # noqa: E402
-from london_llm.monitor_plots import render_plots  # noqa: E402
+from london_llm.training import metrics  # noqa: E402
+from london_llm.training.plots import render_plots  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -37,8 +37,8 @@ def main(argv=None) -> int:
                else config.paths(args.home).checkpoint_dir(args.model))
     source = Path(args.metrics).expanduser().resolve() if args.metrics else run_dir
     try:
-        log = monitor.read_metrics(source)
-    except monitor.MonitorError as exc:
+        log = metrics.read_metrics(source)
+    except metrics.MonitorError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2
     if not log.records:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import config  # noqa: E402
-from london_llm import monitor  # noqa: E402
+from london_llm.training import metrics, status  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -44,7 +44,7 @@ def model_dirs(paths: config.Paths, only: str | None) -> dict[str, Path]:
 
 def total_steps(checkpoints: list, flag: int | None, model: str) -> tuple[int | None, bool]:
     """(total, is_guess): --max_steps, else what the newest checkpoint recorded, else the preset's (a guess)."""
-    from london_llm import checkpoint
+    from london_llm.training import checkpoint
     if flag is not None:
         return flag, False
     for info in reversed([c for c in checkpoints if c.problem is None]):
@@ -59,19 +59,19 @@ def total_steps(checkpoints: list, flag: int | None, model: str) -> tuple[int | 
 
 
 def show_status(args: argparse.Namespace, paths: config.Paths) -> int:
-    from london_llm import checkpoint  # imports torch: only where checkpoints are read
+    from london_llm.training import checkpoint  # imports torch: only where checkpoints are read
     model = args.model or "slm"
     out_dir = Path(args.output_dir).expanduser().resolve() if args.output_dir else paths.checkpoint_dir(model)
     try:
-        log = monitor.read_metrics(out_dir)
-    except monitor.MonitorError:
+        log = metrics.read_metrics(out_dir)
+    except metrics.MonitorError:
         log = None  # not started yet, or no log: the status still says what exists
     infos = checkpoint.list_checkpoints(out_dir)
     total, is_guess = total_steps(infos, args.max_steps, model)
-    status = monitor.run_status(log, infos, total, monitor.live_run_owner(out_dir), total_is_guess=is_guess)
-    hint = (f"./resume_training.sh {status.newest_checkpoint.path}" if status.newest_checkpoint else None)
-    print(monitor.format_status(status, f"{model} training ({out_dir})", resume_hint=hint), flush=True)
-    if status.state == "not started":
+    run = status.run_status(log, infos, total, status.live_run_owner(out_dir), total_is_guess=is_guess)
+    hint = (f"./resume_training.sh {run.newest_checkpoint.path}" if run.newest_checkpoint else None)
+    print(status.format_status(run, f"{model} training ({out_dir})", resume_hint=hint), flush=True)
+    if run.state == "not started":
         print(f"  nothing in {out_dir} yet: start with ./launch_training.sh --model {model}")
     return 0
 
@@ -81,19 +81,19 @@ def main(argv=None) -> int:
     paths = config.paths(args.home)
     if args.locate:
         try:
-            model, path = monitor.locate_checkpoint(args.locate, model_dirs(paths, None), model=args.model)
-        except monitor.MonitorError as exc:
+            model, path = status.locate_checkpoint(args.locate, model_dirs(paths, None), model=args.model)
+        except metrics.MonitorError as exc:
             print(f"ERROR: {exc}", file=sys.stderr)
             return 2
         print(f"{model}\t{path}")
         return 0
     if args.list_checkpoints:
-        from london_llm import checkpoint
+        from london_llm.training import checkpoint
         dirs = model_dirs(paths, args.model)
         per_model = {m: checkpoint.list_checkpoints(d) for m, d in dirs.items()}
         # tiny is a test preset: list it only when it has checkpoints
         per_model = {m: c for m, c in per_model.items() if c or m != "tiny" or args.model == "tiny"}
-        print(monitor.format_checkpoint_table(per_model, dirs))
+        print(status.format_checkpoint_table(per_model, dirs))
         return 0
     if args.watch <= 0:
         return show_status(args, paths)

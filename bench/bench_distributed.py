@@ -50,7 +50,7 @@ def inputs(args, work: Path) -> tuple[Path, Path]:
         from conftest import SHARED_CORPUS, build_small_documents
         docs = build_small_documents(SHARED_CORPUS, work / "documents.jsonl")
     if not (tok / "tokenizer.json").is_file():
-        from london_llm.tokenizer import train_tokenizer
+        from london_llm.tokenization.training import train_tokenizer
         tok = train_tokenizer(docs, work / "tokenizer", vocab_size=1024, show_progress=False)
     return docs, tok
 
@@ -77,8 +77,8 @@ def train_once(args, docs: Path, tok: Path, work: Path, nproc: int, threads: int
 
 
 def monitor_figures(steps: int, work: Path) -> dict:
-    from london_llm import monitor
-    from london_llm.monitor_plots import render_plots
+    from london_llm.training import metrics, status
+    from london_llm.training.plots import render_plots
     path = work / "metrics_synthetic.jsonl"
     with open(path, "w") as fh:
         for s in range(10, steps + 1, 10):
@@ -89,8 +89,8 @@ def monitor_figures(steps: int, work: Path) -> dict:
                 fh.write(json.dumps({"step": s, "time": 1e9 + s, "kind": "eval", "eval/val_loss": 3.2,
                                      "eval/train_loss": 3.1, "eval/val_ppl": 24.5}) + "\n")
     t0 = time.perf_counter()
-    log = monitor.read_metrics(path)
-    monitor.run_status(log, [], steps, None)
+    log = metrics.read_metrics(path)
+    status.run_status(log, [], steps, None)
     t_read = time.perf_counter() - t0
     t0 = time.perf_counter()
     render_plots(log, work / "plots")

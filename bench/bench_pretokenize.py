@@ -25,11 +25,13 @@ import config  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from london_llm.data import EpochBatches, open_tokens, validation_batches  # noqa: E402
-from london_llm.pretokenize import CHUNK_CHARS, build_pretokenized, check_compatible  # noqa: E402
-from london_llm.text_encoder import load_text_encoder  # noqa: E402
+from london_llm.pretokenize.format import open_tokens  # noqa: E402
+from london_llm.training.batches import EpochBatches, validation_batches  # noqa: E402
+from london_llm.pretokenize.build import CHUNK_CHARS, build_pretokenized  # noqa: E402
+from london_llm.pretokenize.format import check_compatible  # noqa: E402
+from london_llm.pretokenize.text_encoder import load_text_encoder  # noqa: E402
 from london_llm.tokenization.documents import iter_documents  # noqa: E402
-from london_llm.tokenizer import train_tokenizer  # noqa: E402
+from london_llm.tokenization.training import train_tokenizer  # noqa: E402
 
 GUTENBERG_BODY = re.compile(r"\*\*\* ?START OF.*?\*\*\*(.*?)\*\*\* ?END OF", re.S | re.I)
 

@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 import config  # noqa: E402
 
 from london_llm.tokenization.report import check_tokenizer  # noqa: E402
-from london_llm.tokenizer import tokenizer_info, train_tokenizer  # noqa: E402
+from london_llm.tokenization.loading import tokenizer_info  # noqa: E402
+from london_llm.tokenization.training import train_tokenizer  # noqa: E402
 
 
 def cpu_seconds() -> float:

@@ -82,10 +82,10 @@ def ours(cfg, precision):
     """A step function running the trainer's own optimizer_step on our model."""
     import torch
 
-    from london_llm.fused_loss import CausalLMLoss
-    from london_llm.model import build_model, flops_per_token
-    from london_llm.optim import make_optimizer
-    from london_llm.trainer import optimizer_step
+    from london_llm.training.fused_loss import CausalLMLoss
+    from london_llm.training.model import build_model, flops_per_token
+    from london_llm.training.optim import make_optimizer
+    from london_llm.training.loop import optimizer_step
 
     device = precision.device
     model = build_model(cfg, cfg.vocab_size, 0, 0, seed=cfg.seed).to(device).train()
@@ -131,8 +131,8 @@ def ours_eval(cfg, precision):
     """Forward-only loss batches as the trainer's estimate_loss runs them (no_grad, eval mode)."""
     import torch
 
-    from london_llm.fused_loss import CausalLMLoss
-    from london_llm.model import build_model
+    from london_llm.training.fused_loss import CausalLMLoss
+    from london_llm.training.model import build_model
 
     device = precision.device
     model = build_model(cfg, cfg.vocab_size, 0, 0, seed=cfg.seed).to(device)
@@ -171,8 +171,8 @@ def main(argv=None) -> int:
     args, cfg = parse(argv)
     import torch
 
-    from london_llm.mfu import device_peak, mfu
-    from london_llm.precision import choose_device, choose_precision, cpu_flags, cpu_has_bf16
+    from london_llm.training.mfu import device_peak, mfu
+    from london_llm.training.precision import choose_device, choose_precision, cpu_flags, cpu_has_bf16
 
     if args.threads:
         torch.set_num_threads(args.threads)

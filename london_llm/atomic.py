@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from .jsonl import strict_dumps
+from london_llm.jsonl import strict_dumps
 
 
 def _umask() -> int:

@@ -113,8 +113,14 @@ def machine_report(artifacts: dict[str, Path], disk_path: Path) -> Report:
     return report
 
 
-def create_environment(env_dir: Path, requirements: Path, upgrade_pip: bool = True) -> Path:
-    """Create `env_dir` if missing and install `requirements` into it. Returns its python."""
+def create_environment(env_dir: Path, requirements: Path, project: Optional[Path] = None,
+                       upgrade_pip: bool = True) -> Path:
+    """Create `env_dir` if missing, install `requirements` into it, then `project` in editable mode.
+
+    The editable install (`pip install -e project --no-deps`: the pins come from requirements
+    alone) is what lets every script, test and benchmark import london_llm without patching
+    sys.path. Returns the environment's python.
+    """
     python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     if not python.exists():
         print(f"Creating virtual environment {env_dir}")
@@ -123,4 +129,15 @@ def create_environment(env_dir: Path, requirements: Path, upgrade_pip: bool = Tr
         subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
     print(f"Installing {requirements}")
     subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True)
+    if project is not None:
+        install_project(python, project)
     return python
+
+
+def install_project(python: Path, project: Path) -> None:
+    """`pip install -e project --no-deps`, building with the environment's own setuptools when it
+    has one (no download of a build environment), else in pip's isolated build environment."""
+    has_setuptools = subprocess.run([str(python), "-c", "import setuptools"], capture_output=True).returncode == 0
+    print(f"Installing {project} in editable mode")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",
+                    *(["--no-build-isolation"] if has_setuptools else []), "-e", str(project)], check=True)

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import typing
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, Optional
 
 
@@ -190,3 +191,18 @@ def describe(config: TrainConfig, **extra: Any) -> str:
     payload.update({k: (str(v) if not isinstance(v, (int, float, str, bool, type(None), dict, list)) else v)
                     for k, v in extra.items()})
     return json.dumps(payload, indent=2, sort_keys=False)
+
+
+# --- where a model's tokenizer lives (training's command line and the pipeline agree on it) ------
+
+def model_tokenizer_dir(base: Path, model: str) -> Path:
+    """Where a model's own tokenizer goes: stage 03's folder, except `tiny`, whose small vocabulary gets
+    `<base>_tiny` (trained by ./run.sh --model tiny) so it never replaces the real tokenizer."""
+    base = Path(base)
+    return base.with_name(base.name + "_tiny") if model == "tiny" else base
+
+
+def default_tokenizer_dir(base: Path, model: str) -> Path:
+    """The model's own tokenizer folder when it exists, else stage 03's."""
+    own = model_tokenizer_dir(base, model)
+    return own if own.is_dir() else Path(base)

@@ -16,6 +16,21 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 
+def _reads_corpus(func) -> bool:
+    code = getattr(func, "__code__", None)
+    return code is not None and "require_shared_corpus" in code.co_names
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark `corpus` every test that reads ../shared/corpus, itself or through any fixture it uses,
+    so `-m "not corpus"` runs where the corpus is absent (the markers are in pyproject.toml)."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        fixture_funcs = [d.func for defs in (info.name2fixturedefs.values() if info else ()) for d in defs]
+        if _reads_corpus(getattr(item, "function", None)) or any(_reads_corpus(f) for f in fixture_funcs):
+            item.add_marker(pytest.mark.corpus)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _hermetic(tmp_path_factory):
     """Offline, no W&B, a private HF cache, and no artifacts written into the repository."""

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from london_llm import checkpoint as ckpt
-from london_llm.checkpoint_check import validation_loss
-from london_llm.model import build_model
+from london_llm.training import checkpoint as ckpt
+from london_llm.inference.check import validation_loss
+from london_llm.training.model import build_model
 from london_llm.settings import TrainConfig
 
 SMALL = TrainConfig(n_layer=1, n_head=2, n_embd=16, max_length=8, vocab_size=100, batch_size=2)

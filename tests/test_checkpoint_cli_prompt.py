@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from london_llm import checkpoint_cli
+from london_llm.inference import check_cli as checkpoint_cli
 
 
 def test_a_prompt_from_the_command_line_is_bounded_like_a_typed_one(capsys):

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from london_llm.cleaning import (contamination, eebo_tei, gutenberg_txt, ia_djvu_txt, londonlives,
-                                 oldbailey_api_json, oldbailey_tei, ordinary_txt, plain_txt, standardebooks_xhtml)
+                                 oldbailey_api_json, oldbailey_tei, ordinary_txt, plain_txt,
+                                 standardebooks_xhtml)
 from london_llm.cleaning.document import ParseError
 from london_llm.cleaning.normalise import apply_long_s
 

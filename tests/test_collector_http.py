@@ -236,6 +236,7 @@ def test_oversized_answers_are_refused(shared_corpus, tmp_path):
     assert completed(tmp_path) == {}
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_faults_give_byte_identical_downloads_and_never_a_partial_file(shared_corpus, tmp_path):
     """Every path meets 500, 429, reset, truncation, an HTML page with 200, a stall, slowness (and a cut XML

@@ -85,6 +85,7 @@ def runs(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_clean_run_downloads_and_builds_the_corpus(runs):
     result, data, requests = runs["clean"]
     assert result.returncode == 0, result.stderr[-3000:]

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from london_llm.data import EpochBatches, count_windows, open_tokens, validation_batches
+from london_llm.pretokenize.format import open_tokens
+from london_llm.training.batches import EpochBatches, count_windows, validation_batches
 
 
 def _tokens(n: int, seed: int = 0) -> np.ndarray:
@@ -163,8 +164,9 @@ def test_small_validation_sets_still_give_equal_batches_per_rank():
 
 
 def test_real_pretokenized_text_reads_back_as_prose(small_documents, tmp_path: Path):
-    from london_llm.pretokenize import prepare_pretokenized
-    from london_llm.tokenizer import load_backend_tokenizer, train_tokenizer
+    from london_llm.pretokenize.build import prepare_pretokenized
+    from london_llm.tokenization.loading import load_backend_tokenizer
+    from london_llm.tokenization.training import train_tokenizer
 
     tok_dir = train_tokenizer(small_documents, tmp_path / "tok", vocab_size=1024, show_progress=False)
     out = prepare_pretokenized(small_documents, tok_dir, tmp_path / "pre", max_length=64, val_fraction=0.05,

@@ -20,8 +20,10 @@ import pytest
 import torch
 
 from conftest import REPO
-from london_llm import checkpoint
-from london_llm.tokenizer import train_tokenizer
+from london_llm.training import checkpoint
+from london_llm.tokenization.training import train_tokenizer
+
+pytestmark = pytest.mark.slow  # every test here trains or launches a real run
 
 SCRIPT = REPO / "04_training" / "train_model_slm.py"
 STEPS = 20

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from london_llm import checkpoint
-from london_llm.tokenizer import train_tokenizer
+from london_llm.training import checkpoint
+from london_llm.tokenization.training import train_tokenizer
+
+pytestmark = pytest.mark.slow  # every test here trains or launches a real run
 
 LAUNCH = REPO / "launch_training.sh"
 RESUME = REPO / "resume_training.sh"

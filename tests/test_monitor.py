@@ -14,8 +14,8 @@ import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from conftest import REPO
-from london_llm import checkpoint, monitor
-from london_llm.monitor_plots import PLOTS, render_plots, smooth
+from london_llm.training import checkpoint, metrics, status
+from london_llm.training.plots import PLOTS, render_plots, smooth
 
 T0 = 1_750_000_000.0
 SEC_PER_STEP = 0.5
@@ -71,7 +71,7 @@ def test_reads_a_live_log_ignoring_the_line_being_written_and_counting_corrupt_o
     lines.insert(5, json.dumps({"hello": "world"}))  # JSON, but not a metric record
     text = "\n".join(lines) + "\n" + json.dumps(_train(110, T0 + 99))[:25]  # torn: still being written
     (tmp_path / "metrics.jsonl").write_text(text, encoding="utf-8")
-    log = monitor.read_metrics(tmp_path)  # the checkpoint folder is enough
+    log = metrics.read_metrics(tmp_path)  # the checkpoint folder is enough
     assert log.path == tmp_path / "metrics.jsonl"
     assert len(log.records) == len(recs) and log.last_step == 100
     assert log.skipped_lines == 2
@@ -80,51 +80,51 @@ def test_reads_a_live_log_ignoring_the_line_being_written_and_counting_corrupt_o
 
 
 def test_missing_log_names_the_file_and_what_writes_it(tmp_path):
-    with pytest.raises(monitor.MonitorError, match=r"no metrics log at .*metrics\.jsonl.*launch_training"):
-        monitor.read_metrics(tmp_path)
+    with pytest.raises(metrics.MonitorError, match=r"no metrics log at .*metrics\.jsonl.*launch_training"):
+        metrics.read_metrics(tmp_path)
 
 
 def test_a_resumed_run_replaces_the_steps_it_redid_and_starts_a_segment(tmp_path):
     # ran to 130, died, resumed from checkpoint-100 an hour later, went on to 200
     first = records(1, 130)
     second = records(101, 200, t0=first[-1]["time"] + 3600)
-    log = monitor.read_metrics(write_log(tmp_path / "metrics.jsonl", first + second))
+    log = metrics.read_metrics(write_log(tmp_path / "metrics.jsonl", first + second))
     train_steps = log.series("train/loss")[0]
     assert train_steps == list(range(10, 201, 10)), "each step once, from the timeline that counts"
     assert len(log.segment_starts) == 2
     assert log.records[log.segment_starts[1]]["step"] == 110
     # the speed is measured after the resume: the hour stopped does not count
-    assert monitor.steps_per_second(log) == pytest.approx(1 / SEC_PER_STEP)
+    assert status.steps_per_second(log) == pytest.approx(1 / SEC_PER_STEP)
 
 
 def test_a_resume_after_the_log_was_trimmed_is_found_by_its_pause(tmp_path):
     """The trainer trims the log back to the checkpoint it resumes from: no step repeats, only a pause."""
     first = records(1, 100)
     second = records(101, 200, t0=first[-1]["time"] + 3600)
-    log = monitor.read_metrics(write_log(tmp_path / "metrics.jsonl", first + second))
+    log = metrics.read_metrics(write_log(tmp_path / "metrics.jsonl", first + second))
     assert len(log.segment_starts) == 2 and log.records[log.segment_starts[1]]["step"] == 110
-    assert monitor.steps_per_second(log) == pytest.approx(1 / SEC_PER_STEP)
+    assert status.steps_per_second(log) == pytest.approx(1 / SEC_PER_STEP)
     # evaluation pauses of a slow model are not restarts
     slow = [dict(r, time=T0 + r["step"] * 10.0, **({"train/dt_ms": 10_000.0} if r["kind"] == "train" else {}))
             for r in records(1, 200)]
     for r in slow:
         if r["step"] > 50:
             r["time"] += 300  # a five-minute evaluation at step 50
-    assert monitor.read_metrics(write_log(tmp_path / "slow.jsonl", slow)).segment_starts == [0]
+    assert metrics.read_metrics(write_log(tmp_path / "slow.jsonl", slow)).segment_starts == [0]
 
 
 # --- status ------------------------------------------------------------------------------------------
 
 def test_status_of_a_running_run_has_progress_eta_losses_and_newest_checkpoint(tmp_path):
-    log = monitor.read_metrics(write_log(tmp_path / "metrics.jsonl", records(1, 100)))
+    log = metrics.read_metrics(write_log(tmp_path / "metrics.jsonl", records(1, 100)))
     make_checkpoint(tmp_path, 50, 6.0)
     make_checkpoint(tmp_path, 100, 4.5)
     infos = checkpoint.list_checkpoints(tmp_path)
-    st = monitor.run_status(log, infos, total_steps=200, running_owner="pid 42 on host, started now")
+    st = status.run_status(log, infos, total_steps=200, running_owner="pid 42 on host, started now")
     assert st.state == "running" and st.step == 100
     assert st.eta_seconds == pytest.approx(100 * SEC_PER_STEP)
     assert st.newest_checkpoint.name == "checkpoint-100" and st.best_val_loss == pytest.approx(log.last("eval/val_loss"))
-    text = monitor.format_status(st, "slm training", now=log.last_time + 5)
+    text = status.format_status(st, "slm training", now=log.last_time + 5)
     assert "RUNNING (pid 42" in text and "100 / 200 (50.0%)" in text
     assert "ETA             0m 50s (0.50 s/step)" in text
     assert "checkpoint-100 (val loss 4.5000" in text and "2 kept" in text
@@ -133,42 +133,42 @@ def test_status_of_a_running_run_has_progress_eta_losses_and_newest_checkpoint(t
 
 
 def test_status_after_the_run_distinguishes_finished_stopped_and_not_started(tmp_path):
-    done = monitor.read_metrics(write_log(tmp_path / "a" / "metrics.jsonl", records(1, 200)))
-    assert monitor.run_status(done, [], 200, None).state == "finished"
-    half = monitor.read_metrics(write_log(tmp_path / "b" / "metrics.jsonl", records(1, 120)))
-    st = monitor.run_status(half, [], 200, None)
+    done = metrics.read_metrics(write_log(tmp_path / "a" / "metrics.jsonl", records(1, 200)))
+    assert status.run_status(done, [], 200, None).state == "finished"
+    half = metrics.read_metrics(write_log(tmp_path / "b" / "metrics.jsonl", records(1, 120)))
+    st = status.run_status(half, [], 200, None)
     assert st.state == "stopped" and st.eta_seconds is None
-    text = monitor.format_status(st, "slm", resume_hint="./resume_training.sh checkpoint-100")
+    text = status.format_status(st, "slm", resume_hint="./resume_training.sh checkpoint-100")
     assert "STOPPED" in text and "to resume       ./resume_training.sh checkpoint-100" in text
-    assert monitor.run_status(None, [], 200, None).state == "not started"
-    guessed = monitor.run_status(half, [], 200, "pid 1", total_is_guess=True)
-    assert "120 / 200 (60.0%)   (the preset's total" in monitor.format_status(guessed, "slm")
+    assert status.run_status(None, [], 200, None).state == "not started"
+    guessed = status.run_status(half, [], 200, "pid 1", total_is_guess=True)
+    assert "120 / 200 (60.0%)   (the preset's total" in status.format_status(guessed, "slm")
 
 
 def test_an_incomplete_checkpoint_is_not_offered_as_the_newest(tmp_path):
     make_checkpoint(tmp_path, 50, 4.9)
     broken = make_checkpoint(tmp_path, 100, 4.1)
     (broken / checkpoint.WEIGHTS).write_bytes(b"truncated")
-    st = monitor.run_status(None, checkpoint.list_checkpoints(tmp_path), 200, None)
+    st = status.run_status(None, checkpoint.list_checkpoints(tmp_path), 200, None)
     assert st.newest_checkpoint.name == "checkpoint-50" and st.step == 50 and st.state == "stopped"
 
 
 def test_a_live_lock_means_running_and_a_dead_owners_lock_does_not(tmp_path):
-    assert monitor.live_run_owner(tmp_path) is None
+    assert status.live_run_owner(tmp_path) is None
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; sys.path.insert(0, sys.argv[1]); from london_llm.runlock import RunLock;"
+         "import sys, time; sys.path.insert(0, sys.argv[1]); from london_llm.training.runlock import RunLock;"
          "lock = RunLock(sys.argv[2]).acquire(); print('locked', flush=True); time.sleep(60)", str(REPO), str(tmp_path)],
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        owner = monitor.live_run_owner(tmp_path)
+        owner = status.live_run_owner(tmp_path)
         assert owner is not None and f"pid {holder.pid}" in owner
     finally:
         holder.kill()
         holder.wait()
     assert (tmp_path / "training.lock").exists(), "a killed run leaves its lock file behind"
-    assert monitor.live_run_owner(tmp_path) is None, "but the kernel released its flock: not running"
+    assert status.live_run_owner(tmp_path) is None, "but the kernel released its flock: not running"
 
 
 # --- finding a checkpoint's model ----------------------------------------------------------------
@@ -187,31 +187,31 @@ def model_dirs(tmp_path) -> dict[str, Path]:
 
 
 def test_locate_by_name_finds_the_model(model_dirs):
-    assert monitor.locate_checkpoint("checkpoint-1000", model_dirs) == ("slm", model_dirs["slm"] / "checkpoint-1000")
-    assert monitor.locate_checkpoint("checkpoint-250.pt", model_dirs)[0] == "regular"  # the guide's spelling
+    assert status.locate_checkpoint("checkpoint-1000", model_dirs) == ("slm", model_dirs["slm"] / "checkpoint-1000")
+    assert status.locate_checkpoint("checkpoint-250.pt", model_dirs)[0] == "regular"  # the guide's spelling
 
 
 def test_locate_an_ambiguous_name_asks_for_the_model(model_dirs):
-    with pytest.raises(monitor.MonitorError, match="several models.*--model"):
-        monitor.locate_checkpoint("checkpoint-500", model_dirs)
-    assert monitor.locate_checkpoint("checkpoint-500", model_dirs, model="regular")[0] == "regular"
+    with pytest.raises(metrics.MonitorError, match="several models.*--model"):
+        status.locate_checkpoint("checkpoint-500", model_dirs)
+    assert status.locate_checkpoint("checkpoint-500", model_dirs, model="regular")[0] == "regular"
 
 
 def test_locate_a_missing_name_lists_what_exists(model_dirs):
-    with pytest.raises(monitor.MonitorError, match=r"checkpoint-42.*slm: checkpoint-500, checkpoint-1000"):
-        monitor.locate_checkpoint("checkpoint-42", model_dirs)
+    with pytest.raises(metrics.MonitorError, match=r"checkpoint-42.*slm: checkpoint-500, checkpoint-1000"):
+        status.locate_checkpoint("checkpoint-42", model_dirs)
 
 
 def test_locate_by_path_relative_to_the_current_folder(model_dirs, tmp_path):
-    model, path = monitor.locate_checkpoint("09_models/checkpoints/slm/checkpoint-500", model_dirs, cwd=tmp_path)
+    model, path = status.locate_checkpoint("09_models/checkpoints/slm/checkpoint-500", model_dirs, cwd=tmp_path)
     assert (model, path) == ("slm", model_dirs["slm"] / "checkpoint-500")
     elsewhere = tmp_path / "experiments" / "checkpoint-7"
     elsewhere.mkdir(parents=True)
-    with pytest.raises(monitor.MonitorError, match="cannot tell which model.*--model"):
-        monitor.locate_checkpoint(str(elsewhere), model_dirs)
-    assert monitor.locate_checkpoint(str(elsewhere), model_dirs, model="tiny") == ("tiny", elsewhere)
-    with pytest.raises(monitor.MonitorError, match="not a checkpoint folder"):
-        monitor.locate_checkpoint(str(tmp_path / "experiments"), model_dirs)
+    with pytest.raises(metrics.MonitorError, match="cannot tell which model.*--model"):
+        status.locate_checkpoint(str(elsewhere), model_dirs)
+    assert status.locate_checkpoint(str(elsewhere), model_dirs, model="tiny") == ("tiny", elsewhere)
+    with pytest.raises(metrics.MonitorError, match="not a checkpoint folder"):
+        status.locate_checkpoint(str(tmp_path / "experiments"), model_dirs)
 
 
 # --- plots -------------------------------------------------------------------------------------------
@@ -225,7 +225,7 @@ def test_smoothing_follows_the_trend_without_pulling_the_start_to_zero():
 def test_render_plots_writes_one_png_per_panel_and_an_overview(tmp_path):
     from matplotlib.image import imread
 
-    log = monitor.read_metrics(write_log(tmp_path / "metrics.jsonl", records(1, 130) + records(101, 200, T0 + 999)))
+    log = metrics.read_metrics(write_log(tmp_path / "metrics.jsonl", records(1, 130) + records(101, 200, T0 + 999)))
     written = render_plots(log, tmp_path / "plots", "unit test")
     assert [p.name for p in written] == [f"{n}.png" for n in PLOTS] + ["training_overview.png"]
     for png in written:
@@ -236,7 +236,7 @@ def test_render_plots_writes_one_png_per_panel_and_an_overview(tmp_path):
 
 
 def test_render_plots_copes_with_a_log_that_has_only_evaluations(tmp_path):
-    log = monitor.read_metrics(write_log(tmp_path / "metrics.jsonl", [_eval(50, T0)]))
+    log = metrics.read_metrics(write_log(tmp_path / "metrics.jsonl", [_eval(50, T0)]))
     assert len(render_plots(log, tmp_path / "plots")) == len(PLOTS) + 1
 
 
@@ -257,6 +257,7 @@ def test_scripts_document_every_flag():
             assert flag in out.stdout, (name, flag)
 
 
+@pytest.mark.slow
 def test_status_and_plot_scripts_on_a_run_folder_from_another_directory(tmp_path):
     home = tmp_path / "home"
     run_dir = home / "09_models" / "checkpoints" / "tiny"
@@ -285,6 +286,7 @@ def test_plot_script_without_a_log_says_which_file_and_exits_2(tmp_path):
     assert out.returncode == 2 and "holds no metric records yet" in out.stderr
 
 
+@pytest.mark.slow
 def test_status_script_lists_checkpoints_of_every_model(tmp_path):
     home = tmp_path / "home"
     make_checkpoint(home / "09_models" / "checkpoints" / "slm", 500, 3.25)
@@ -298,6 +300,7 @@ def test_status_script_lists_checkpoints_of_every_model(tmp_path):
     assert "tiny" not in out.stdout, "the test preset is listed only when it has checkpoints"
 
 
+@pytest.mark.slow
 def test_status_watch_redraws_until_ctrl_c(tmp_path):
     import signal
 

@@ -4,6 +4,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO, require_shared_corpus
 
 SCRIPT = REPO / "10_scripts" / "run_pipeline.py"
@@ -23,6 +25,7 @@ def test_dry_run_plans_every_stage_in_order(tmp_path):
     assert "london_historical_tokenizer_tiny" in out  # tiny never replaces the real tokenizer
 
 
+@pytest.mark.slow
 def test_pipeline_runs_end_to_end_then_skips_and_resumes(tmp_path):
     corpus = require_shared_corpus()
     source = tmp_path / "sources"

@@ -10,13 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from london_llm import text_encoder
-from london_llm.data import open_tokens
-from london_llm.pretokenize import (CORRUPT, DOCUMENTS_CHANGED, MAX_LENGTH_MISMATCH, NOT_FOUND, SPLIT_CHANGED,
-                                    TOKENIZER_MISMATCH, PretokenizedIncompatible, check_compatible,
-                                    prepare_pretokenized, split_score, wait_until_compatible)
+from london_llm.pretokenize import format as token_format
+from london_llm.pretokenize.build import prepare_pretokenized
+from london_llm.pretokenize.format import (CORRUPT, DOCUMENTS_CHANGED, MAX_LENGTH_MISMATCH, NOT_FOUND,
+                                           SPLIT_CHANGED, TOKENIZER_MISMATCH, PretokenizedIncompatible,
+                                           check_compatible, open_tokens, wait_until_compatible)
+from london_llm.pretokenize.split import split_score
 from london_llm.tags import END_OF_TEXT, document_tags
-from london_llm.tokenizer import TokenizerError, load_backend_tokenizer, train_tokenizer
+from london_llm.tokenization.errors import TokenizerError
+from london_llm.tokenization.loading import load_backend_tokenizer
+from london_llm.tokenization.training import train_tokenizer
 
 SETTINGS = dict(max_length=128, val_fraction=0.05, seed=7)
 
@@ -255,7 +258,7 @@ def test_bad_documents_get_one_clear_message(tmp_path, tokenizer_dir):
 
 
 def test_vocabulary_beyond_uint16_is_refused(monkeypatch, tmp_path, small_documents, tokenizer_dir):
-    monkeypatch.setattr(text_encoder, "UINT16_VOCAB_LIMIT", 1000)  # this tokenizer has 1,024 tokens
+    monkeypatch.setattr(token_format, "UINT16_VOCAB_LIMIT", 1000)  # this tokenizer has 1,024 tokens
     with pytest.raises(TokenizerError, match="does not fit the uint16"):
         prepare_pretokenized(small_documents, tokenizer_dir, tmp_path / "pre", log=lambda m: None, **SETTINGS)
 
@@ -298,7 +301,7 @@ def test_other_ranks_can_wait_for_the_build_by_polling(tmp_path, small_documents
 
 
 def test_split_writer_keeps_one_validation_document_per_kind(tmp_path):
-    from london_llm.split import SplitWriter
+    from london_llm.pretokenize.split import SplitWriter
 
     writer = SplitWriter(tmp_path, val_fraction=0.1)
     docs = [("book", 0.50, [1, 1]), ("book", 0.30, [2, 2]), ("book", 0.70, [3, 3]),  # none below 0.1: lowest held
@@ -316,7 +319,7 @@ def test_split_writer_keeps_one_validation_document_per_kind(tmp_path):
 
 
 def test_long_texts_encoded_in_pieces_give_the_ids_of_the_whole(small_documents, tokenizer_dir):
-    from london_llm.text_encoder import TextEncoder, load_text_encoder
+    from london_llm.pretokenize.text_encoder import TextEncoder, load_text_encoder
 
     encoder = load_text_encoder(tokenizer_dir)
     assert encoder.cuttable  # the project's recipe
@@ -340,7 +343,7 @@ def test_long_texts_encoded_in_pieces_give_the_ids_of_the_whole(small_documents,
 def test_other_tokenizer_recipes_are_encoded_whole(tokenizer_dir):
     from tokenizers import normalizers, pre_tokenizers
 
-    from london_llm.text_encoder import cuts_are_exact
+    from london_llm.pretokenize.text_encoder import cuts_are_exact
 
     tok = load_backend_tokenizer(tokenizer_dir)
     assert cuts_are_exact(tok)

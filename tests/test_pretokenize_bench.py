@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "bench" / "bench_pretokenize.py"
 
@@ -17,6 +19,7 @@ def test_help_documents_every_flag():
         assert flag in out
 
 
+@pytest.mark.slow
 def test_small_run_on_the_real_corpus_prints_both_figures(shared_corpus, tmp_path):
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--corpus", str(shared_corpus), "--max_chars", "400000", "--vocab_size", "600",

@@ -49,3 +49,21 @@ def test_help_documents_every_flag():
     out = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True).stdout
     for flag in ("--check", "--env_dir", "--requirements", "--home"):
         assert flag in out
+
+
+def test_the_project_is_installed_editable_without_touching_the_pins(tmp_path):
+    """create_environment installs requirements, then `pip install -e ROOT --no-deps` (recorded by a
+    stand-in python that logs its arguments), so the pins come from requirements.txt alone."""
+    from london_llm.environment import create_environment
+
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    calls = tmp_path / "calls.txt"
+    fake = env / "bin" / "python"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    fake.chmod(0o755)
+    create_environment(env, REPO / "requirements.txt", project=REPO, upgrade_pip=False)
+    lines = calls.read_text().splitlines()
+    assert lines[0] == f"-m pip install -q -r {REPO / 'requirements.txt'}"
+    assert lines[-1].startswith("-m pip install -q --no-deps") and lines[-1].endswith(f"-e {REPO}")
+    assert "--no-build-isolation" in lines[-1]  # the stand-in "has" setuptools: its import check exits 0

@@ -12,8 +12,9 @@ from transformers import AutoTokenizer
 from london_llm.tags import END_OF_TEXT, PAD, document_tags, tag_set
 from london_llm.tokenization.checks import UNSEEN_TEXTS
 from london_llm.tokenization.documents import _hold_out_score
-from london_llm.tokenizer import (TokenizerError, load_backend_tokenizer, load_tokenizer, tokenizer_info,
-                                  train_tokenizer)
+from london_llm.tokenization.errors import TokenizerError
+from london_llm.tokenization.loading import load_backend_tokenizer, load_tokenizer, tokenizer_info
+from london_llm.tokenization.training import train_tokenizer
 from tokenizer_helpers import build_mixed_documents, record, write_documents
 
 VOCAB = 1200

@@ -44,6 +44,7 @@ def test_train_script_writes_the_tokenizer_where_the_guide_says(pipeline_home):
     assert "conditioning tags" in log and "1500 tokens" in log
 
 
+@pytest.mark.slow
 def test_check_script_passes_and_reports_compression(pipeline_home, tmp_path):
     result = run(CHECK, "--max_chars_per_kind", 60_000, cwd=tmp_path, home=pipeline_home)
     assert result.returncode == 0, result.stderr

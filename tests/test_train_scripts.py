@@ -16,6 +16,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+pytestmark = pytest.mark.slow  # every test here trains or launches a real run
+
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = REPO / "04_training" / "train_model_slm.py"
 CHECK = REPO / "04_training" / "test_checkpoint_slm.py"
@@ -29,7 +31,7 @@ SHORT = ["--model", "tiny", "--no_wandb", "--max_steps", str(STEPS), "--save_ste
 @pytest.fixture(scope="module")
 def setup(small_documents, tmp_path_factory):
     """A tokenizer trained on the small real corpus, and its pretokenized data (built by the first run)."""
-    from london_llm.tokenizer import train_tokenizer
+    from london_llm.tokenization.training import train_tokenizer
 
     root = tmp_path_factory.mktemp("train")
     tok = train_tokenizer(small_documents, root / "tokenizer", vocab_size=1200, show_progress=False)
@@ -222,7 +224,7 @@ def test_wrong_checkpoint_name_lists_the_existing_ones(reference, setup):
 
 
 def test_second_live_run_is_refused(reference, setup):
-    from london_llm.runlock import RunLock
+    from london_llm.training.runlock import RunLock
 
     out = setup["root"] / "locked"
     with RunLock(out):  # this test process is the live run
@@ -286,7 +288,7 @@ def test_help_documents_every_flag():
 
 def test_resuming_with_another_tokenizer_is_refused(reference, setup):
     ref, _ = reference
-    from london_llm.tokenizer import train_tokenizer
+    from london_llm.tokenization.training import train_tokenizer
 
     other = train_tokenizer(setup["docs"], setup["root"] / "other_tokenizer", vocab_size=1100, show_progress=False)
     result = train(setup, ref, "--tokenizer_dir", str(other))
@@ -309,7 +311,7 @@ def test_resuming_without_tokenizer_dir_uses_the_checkpoints_tokenizer(reference
 
 
 def test_tiny_defaults_to_the_pipelines_tiny_tokenizer(tmp_path):
-    from london_llm.train_cli import default_tokenizer_dir
+    from london_llm.settings import default_tokenizer_dir
 
     base = tmp_path / "london_historical_tokenizer"
     assert default_tokenizer_dir(base, "tiny") == base  # no tiny tokenizer: stage 03's

@@ -13,16 +13,17 @@ import numpy as np
 import pytest
 import torch
 
-from london_llm import checkpoint as ckpt
-from london_llm import rng
-from london_llm.mfu import Peak, cpu_peak_estimate, gpu_peak, mfu
-from london_llm.model import build_model, flops_per_token, generation_config, padded_vocab_size
-from london_llm.optim import learning_rate, make_optimizer
-from london_llm.precision import PrecisionError, choose_device, choose_precision, cpu_has_bf16
-from london_llm.runlock import RunLock, RunLocked
+from london_llm.training import checkpoint as ckpt
+from london_llm.training import rng
+from london_llm.training.mfu import Peak, cpu_peak_estimate, gpu_peak, mfu
+from london_llm.training.model import build_model, flops_per_token, generation_config, padded_vocab_size
+from london_llm.training.optim import learning_rate, make_optimizer
+from london_llm.training.precision import PrecisionError, choose_device, choose_precision, cpu_has_bf16
+from london_llm.training.runlock import RunLock, RunLocked
 from london_llm.settings import TrainConfig
-from london_llm.train_logging import MetricsLog, read_metrics, wandb_mode
-from london_llm.trainer import total_steps
+from london_llm.training.metrics import MetricsWriter, read_metrics
+from london_llm.training.reporting import wandb_mode
+from london_llm.training.loop import total_steps
 
 SMALL = TrainConfig(n_layer=1, n_head=2, n_embd=16, max_length=8, vocab_size=100, batch_size=2,
                     max_steps=100, warmup_steps=10, learning_rate=1e-3, min_lr_ratio=0.1)
@@ -153,16 +154,16 @@ def test_checkpoints_verify_list_resolve_and_prune(tmp_path):
 
 def test_metrics_log_drops_events_past_the_resumed_step(tmp_path):
     path = tmp_path / "metrics.jsonl"
-    log = MetricsLog(path)
+    log = MetricsWriter(path)
     for step in range(1, 6):
         log.write(step, "train", {"train/loss": float(step)})
     log.close()
     with open(path, "a") as fh:
         fh.write('{"step": 6, "kin')  # torn by a kill
-    log = MetricsLog(path, resume_step=3)
+    log = MetricsWriter(path, resume_step=3)
     log.write(4, "train", {"train/loss": 40.0})
     log.close()
-    records = read_metrics(path)
+    records = read_metrics(path).records
     assert [(r["step"], r["train/loss"]) for r in records] == [(1, 1.0), (2, 2.0), (3, 3.0), (4, 40.0)]
     assert all({"step", "time", "kind"} <= r.keys() for r in records)
 
@@ -183,7 +184,7 @@ def test_run_lock_refuses_a_live_holder_and_takes_over_a_dead_ones(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
-        from london_llm.runlock import RunLock
+        from london_llm.training.runlock import RunLock
         lock = RunLock({str(tmp_path)!r}).acquire()  # held while this process lives
         print("locked", flush=True)
         time.sleep(60)
@@ -206,7 +207,7 @@ def test_run_lock_refuses_a_live_holder_and_takes_over_a_dead_ones(tmp_path):
 def test_fused_loss_matches_cross_entropy_over_the_logits(monkeypatch, rows_per_chunk):
     import torch.nn.functional as F
 
-    from london_llm import fused_loss
+    from london_llm.training import fused_loss
 
     torch.manual_seed(0)
     vocab = 300
@@ -234,7 +235,7 @@ def test_fused_loss_matches_cross_entropy_over_the_logits(monkeypatch, rows_per_
 
 
 def test_causal_lm_loss_equals_the_models_own_loss():
-    from london_llm.fused_loss import CausalLMLoss
+    from london_llm.training.fused_loss import CausalLMLoss
 
     model = build_model(SMALL, vocab_size=100, bos_id=0, eos_id=0, seed=1)
     ids = torch.randint(0, 100, (2, 8))
@@ -272,7 +273,7 @@ def test_a_malformed_manifest_is_reported_not_raised(tmp_path):
 
 def test_lock_taken_on_a_file_unlinked_meanwhile_is_retaken_on_the_live_path(tmp_path, monkeypatch):
     """A releasing holder unlinks the file; a flock won on that orphan must not count as the lock."""
-    import london_llm.runlock as runlock
+    import london_llm.training.runlock as runlock
     lock = RunLock(tmp_path, log=lambda _m: None)
     real_flock = runlock.fcntl.flock
     orphaned = []

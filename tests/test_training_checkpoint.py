@@ -9,11 +9,11 @@ import stat
 import pytest
 import torch
 
-from london_llm import checkpoint as ckpt
-from london_llm import rng
+from london_llm.training import checkpoint as ckpt
+from london_llm.training import rng
 from london_llm.jsonl import strict_dumps
-from london_llm.model import build_model
-from london_llm.optim import make_optimizer
+from london_llm.training.model import build_model
+from london_llm.training.optim import make_optimizer
 from london_llm.settings import TrainConfig
 
 SMALL = TrainConfig(n_layer=1, n_head=2, n_embd=16, max_length=8, vocab_size=100, batch_size=2, max_steps=100)

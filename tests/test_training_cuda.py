@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from london_llm.fused_loss import CausalLMLoss
-from london_llm.model import build_model
-from london_llm.optim import make_optimizer
-from london_llm.precision import choose_precision
+from london_llm.training.fused_loss import CausalLMLoss
+from london_llm.training.model import build_model
+from london_llm.training.optim import make_optimizer
+from london_llm.training.precision import choose_precision
 from london_llm.settings import TrainConfig
-from london_llm.trainer import optimizer_step
+from london_llm.training.loop import optimizer_step
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (bench/gpu_check.sh)")
 
@@ -79,8 +79,8 @@ def test_a_training_step_makes_no_host_sync(compiled):
 def test_prefetched_batches_arrive_on_the_gpu_unchanged_and_without_a_host_sync():
     import numpy as np
 
-    from london_llm.data import EpochBatches
-    from london_llm.prefetch import DevicePrefetcher
+    from london_llm.training.batches import EpochBatches
+    from london_llm.training.prefetch import DevicePrefetcher
 
     tokens = np.arange(20000, dtype=np.uint16) % 4096
     plain = EpochBatches(tokens, 64, 4, seed=1)

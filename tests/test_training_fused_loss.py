@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from london_llm.fused_loss import CausalLMLoss, linear_cross_entropy
-from london_llm.model import build_model
+from london_llm.training.fused_loss import CausalLMLoss, linear_cross_entropy
+from london_llm.training.model import build_model
 from london_llm.settings import TrainConfig
 
 
@@ -51,7 +51,7 @@ def test_no_grad_does_only_the_forward_matmul():
 
 
 def test_no_grad_allocates_no_tokens_by_vocabulary_buffer(monkeypatch):
-    import london_llm.fused_loss as fused
+    import london_llm.training.fused_loss as fused
 
     hidden, weight, targets = _inputs(n=512, d=32, vocab=4000)
     sizes = []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from london_llm import mfu as mfu_mod
-from london_llm.mfu import cpu_flops_per_cycle, cpu_peak_estimate, gpu_peak
+from london_llm.training import mfu as mfu_mod
+from london_llm.training.mfu import cpu_flops_per_cycle, cpu_peak_estimate, gpu_peak
 
 T = 1e12
 # name as torch.cuda.get_device_name reports it -> dense TFLOP/s as the vendor states it

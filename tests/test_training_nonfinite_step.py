@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from london_llm.optim import make_optimizer, step_unless_nonfinite
+from london_llm.training.optim import make_optimizer, step_unless_nonfinite
 from london_llm.settings import TrainConfig
 
 CFG = TrainConfig(n_layer=1, n_head=2, n_embd=16, max_length=8, vocab_size=100, batch_size=2, max_steps=10)

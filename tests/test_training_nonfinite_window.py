@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from london_llm.nonfinite import DivergenceWatch, LogWindow, divergence_message, weights_are_finite
+from london_llm.training.nonfinite import DivergenceWatch, LogWindow, divergence_message, weights_are_finite
 
 NAN, INF = float("nan"), float("inf")
 CPU = torch.device("cpu")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from london_llm import precision as prec
-from london_llm.precision import PrecisionError, choose_precision, cpu_has_bf16
+from london_llm.training import precision as prec
+from london_llm.training.precision import PrecisionError, choose_precision, cpu_has_bf16
 
 CUDA0 = torch.device("cuda", 0)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from london_llm.data import EpochBatches
-from london_llm.prefetch import DevicePrefetcher
+from london_llm.training.batches import EpochBatches
+from london_llm.training.prefetch import DevicePrefetcher
 
 CPU = torch.device("cpu")
 

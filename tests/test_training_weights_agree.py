@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from london_llm.distributed import weights_digest
+from london_llm.training.distributed import weights_digest
 
 
 def pair():

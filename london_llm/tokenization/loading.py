@@ -1,13 +1,13 @@
 """Open a tokenizer folder (format 1), checking it is complete and what this project wrote."""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 import tokenizers
 
+from london_llm.hashing import sha256_file
 from london_llm.tags import END_OF_TEXT, PAD
 from london_llm.tokenization.errors import TokenizerError
 from london_llm.tokenization.training import FORMAT_VERSION, INFO_FILE
@@ -15,7 +15,8 @@ from london_llm.tokenization.training import FORMAT_VERSION, INFO_FILE
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
 
-RETRAIN = "train it again: python 03_tokenizer/train_historical_tokenizer.py"
+RETRAIN_CMD = "python 03_tokenizer/train_historical_tokenizer.py"
+RETRAIN = f"train it again: {RETRAIN_CMD}"
 REQUIRED_FILES = ("tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json",
                   "special_tokens_map.json", INFO_FILE)
 
@@ -46,8 +47,7 @@ def _check_files(folder: Path, info: dict) -> None:
     missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
     if missing:
         raise TokenizerError(f"tokenizer folder {folder} is incomplete (missing {', '.join(missing)}); {RETRAIN}")
-    digest = hashlib.sha256((folder / "tokenizer.json").read_bytes()).hexdigest()
-    if digest != info["tokenizer_sha256"]:
+    if tokenizer_sha256(folder) != info["tokenizer_sha256"]:
         raise TokenizerError(f"{folder / 'tokenizer.json'} is not the file {INFO_FILE} describes (sha256 "
                              f"differs: replaced or corrupt); {RETRAIN}")
 
@@ -99,3 +99,20 @@ def load_tokenizer(folder: Path) -> "PreTrainedTokenizerFast":
         raise TokenizerError(f"{folder / 'tokenizer_config.json'} lacks split_special_tokens=true, so text "
                              f"containing special-token strings would become special ids; {RETRAIN}")
     return tokenizer
+
+
+def tokenizer_sha256(tokenizer_dir: Path) -> str:
+    """sha256 of tokenizer.json: the tokenizer's one fingerprint (london_tokenizer.json, pretokenized
+    data's metadata.json and every checkpoint's trainer_state.json record it)."""
+    path = Path(tokenizer_dir) / "tokenizer.json"
+    if not path.is_file():
+        raise TokenizerError(f"no tokenizer at {path}; train it first: {RETRAIN_CMD} (or pass the tokenizer folder)")
+    return sha256_file(path)
+
+
+def tokenizer_fingerprint(tokenizer_dir: Path) -> Optional[str]:
+    """tokenizer_sha256, or None when there is no readable tokenizer.json (nothing to compare with)."""
+    try:
+        return tokenizer_sha256(tokenizer_dir)
+    except (TokenizerError, OSError):
+        return None

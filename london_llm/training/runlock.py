@@ -14,10 +14,12 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
+from london_llm.errors import LondonLLMError
+
 LOCK_NAME = "training.lock"
 
 
-class RunLocked(RuntimeError):
+class RunLocked(LondonLLMError, RuntimeError):
     """Another live process holds the lock."""
 
 

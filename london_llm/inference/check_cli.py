@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 from typing import Callable, Optional
 
-EXIT_USAGE = 2
+from london_llm.errors import EXIT_USAGE
 
 
 def build_parser(prog: str, description: str, default_model: str, presets) -> argparse.ArgumentParser:
@@ -38,9 +38,9 @@ def build_parser(prog: str, description: str, default_model: str, presets) -> ar
 def main(argv: Optional[list[str]], *, prog: str, description: str, default_model: str, presets,
          paths_fn: Callable) -> int:
     args = build_parser(prog, description, default_model, presets).parse_args(argv)
-    from . import checkpoint as ckpt
-    from . import checkpoint_check as check
-    from .precision import PrecisionError, choose_device
+    from london_llm.training import checkpoint as ckpt
+    from london_llm.inference import check
+    from london_llm.training.precision import PrecisionError, choose_device
 
     paths = paths_fn(args.home)
     root = Path(args.checkpoints_dir or paths.checkpoint_dir(args.model))

@@ -14,7 +14,7 @@ from typing import Any, Optional
 import torch
 import torch.distributed as dist
 
-from .precision import choose_device
+from london_llm.training.precision import choose_device
 
 
 @dataclass(frozen=True)

@@ -16,25 +16,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-TOKEN_DTYPE = np.dtype("<u2")
 STATE_FORMAT = 1
-BUILD_HINT = "run the training script without --use_pretokenized to build it (or with --no_pretokenized)"
-
-
-def open_tokens(out_dir: Path, split: str) -> np.memmap:
-    """`<out_dir>/<split>.bin` as a read-only uint16 memmap: nothing is read until it is indexed."""
-    if split not in ("train", "val"):
-        raise ValueError(f"split must be 'train' or 'val', not {split!r}")
-    path = Path(out_dir) / f"{split}.bin"
-    if not path.is_file():
-        raise FileNotFoundError(f"pre-tokenized {split} data not found at {path}; {BUILD_HINT}")
-    size = path.stat().st_size
-    if size == 0:
-        raise ValueError(f"{path} holds no tokens; {BUILD_HINT}")
-    if size % TOKEN_DTYPE.itemsize:
-        raise ValueError(f"{path} is {size} bytes, not whole uint16 tokens (truncated or not a token file); "
-                         f"{BUILD_HINT}")
-    return np.memmap(path, dtype=TOKEN_DTYPE, mode="r")
 
 
 def count_windows(n_tokens: int, block_size: int) -> int:

@@ -16,7 +16,7 @@ from typing import Optional
 
 import torch
 
-from .precision import cpu_flags
+from london_llm.training.precision import cpu_flags
 
 # (pattern matched against torch.cuda.get_device_name, dense FLOP/s, label). First match wins, so
 # the more specific names come first. Each figure is the vendor's dense (no sparsity) bf16 tensor

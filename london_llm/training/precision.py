@@ -17,10 +17,12 @@ from typing import Optional
 
 import torch
 
+from london_llm.errors import LondonLLMError
+
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 
 
-class PrecisionError(ValueError):
+class PrecisionError(LondonLLMError, ValueError):
     """The requested device or dtype is not available on this machine."""
 
 

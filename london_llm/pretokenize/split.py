@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-SPLITS = ("train", "val")
-TOKEN_DTYPE = "<u2"  # little-endian uint16, whatever the machine's byte order
+from london_llm.pretokenize.format import SPLITS, TOKEN_DTYPE
 
 
 def split_score(doc_id: str, seed: int) -> float:

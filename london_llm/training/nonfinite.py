@@ -17,10 +17,12 @@ from typing import Optional
 
 import torch
 
+from london_llm.training.errors import TrainingError
+
 MAX_NONFINITE_STEPS = 10  # skipped steps, without a clean logging window between them, before stopping
 
 
-class DivergedError(RuntimeError):
+class DivergedError(TrainingError):
     """The loss or the gradients stopped being finite; the message says where to resume and what to change."""
 
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import torch
 
-from .settings import TrainConfig
+from london_llm.settings import TrainConfig
 
 
 def make_optimizer(model: torch.nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.AdamW:

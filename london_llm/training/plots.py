@@ -11,8 +11,8 @@ from typing import Optional
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .atomic import atomic_path
-from .monitor import MetricsLog
+from london_llm.atomic import atomic_path
+from london_llm.training.metrics import MetricsLog
 
 PLOTS = ("loss", "learning_rate", "throughput", "step_time")
 _TRAIN, _VAL, _EVAL_TRAIN, _EXTRA = "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"

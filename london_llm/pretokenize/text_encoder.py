@@ -7,7 +7,6 @@ those ids enter only as the head and tail added here.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -15,20 +14,13 @@ from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
+from london_llm.pretokenize import format as token_format
 from london_llm.tags import END_OF_TEXT, document_tags
-from london_llm.tokenizer import TokenizerError, load_backend_tokenizer, tokenizer_info
+from london_llm.tokenization.errors import TokenizerError
+from london_llm.tokenization.loading import load_backend_tokenizer, tokenizer_info, tokenizer_sha256
 
-UINT16_VOCAB_LIMIT = 1 << 16  # ids 0..65535 fit a uint16 token file
 PIECE_CHARS = 32_768  # long texts are encoded in pieces about this long (see TextEncoder.pieces)
 RETRAIN = "python 03_tokenizer/train_historical_tokenizer.py"
-
-
-def tokenizer_sha256(tokenizer_dir: Path) -> str:
-    """sha256 of tokenizer.json: what a pretokenized folder remembers its tokenizer by."""
-    path = Path(tokenizer_dir) / "tokenizer.json"
-    if not path.is_file():
-        raise TokenizerError(f"no tokenizer at {path}; train it first: {RETRAIN} (or pass the tokenizer folder)")
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def cuts_are_exact(tokenizer) -> bool:
@@ -51,7 +43,7 @@ class TextEncoder:
         self.conditioning_tags = sorted(conditioning_tags)
         self._tag_ids = {tag: tokenizer.token_to_id(tag) for tag in self.conditioning_tags}
         self._prefixes: dict[tuple[str, Optional[int]], np.ndarray] = {}
-        self.eos = np.array([tokenizer.token_to_id(END_OF_TEXT)], dtype=np.uint16)
+        self.eos = np.array([tokenizer.token_to_id(END_OF_TEXT)], dtype=token_format.TOKEN_DTYPE)
         self.cuttable = cuts_are_exact(tokenizer)
 
     def prefix_ids(self, kind: str, year: Optional[int]) -> np.ndarray:
@@ -59,7 +51,7 @@ class TextEncoder:
         key = (kind, year)
         if key not in self._prefixes:
             ids = [self._tag_ids[t] for t in document_tags(kind, year) if t in self._tag_ids]
-            self._prefixes[key] = np.array(ids, dtype=np.uint16)
+            self._prefixes[key] = np.array(ids, dtype=token_format.TOKEN_DTYPE)
         return self._prefixes[key]
 
     def encode_texts(self, texts: Sequence[str]) -> list[np.ndarray]:
@@ -74,7 +66,7 @@ class TextEncoder:
         encodings = self.tokenizer.encode_batch(pieces, add_special_tokens=False)
         parts: list[list[np.ndarray]] = [[] for _ in texts]
         for i, encoding in zip(owners, encodings):
-            parts[i].append(np.array(encoding.ids, dtype=np.uint16))
+            parts[i].append(np.array(encoding.ids, dtype=token_format.TOKEN_DTYPE))
         return [p[0] if len(p) == 1 else np.concatenate(p) for p in parts]
 
     @staticmethod
@@ -127,9 +119,9 @@ def load_text_encoder(tokenizer_dir: Path) -> TextEncoder:
     info = tokenizer_info(tokenizer_dir)
     tokenizer = load_backend_tokenizer(tokenizer_dir)
     vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
-    if vocab_size > UINT16_VOCAB_LIMIT:
+    if vocab_size > token_format.UINT16_VOCAB_LIMIT:  # read at call time: tests lower it
         raise TokenizerError(f"{tokenizer_dir}: a vocabulary of {vocab_size:,} tokens does not fit the uint16 "
-                             f"token files (at most {UINT16_VOCAB_LIMIT:,}); train a smaller one: {RETRAIN} --vocab_size N")
+                             f"token files (at most {token_format.UINT16_VOCAB_LIMIT:,}); train a smaller one: {RETRAIN} --vocab_size N")
     if tokenizer.token_to_id(END_OF_TEXT) is None:
         raise TokenizerError(f"{tokenizer_dir} has no {END_OF_TEXT} token; {RETRAIN}")
     return TextEncoder(tokenizer, info["conditioning_tags"], sha256)

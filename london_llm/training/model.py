@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel
 
-from .settings import TrainConfig
+from london_llm.settings import TrainConfig
 
 
 def padded_vocab_size(vocab_size: int, multiple: int) -> int:

@@ -11,7 +11,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from . import checkpoint as ckpt
+from london_llm.training import checkpoint as ckpt
 
 # the guide's "Sample Test Prompts"
 SAMPLE_PROMPTS = (
@@ -75,7 +75,8 @@ def load(path: Path, device: torch.device):
 def validation_loss(model, data_dir: Path, block_size: int, batch_size: int, max_batches: int,
                     device: torch.device) -> Optional[float]:
     """Mean next-token loss on the held-out split of the pretokenized data, or None if there is none."""
-    from .data import open_tokens, validation_batches
+    from london_llm.pretokenize.format import open_tokens
+    from london_llm.training.batches import validation_batches
 
     try:
         tokens = open_tokens(data_dir, "val")

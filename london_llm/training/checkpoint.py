@@ -18,9 +18,10 @@ from typing import Any, Callable, Iterable, Optional
 import torch
 from safetensors.torch import load_file
 
-from . import atomic
-from .hashing import sha256_file  # noqa: F401 - also part of this module's API
-from .jsonl import strict_dumps
+from london_llm import atomic
+from london_llm.errors import LondonLLMError
+from london_llm.hashing import sha256_file  # noqa: F401 - also part of this module's API
+from london_llm.jsonl import strict_dumps
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -33,7 +34,7 @@ TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "merges.txt", "tokenizer_conf
                    "special_tokens_map.json", "london_tokenizer.json")
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(LondonLLMError, RuntimeError):
     """A checkpoint is missing, incomplete or corrupt; the message says which and what to do."""
 
 

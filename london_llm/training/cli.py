@@ -13,13 +13,9 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from .settings import TrainConfig, add_config_flags, describe, resolve
-
-EXIT_USAGE = 2
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on; the message says why and what to rerun."""
+from london_llm.errors import EXIT_USAGE
+from london_llm.settings import TrainConfig, add_config_flags, default_tokenizer_dir, describe, resolve
+from london_llm.training.errors import TrainingError
 
 
 def build_parser(prog: str, description: str, default_model: str, presets: dict[str, TrainConfig]) -> argparse.ArgumentParser:
@@ -65,7 +61,7 @@ def _move_aside(output_dir: Path, items: list[Path], label: str) -> Path:
 
 def archive_previous(output_dir: Path, log: Callable[[str], None]) -> Optional[Path]:
     """Move existing checkpoints and metrics aside (nothing is deleted) before a fresh start."""
-    from . import checkpoint as ckpt
+    from london_llm.training import checkpoint as ckpt
 
     olds = [p for p in output_dir.glob("checkpoint-*") if ckpt.step_of(p) is not None]
     metrics = output_dir / "metrics.jsonl"
@@ -79,7 +75,7 @@ def archive_previous(output_dir: Path, log: Callable[[str], None]) -> Optional[P
 def archive_later(output_dir: Path, resume: Path, log: Callable[[str], None]) -> Optional[Path]:
     """Resuming from an older checkpoint branches the run: the checkpoints past it belong to the
     abandoned branch, so move them aside (nothing is deleted) lest a later auto-resume pick them."""
-    from . import checkpoint as ckpt
+    from london_llm.training import checkpoint as ckpt
 
     step = ckpt.step_of(resume)
     if step is None or Path(resume).resolve().parent != Path(output_dir).resolve():
@@ -95,7 +91,7 @@ def archive_later(output_dir: Path, resume: Path, log: Callable[[str], None]) ->
 
 
 def choose_resume(args, output_dir: Path, log: Callable[[str], None]) -> Optional[Path]:
-    from . import checkpoint as ckpt
+    from london_llm.training import checkpoint as ckpt
 
     if args.fresh:
         return None
@@ -110,31 +106,16 @@ def choose_resume(args, output_dir: Path, log: Callable[[str], None]) -> Optiona
     return path
 
 
-def model_tokenizer_dir(base: Path, model: str) -> Path:
-    """Where a model's own tokenizer goes: stage 03's folder, except `tiny`, whose small vocabulary gets
-    `<base>_tiny` (trained by ./run.sh --model tiny) so it never replaces the real tokenizer."""
-    base = Path(base)
-    return base.with_name(base.name + "_tiny") if model == "tiny" else base
-
-
-def default_tokenizer_dir(base: Path, model: str) -> Path:
-    """The model's own tokenizer folder when it exists, else stage 03's."""
-    own = model_tokenizer_dir(base, model)
-    return own if own.is_dir() else Path(base)
-
-
 def tokenizer_for_resume(tokenizer_dir: Path, resume: Path, log: Callable[[str], None]) -> Path:
     """With no --tokenizer_dir, resume with the default folder if it is the checkpoint's tokenizer,
     else with the copy the checkpoint folder holds (it is never pruned while resumed from)."""
-    from . import checkpoint as ckpt
-    from .hashing import sha256_file as file_sha256
+    from london_llm.tokenization.loading import tokenizer_fingerprint
+    from london_llm.training import checkpoint as ckpt
 
     saved_sha = ckpt.read_trainer_state(resume).get("tokenizer_sha256")
-    current = Path(tokenizer_dir) / "tokenizer.json"
-    if not saved_sha or (current.is_file() and file_sha256(current) == saved_sha):
+    if not saved_sha or tokenizer_fingerprint(tokenizer_dir) == saved_sha:
         return tokenizer_dir
-    own = Path(resume) / "tokenizer.json"
-    if own.is_file() and file_sha256(own) == saved_sha:
+    if tokenizer_fingerprint(resume) == saved_sha:
         log(f"Using the tokenizer saved in {resume} ({tokenizer_dir} is missing or another tokenizer)")
         return Path(resume)
     return tokenizer_dir
@@ -144,7 +125,7 @@ def resolve_config(preset: TrainConfig, args, resume: Optional[Path]) -> TrainCo
     """The preset with flags over it; when resuming, the checkpoint's configuration with flags over it."""
     if resume is None:
         return resolve(preset, args)
-    from . import checkpoint as ckpt
+    from london_llm.training import checkpoint as ckpt
 
     saved = TrainConfig.from_dict(ckpt.read_trainer_state(resume)["config"])
     config = resolve(saved, args)
@@ -163,14 +144,13 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
          presets: dict[str, TrainConfig], paths_fn: Callable) -> int:
     args = build_parser(prog, description, default_model, presets).parse_args(argv)
     # imports after --help is answered; transformers only once the run is known to go ahead
-    from . import checkpoint as ckpt
-    from . import distributed as dist_utils
-    from .precision import PrecisionError
-    from .pretokenize import PretokenizedIncompatible
-    from .text_encoder import UINT16_VOCAB_LIMIT
-    from .runlock import RunLock, RunLocked
-    from .tokenizer import TokenizerError
-    from .train_logging import setup_logging, wandb_mode
+    from london_llm.training import checkpoint as ckpt
+    from london_llm.training import distributed as dist_utils
+    from london_llm.training.precision import PrecisionError
+    from london_llm.pretokenize.format import UINT16_VOCAB_LIMIT, PretokenizedIncompatible
+    from london_llm.training.runlock import RunLock, RunLocked
+    from london_llm.tokenization.errors import TokenizerError
+    from london_llm.training.reporting import setup_logging, wandb_mode
 
     paths = paths_fn(args.home)
     model_name = args.model
@@ -215,10 +195,11 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
         resume = dist_utils.broadcast_object(ctx, str(resume) if resume else None)
         resume = Path(resume) if resume else None
         config = resolve_config(preset, args, resume)
-        from .precision import choose_precision
-        from .pretokenize import prepare_pretokenized
-        from .tokenizer import load_tokenizer
-        from .trainer import TrainJob, file_sha256, train
+        from london_llm.training.precision import choose_precision
+        from london_llm.pretokenize.build import prepare_pretokenized
+        from london_llm.tokenization.loading import load_tokenizer
+        from london_llm.training.loop import TrainJob, train
+        from london_llm.tokenization.loading import tokenizer_fingerprint
 
         precision = choose_precision(ctx.device, config.dtype)
 
@@ -232,7 +213,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
                                 "with a smaller --vocab_size")
         if resume is not None:
             saved_sha = ckpt.read_trainer_state(resume).get("tokenizer_sha256")
-            if saved_sha and saved_sha != file_sha256(tokenizer_dir / "tokenizer.json"):
+            if saved_sha and saved_sha != tokenizer_fingerprint(tokenizer_dir):
                 raise TrainingError(f"the tokenizer in {tokenizer_dir} is not the one {resume} was trained with; "
                                     "pass that checkpoint's folder as --tokenizer_dir, or start over with --fresh")
 

@@ -1,0 +1,126 @@
+"""The whole pipeline in one command (10_scripts/run_pipeline.py, ./run.sh): environment check, data, tokenizer, training, checkpoint check.
+
+Each stage is the stage's own script, run as a user would run it, so this file only decides the
+order and the flags. A rerun skips the data and tokenizer stages when their artifacts exist (name
+them in --redo to rebuild) and training resumes from the newest checkpoint (--fresh starts over).
+
+    ./run.sh --from-dir ../shared/corpus --model tiny     # offline, a few minutes on a CPU
+    ./run.sh                                              # download the registry's sources, train the SLM
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from london_llm.settings import model_tokenizer_dir
+from london_llm.training.checkpoint import newest_good
+
+STAGES = ("environment", "data", "tokenizer", "train", "check")
+
+
+def build_parser(presets: dict, home_env: str, prog: Optional[str] = None) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=sorted(presets), default=None,
+                   help="preset to train (default: slm where a GPU exists, else tiny, saying so)")
+    p.add_argument("--from-dir", "--from_dir", dest="from_dir", type=Path, default=None,
+                   help="import already-downloaded sources from DIR (e.g. ../shared/corpus) instead of downloading")
+    p.add_argument("--home", type=Path, default=None,
+                   help=f"artifact root (default: ${home_env} or the repository)")
+    p.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES),
+                   help="stages to run, in pipeline order (default: all)")
+    p.add_argument("--redo", nargs="+", choices=("data", "tokenizer"), default=[],
+                   help="rebuild these stages' artifacts even when they exist")
+    p.add_argument("--fresh", action="store_true",
+                   help="start training from step 0 (default: resume from the newest checkpoint)")
+    p.add_argument("--vocab_size", "--vocab-size", type=int, default=None,
+                   help="tokenizer vocabulary (default: the preset's vocab_size)")
+    p.add_argument("--train_args", "--train-args", default="",
+                   help="extra flags for the training script, quoted, e.g. \"--max_steps 100 --no_wandb\"")
+    p.add_argument("--dry_run", "--dry-run", action="store_true", help="print the commands, run nothing")
+    return p
+
+
+def _gpu_count() -> int:
+    try:
+        import torch
+        return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except ImportError:
+        return 0
+
+
+def plan(args: argparse.Namespace, *, root: Path, paths, presets: dict) -> list[tuple[str, list[str]]]:
+    """The (stage, command) pairs to run, given the flags and the artifacts already on disk.
+
+    `root` is the repository whose stage scripts run; `paths` the artifact locations (config's Paths).
+    """
+    ROOT = Path(root)
+    py = sys.executable
+    home = ["--home", str(paths.home)]
+    model = args.model
+    tok_dir = model_tokenizer_dir(paths.tokenizer_dir, model)
+    vocab = args.vocab_size or presets[model].vocab_size
+    steps: list[tuple[str, list[str]]] = []
+    for stage in args.stages:
+        if stage == "environment":
+            steps.append((stage, [py, str(ROOT / "01_environment/setup_environment.py"), "--check", *home]))
+        elif stage == "data":
+            if paths.documents_file.exists() and "data" not in args.redo:
+                print(f"data: {paths.documents_file} exists; skipping (--redo data rebuilds)")
+                continue
+            cmd = [py, str(ROOT / "02_data_collection/historical_data_collector.py"), *home]
+            if args.from_dir:
+                cmd += ["--from-dir", str(args.from_dir.resolve())]
+            steps.append((stage, cmd))
+        elif stage == "tokenizer":
+            if (tok_dir / "tokenizer.json").exists() and "tokenizer" not in args.redo:
+                print(f"tokenizer: {tok_dir} exists; skipping (--redo tokenizer retrains)")
+            else:
+                steps.append((stage, [py, str(ROOT / "03_tokenizer/train_historical_tokenizer.py"),
+                                      "--documents", str(paths.documents_file), "--output_dir", str(tok_dir),
+                                      "--vocab_size", str(vocab)]))
+            steps.append(("tokenizer check", [py, str(ROOT / "03_tokenizer/test_tokenizer.py"),
+                                              "--tokenizer_dir", str(tok_dir), "--no_comparison"]))
+        elif stage == "train":
+            newest = None if args.fresh else newest_good(paths.checkpoint_dir(model), log=lambda _m: None)
+            if newest is None:  # nothing to resume (or --fresh): the launcher starts at step 0
+                train = [str(ROOT / "launch_training.sh"), "--model", model]
+            else:
+                train = [str(ROOT / "resume_training.sh"), "--model", model, str(newest)]
+            train += [*home, "--tokenizer_dir", str(tok_dir), "--documents_file", str(paths.documents_file)]
+            train += shlex.split(args.train_args)
+            steps.append((stage, train))
+        elif stage == "check":
+            steps.append((stage, [py, str(ROOT / "04_training/test_checkpoint.py"), "--model", model, *home,
+                                  "--max_new_tokens", "40"]))
+    return steps
+
+
+def main(argv: Optional[list[str]], *, root: Path, presets: dict, paths_fn: Callable, home_env: str,
+         prog: Optional[str] = None) -> int:
+    """./run.sh: every stage's own script in order; the first failure stops the run with its exit status."""
+    args = build_parser(presets, home_env, prog).parse_args(argv)
+    if args.model is None:
+        gpus = _gpu_count()
+        args.model = "slm" if gpus else "tiny"
+        print(f"model: {args.model} ({gpus} GPU(s) found; --model chooses another)")
+    paths = paths_fn(args.home)
+    if args.home:  # every stage script, including those without a --home flag, writes under it
+        os.environ[home_env] = str(paths.home)
+    for stage, cmd in plan(args, root=root, paths=paths, presets=presets):
+        print(f"\n== {stage}: {shlex.join(cmd)}", flush=True)
+        if args.dry_run:
+            continue
+        started = time.time()
+        rc = subprocess.run(cmd).returncode
+        if rc:
+            print(f"\nstage '{stage}' failed (exit {rc}); fix what it reported and rerun ./run.sh "
+                  f"(finished stages are skipped)", file=sys.stderr)
+            return rc
+        print(f"== {stage}: done in {time.time() - started:.1f} s", flush=True)
+    return 0
