@@ -80,6 +80,13 @@ def mean(ctx: DistContext, tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
+def sum_(ctx: DistContext, tensor: torch.Tensor) -> torch.Tensor:
+    """The sum of `tensor` over all ranks (in place; returned for convenience)."""
+    if ctx.enabled:
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor
+
+
 def any_true(ctx: DistContext, flag: bool) -> bool:
     """True on every rank when `flag` is true on any (e.g. a stop signal that reached one rank)."""
     if not ctx.enabled:

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Optional
 
 from london_llm import atomic
 from london_llm.errors import LondonLLMError
+from london_llm.jsonl import strict_dumps
 
 METRICS_FILE = "metrics.jsonl"
 KINDS = ("train", "eval")
@@ -178,7 +179,7 @@ class MetricsWriter:
     def write(self, step: int, kind: str, metrics: dict[str, Any]) -> None:
         record = {"step": step, "time": time.time(), "kind": kind}
         record.update(metrics)
-        self._fh.write(json.dumps(record) + "\n")
+        self._fh.write(strict_dumps(record) + "\n")  # strict JSON: a NaN is written as null
         self._fh.flush()
 
     def close(self) -> None:

@@ -44,14 +44,21 @@ class LogWindow:
                                   ok.float(), bad.float()])
         self.steps += 1
 
-    def totals(self, reduce=None) -> dict:
-        """The window's totals on the host (one read), summed over ranks by `reduce` (in place) if given."""
+    def totals(self, reduce=None, extra: Optional[float] = None) -> dict:
+        """The window's totals on the host (one read), summed over ranks by `reduce` (in place) if
+        given; `extra` (e.g. a stop flag) rides along in the same reduction and comes back summed."""
         packed = self.sums.clone()
+        if extra is not None:
+            packed = torch.cat([packed, torch.tensor([extra], device=packed.device, dtype=packed.dtype)])
         if reduce is not None:
             reduce(packed)
-        loss_sum, norm_sum, good, bad = packed.tolist()
-        return {"loss": loss_sum / good if good else None, "grad_norm": norm_sum / good if good else None,
-                "finite_steps": int(round(good)), "nonfinite_steps": int(round(bad))}
+        values = packed.tolist()
+        loss_sum, norm_sum, good, bad = values[:4]
+        out = {"loss": loss_sum / good if good else None, "grad_norm": norm_sum / good if good else None,
+               "finite_steps": int(round(good)), "nonfinite_steps": int(round(bad))}
+        if extra is not None:
+            out["extra"] = values[4]
+        return out
 
     def reset(self) -> None:
         self.sums.zero_()
