@@ -11,6 +11,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
+from london_llm import tags
 from london_llm.training import checkpoint as ckpt
 
 # the guide's "Sample Test Prompts"
@@ -71,6 +72,15 @@ def load(path: Path, device: torch.device):
     return model.to(device).eval(), tokenizer
 
 
+def _recorded_tokens(data_dir: Path, split: str) -> Optional[int]:
+    """The token count metadata.json records for `split`, or None where there is no readable record."""
+    try:
+        meta = json.loads((data_dir / "metadata.json").read_text(encoding="utf-8"))
+        return int(meta["splits"][split]["tokens"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 @torch.no_grad()
 def validation_loss(model, data_dir: Path, block_size: int, batch_size: int, max_batches: int,
                     device: torch.device) -> Optional[float]:
@@ -78,10 +88,19 @@ def validation_loss(model, data_dir: Path, block_size: int, batch_size: int, max
     from london_llm.pretokenize.format import open_tokens
     from london_llm.training.batches import validation_batches
 
+    val = Path(data_dir) / "val.bin"
+    if not val.is_file():
+        return None  # no held-out data: reported as such, not an error
     try:
         tokens = open_tokens(data_dir, "val")
-    except Exception:  # noqa: BLE001 - no held-out data is reported, not fatal, for a checkpoint check
-        return None
+    except (OSError, ValueError) as exc:  # there, but empty, cut mid-token or unreadable
+        raise ckpt.CheckpointError(f"{val} is unusable ({exc}); rebuild the pretokenized data (run training "
+                                   "once), pass --data_dir with good data, or --eval_batches 0") from None
+    expected = _recorded_tokens(Path(data_dir), "val")
+    if expected is not None and expected != len(tokens):
+        raise ckpt.CheckpointError(f"{val} holds {len(tokens):,} tokens, its metadata.json says {expected:,} "
+                                   "(truncated or overwritten); rebuild the pretokenized data (run training once), "
+                                   "pass --data_dir with good data, or --eval_batches 0")
     try:
         batches = validation_batches(tokens, block_size, batch_size, max_batches, 0, 1)
     except ValueError as exc:
@@ -103,18 +122,59 @@ def validation_loss(model, data_dir: Path, block_size: int, batch_size: int, max
     return sum(losses) / len(losses) if losses else None
 
 
+def known_tags(tokenizer) -> list[str]:
+    """The conditioning tags (<|kind:...|>, <|period:...|>) this tokenizer has as tokens."""
+    return sorted(t for t in tokenizer.get_vocab() if tags.is_tag(t))
+
+
+DEFAULT_KIND = "book"  # what a prompt is tagged as unless told (as the inference CLI does)
+
+
+def prompt_tags(tokenizer, kind: Optional[str] = None, period: Optional[str] = None) -> list[str]:
+    """The tags that head the prompt, as they head every training document: --kind (default book when
+    the tokenizer has it; 'none' for no tag) and --period (e.g. 1750-1774, or a year inside one)."""
+    known = known_tags(tokenizer)
+    chosen = []
+    if kind is None:
+        kind = DEFAULT_KIND if tags.kind_tag(DEFAULT_KIND) in known else "none"
+    if kind.lower() != "none":
+        tag = f"<|kind:{kind}|>"
+        if tag not in known:
+            valid = ", ".join(t[7:-2] for t in known if t.startswith("<|kind:")) or "none (this tokenizer has no tags)"
+            raise ckpt.CheckpointError(f"--kind {kind!r} is not a kind this model was trained on; choose one of: "
+                                       f"{valid}, or 'none'")
+        chosen.append(tag)
+    if period and period.lower() != "none":
+        tag = f"<|period:{period}|>"
+        if tag not in known and period.isdigit():
+            tag = tags.period_tag(int(period)) or tag
+        if tag not in known:
+            valid = ", ".join(t[9:-2] for t in known if t.startswith("<|period:")) or "none"
+            raise ckpt.CheckpointError(f"--period {period!r} is not a period this model was trained on; choose "
+                                       f"one of: {valid} (or a year inside one)")
+        chosen.append(tag)
+    return chosen
+
+
 @torch.no_grad()
 def generate(model, tokenizer, prompt: str, max_new_tokens: int = 60, temperature: float = 0.8,
-             top_k: int = 50, seed: Optional[int] = None) -> str:
-    """The prompt's continuation, sampled; padded vocabulary ids are suppressed by generation_config."""
+             top_k: int = 50, seed: Optional[int] = None, kind: Optional[str] = None,
+             period: Optional[str] = None) -> str:
+    """The prompt's continuation, sampled; padded vocabulary ids are suppressed by generation_config.
+
+    The prompt is laid out as training documents are: <|endoftext|>, the conditioning tags, the
+    text. A prompt longer than the context leaves room for the new tokens by keeping its end; more
+    new tokens than the context holds is refused, never cut silently."""
+    context = model.config.n_positions
+    if not 1 <= max_new_tokens < context:
+        raise ckpt.CheckpointError(f"--max_new_tokens {max_new_tokens} does not fit: this model's context is "
+                                   f"{context} tokens, prompt included; ask for 1 to {context - 1}")
     if seed is not None:
         torch.manual_seed(seed)
     device = next(model.parameters()).device
-    ids = tokenizer(prompt, return_tensors="pt").input_ids
-    bos = torch.tensor([[tokenizer.bos_token_id]])  # documents follow <|endoftext|> in training
-    context = model.config.n_positions
-    max_new_tokens = max(1, min(max_new_tokens, context // 2))  # never run past the position table
-    ids = torch.cat([bos, ids], dim=1)[:, -(context - max_new_tokens):].to(device)  # keep the prompt's end
+    head = [tokenizer.bos_token_id] + tokenizer.convert_tokens_to_ids(prompt_tags(tokenizer, kind, period))
+    text_ids = tokenizer(prompt).input_ids[-(context - max_new_tokens - len(head)):] if prompt else []
+    ids = torch.tensor([head + text_ids], device=device)
     out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
                          do_sample=temperature > 0, temperature=temperature if temperature > 0 else None,
                          top_k=top_k if temperature > 0 else None, pad_token_id=tokenizer.pad_token_id)

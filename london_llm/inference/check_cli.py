@@ -22,7 +22,11 @@ def build_parser(prog: str, description: str, default_model: str, presets) -> ar
     p.add_argument("--prompt", action="append",
                    help="prompt to continue (repeatable; default: the guide's sample prompts)")
     p.add_argument("--interactive", action="store_true", help="type prompts; an empty line or Ctrl-D ends")
-    p.add_argument("--max_new_tokens", "--max-new-tokens", type=int, default=60, help="tokens to generate")
+    p.add_argument("--max_new_tokens", "--max-new-tokens", type=int, default=60,
+                   help="tokens to generate (at most the context length minus one; more is refused)")
+    p.add_argument("--kind", help="conditioning tag the prompt starts with, as training documents do "
+                                  "(default: book when the model knows it; 'none' for no tag)")
+    p.add_argument("--period", help="period tag after the kind, e.g. 1750-1774 or a year inside one (default: none)")
     p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (0: greedy)")
     p.add_argument("--top_k", "--top-k", type=int, default=50, help="sample from the k most likely tokens")
     p.add_argument("--seed", type=int, default=1234, help="sampling seed")
@@ -86,5 +90,6 @@ MAX_PROMPT_CHARS = 4000  # more is cut to its context window anyway; bounds the 
 
 def _show(check, model, tokenizer, prompt: str, args) -> None:
     prompt = prompt[:MAX_PROMPT_CHARS]  # --prompt and typed prompts alike
-    text = check.generate(model, tokenizer, prompt, args.max_new_tokens, args.temperature, args.top_k, args.seed)
+    text = check.generate(model, tokenizer, prompt, args.max_new_tokens, args.temperature, args.top_k, args.seed,
+                          kind=getattr(args, "kind", None), period=getattr(args, "period", None))
     print(f"\nPrompt: {prompt}\nModel:  {prompt}{text}")
