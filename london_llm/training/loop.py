@@ -118,6 +118,14 @@ def _to_device(batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]
     return x.to(device), y.to(device)
 
 
+def stops_at_log_points(ctx: dist_utils.DistContext) -> bool:
+    """Under DDP on CUDA the ranks agree on a stop signal at logging points, inside the reduction that
+    is read there anyway: a per-step all-reduce read on the host would stall the GPU queue every step.
+    On the CPU (gloo) reading a flag costs no device sync, so the check runs every step there and a
+    signal is answered within one step."""
+    return ctx.enabled and ctx.device.type == "cuda"
+
+
 def _loss(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return model(x, y)  # a CausalLMLoss, maybe compiled and/or DDP-wrapped
 
@@ -230,7 +238,7 @@ def train(job: TrainJob) -> TrainResult:
     watch = DivergenceWatch()
     # under DDP on CUDA the stop signal is agreed on at logging points, inside the one reduction there
     # (a per-step all-reduce read on the host would sync every step); elsewhere it is checked each step
-    stop_at_log_points = ctx.enabled and device.type == "cuda"
+    stop_at_log_points = stops_at_log_points(ctx)
     timed_steps = 0  # steps timed in this window (a resumed window's earlier steps were timed before)
     diverged: Optional[DivergedError] = None
     excluded = 0.0  # seconds of eval/checkpoint inside the current logging window
