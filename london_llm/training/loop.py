@@ -118,6 +118,12 @@ def _to_device(batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]
     return x.to(device), y.to(device)
 
 
+def compile_wanted(cfg: TrainConfig, device: torch.device) -> bool:
+    """--compile auto: on for CUDA (the fused loss compiles without graph breaks), off elsewhere (on
+    a CPU compiling is slower for models this size)."""
+    return cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
+
+
 def stops_at_log_points(ctx: dist_utils.DistContext) -> bool:
     """Under DDP on CUDA the ranks agree on a stop signal at logging points, inside the reduction that
     is read there anyway: a per-step all-reduce read on the host would stall the GPU queue every step.
@@ -221,7 +227,7 @@ def train(job: TrainJob) -> TrainResult:
 
     flops_tok = flops_per_token(raw_model, cfg.n_layer, cfg.n_embd, cfg.max_length)
     peak = device_peak(device, job.precision.name, job.peak_flops)
-    use_compile = cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
+    use_compile = compile_wanted(cfg, device)
     model = CausalLMLoss(raw_model)  # forward = loss, fused with the output projection
     model = torch.compile(model) if use_compile else model
     if ctx.enabled:
