@@ -213,12 +213,10 @@ def train(job: TrainJob) -> TrainResult:
 
     if progress.resumed and progress.saved_total_steps not in (None, steps_total):
         # docs/training.md "A new length on resume": the cosine goes on from where it was, no jump
-        progress.schedule_anchor = resume_anchor(progress.step, cfg, int(progress.saved_total_steps), steps_total,
-                                                 progress.schedule_anchor)
+        old_total, old_anchor = int(progress.saved_total_steps), progress.schedule_anchor
+        progress.schedule_anchor = resume_anchor(progress.step, cfg, old_total, steps_total, old_anchor)
         if ctx.is_main:
-            old_lr = learning_rate(progress.step, cfg, int(progress.saved_total_steps), progress.schedule_anchor
-                                   if progress.schedule_anchor and progress.schedule_anchor["step"] < progress.step
-                                   else None)
+            old_lr = learning_rate(progress.step, cfg, old_total, old_anchor)
             new_lr = learning_rate(progress.step, cfg, steps_total, progress.schedule_anchor)
             log.info(f"The run's length changed on resume ({progress.saved_total_steps} -> {steps_total} steps): "
                      f"the learning-rate schedule continues from {new_lr:.3e} at step {progress.step} (it was "
