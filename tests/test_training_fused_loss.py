@@ -64,6 +64,7 @@ def test_no_grad_allocates_no_tokens_by_vocabulary_buffer(monkeypatch):
 
     monkeypatch.setattr(fused.torch, "empty", recording_empty)
     monkeypatch.setattr(fused, "CHUNK_ELEMENTS", 64 * 4000)  # several chunks of 64 rows
+    monkeypatch.setattr(fused, "CHUNK_ELEMENTS_FP32", 64 * 4000)
     with torch.no_grad():
         linear_cross_entropy(hidden, weight, targets)
     assert all(s < 512 * 4000 for s in sizes)
