@@ -24,7 +24,7 @@ Launcher options:
   -h, --help            this help, then the training script's flags
 
 Every other flag goes to the training script unchanged (e.g. --max_steps 1000 --no_wandb
---batch_size 8 --home /big/disk). The python used is \$LONDON_LLM_PYTHON, else helloLondon/bin/python,
+--batch_size 8 --home /big/disk). The python used is \$LONDON_LLM_PYTHON, else \$LONDON_LLM_VENV/bin/python, else helloLondon/bin/python,
 else .venv/bin/python, else python3.
 USAGE
 }

@@ -34,13 +34,19 @@ check_launcher_numbers() {
   done
 }
 
-# The project's environment: $LONDON_LLM_PYTHON, else helloLondon/ (what run.sh creates), else
-# .venv/, else python3 from PATH. torchrun is then `python -m torch.distributed.run` of that same
+# The project's environment: $LONDON_LLM_PYTHON, else $LONDON_LLM_VENV/bin/python (the environment
+# run.sh made there), else helloLondon/ (what run.sh creates by default), else .venv/, else python3
+# from PATH. torchrun is then `python -m torch.distributed.run` of that same
 # interpreter, so it can never pick up another environment's torch.
 pick_python() {
   if [ -n "${LONDON_LLM_PYTHON:-}" ]; then
     [ -x "$LONDON_LLM_PYTHON" ] || die "LONDON_LLM_PYTHON=$LONDON_LLM_PYTHON is not an executable; unset it or point it at the project's python"
     PY="$LONDON_LLM_PYTHON"; return
+  fi
+  if [ -n "${LONDON_LLM_VENV:-}" ]; then
+    [ -x "$LONDON_LLM_VENV/bin/python" ] || die "LONDON_LLM_VENV=$LONDON_LLM_VENV has no bin/python: run ./run.sh once" \
+      "(it creates the environment there), or unset LONDON_LLM_VENV"
+    PY="$LONDON_LLM_VENV/bin/python"; return
   fi
   local candidate
   for candidate in "$ROOT/helloLondon/bin/python" "$ROOT/.venv/bin/python"; do

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Training throughput: tokens/s and MFU of the real training step for any preset or shape, on any
-device, in fp32 and bf16 in the same run, beside a nanoGPT-architecture fp32 yardstick.
+device, in fp32 and bf16 in the same run, beside nanoGPT's model and train.py step (the yardstick,
+bench/nanogpt_reference.py), and evaluation's forward-only tokens/s beside training's.
 
     python bench/bench_train.py --model tiny --n_layer 4 --n_head 4 --n_embd 256 --max_length 256 \\
-        --batch_size 8 --vocab_size 50304          # the issue's CPU comparison shape
+        --batch_size 8 --vocab_size 30016          # the issue's CPU comparison shape
     python bench/bench_train.py --model slm --dtypes bf16 --compile on --device cuda
 
 Step time is measured over --steps optimizer steps after --warmup, on random token ids (the data
@@ -33,9 +34,15 @@ def parse(argv=None):
     p.add_argument("--steps", type=int, default=3, help="timed optimizer steps per round and contender")
     p.add_argument("--rounds", type=int, default=5, help="round-robin rounds (the median is reported)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (allocations, oneDNN, compile)")
-    p.add_argument("--no_reference", "--no-reference", action="store_true", help="skip the nanoGPT-style yardstick")
+    p.add_argument("--no_reference", "--no-reference", action="store_true", help="skip the nanoGPT yardstick")
+    p.add_argument("--reference_compile", "--reference-compile", action="store_true",
+                   help="torch.compile the nanoGPT yardstick (its train.py default; slower on CPUs)")
+    p.add_argument("--no_eval", "--no-eval", action="store_true",
+                   help="skip the evaluation (forward-only, no_grad) figure")
     p.add_argument("--peak_flops", "--peak-flops", type=float, help="peak FLOP/s for MFU (default: detected)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    p.add_argument("--project_tokens", "--project-tokens", type=float, default=0,
+                   help="also print how long training this many tokens would take at the measured rate")
     add_config_flags(p, config.PRESETS["tiny"])
     args = p.parse_args(argv)
     return args, resolve(config.PRESETS[args.model], args)
@@ -51,6 +58,17 @@ def batches(vocab: int, batch: int, context: int, seed: int = 0):
         row = data[i % len(data)]
         i += 1
         yield row[:, :-1].contiguous(), row[:, 1:].contiguous()
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()
 
 
 def sync(device):
@@ -86,20 +104,52 @@ def ours(cfg, precision):
     return step, flops_per_token(model, cfg.n_layer, cfg.n_embd, cfg.max_length)
 
 
-def reference(cfg, device):
+def reference(cfg, device, compile_it: bool = False):
+    """nanoGPT's model and train.py step (fp32 on the CPU, its autocast on CUDA), eager unless asked."""
     import torch
 
     import nanogpt_reference as ref
 
     torch.manual_seed(0)
-    model, optimizer = ref.make(cfg.vocab_size, cfg.max_length, cfg.n_layer, cfg.n_head, cfg.n_embd)
-    model.to(device)
+    model, optimizer = ref.make(cfg.vocab_size, cfg.max_length, cfg.n_layer, cfg.n_head, cfg.n_embd,
+                                device=device)
+    run_model = torch.compile(model) if compile_it else model
+    ctx, scaler = ref.precision_context(device)
     data = batches(cfg.vocab_size, cfg.batch_size, cfg.max_length)
 
+    def next_batch():
+        return tuple(t.to(device, non_blocking=True) for t in next(data))
+
     def step():
+        return ref.step(run_model, optimizer, *next_batch(), ctx=ctx, scaler=scaler,
+                        accum=cfg.gradient_accumulation_steps, next_batch=next_batch)
+
+    return step
+
+
+def ours_eval(cfg, precision):
+    """Forward-only loss batches as the trainer's estimate_loss runs them (no_grad, eval mode)."""
+    import torch
+
+    from london_llm.training.fused_loss import CausalLMLoss
+    from london_llm.training.model import build_model
+
+    device = precision.device
+    model = build_model(cfg, cfg.vocab_size, 0, 0, seed=cfg.seed).to(device)
+    run_model = CausalLMLoss(model).eval()
+    use_compile = cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
+    run_model = torch.compile(run_model) if use_compile else run_model
+    data = batches(cfg.vocab_size, cfg.batch_size, cfg.max_length)
+
+    @torch.no_grad()
+    def step():  # one "step" = as many batches as a training step's micro-batches, for like tokens
+        total = None
         for _ in range(cfg.gradient_accumulation_steps):
-            loss = ref.step(model, optimizer, *(t.to(device, non_blocking=True) for t in next(data)))
-        return loss
+            x, y = (t.to(device, non_blocking=True) for t in next(data))
+            with precision.autocast():
+                loss = run_model(x, y)
+            total = loss if total is None else total + loss
+        return total
 
     return step
 
@@ -122,7 +172,7 @@ def main(argv=None) -> int:
     import torch
 
     from london_llm.training.mfu import device_peak, mfu
-    from london_llm.training.precision import choose_device, choose_precision
+    from london_llm.training.precision import choose_device, choose_precision, cpu_flags, cpu_has_bf16
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -134,9 +184,14 @@ def main(argv=None) -> int:
     print(f"shape: {cfg.n_layer} layers, {cfg.n_head} heads, width {cfg.n_embd}, context {cfg.max_length}, "
           f"batch {cfg.batch_size} x accum {cfg.gradient_accumulation_steps}, vocab {cfg.vocab_size}; "
           f"median of {args.rounds} rounds x {args.steps} steps after {args.warmup} warm-up")
+    flags = " ".join(sorted(f for f in cpu_flags() if f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")))
+    print(f"CPU: {cpu_model()}; instruction sets: {flags or 'unknown'}; native bf16: "
+          f"{'yes' if cpu_has_bf16() else 'no'}")
     contenders = {}  # label -> (step function, flops per token or None, peak)
     if not args.no_reference:
-        contenders["nanoGPT-style fp32 (yardstick)"] = (reference(cfg, device), None, None)
+        ref_precision = "fp32" if device.type != "cuda" else "autocast"
+        contenders[f"nanoGPT {ref_precision} (yardstick)"] = (reference(cfg, device, args.reference_compile),
+                                                              None, None)
     for requested in [d.strip() for d in args.dtypes.split(",") if d.strip()]:
         try:
             precision = choose_precision(device, requested)
@@ -146,20 +201,33 @@ def main(argv=None) -> int:
         step, fpt = ours(cfg, precision)
         label = f"ours {precision.name}" + (" (auto)" if requested == "auto" else "")
         contenders[label] = (step, fpt, device_peak(device, precision.name, args.peak_flops))
-    for step, _, _ in contenders.values():
+        if not args.no_eval:
+            contenders[f"{label} eval (no_grad)"] = (ours_eval(cfg, precision), None, label)
+    peak_memory = {}
+    for label, (step, _, _) in contenders.items():
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
         for _ in range(args.warmup):
             step()
+        if device.type == "cuda":
+            sync(device)
+            peak_memory[label] = torch.cuda.max_memory_allocated(device)
     # round-robin, so load from other processes falls on every contender alike; median per contender
     times = {label: [] for label in contenders}
     for _ in range(args.rounds):
         for label, (step, _, _) in contenders.items():
             times[label].append(timed(step, args.steps, device))
     yard = None
+    speeds = {}
     for label, (step, fpt, peak) in contenders.items():
         dt = statistics.median(times[label])
-        tok_s = tokens_per_step / dt
+        tok_s = speeds[label] = tokens_per_step / dt
         line = f"  {label:<32} {dt * 1000:8.1f} ms/step {tok_s:10,.0f} tok/s"
-        if fpt is None:
+        if label in peak_memory:
+            line += f"  peak mem {peak_memory[label] / 2**30:5.1f} GiB"
+        if fpt is None and isinstance(peak, str):  # an evaluation figure, beside its training one
+            line += f"  {tok_s / speeds[peak]:.2f}x training tok/s (target >= 2.5x)"
+        elif fpt is None:
             yard = tok_s
         else:
             fraction = mfu(fpt, tok_s, peak)
@@ -167,6 +235,8 @@ def main(argv=None) -> int:
                      else f"  MFU n/a ({peak.label})")
             if yard:
                 line += f"  {tok_s / yard:.2f}x yardstick"
+            if args.project_tokens:
+                line += f"  ({args.project_tokens:.3g} tokens in {args.project_tokens / tok_s / 60:,.0f} min)"
         print(line)
     return 0
 

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
+
+from london_llm.jsonl import strict_dumps
 
 
 def _umask() -> int:
@@ -50,7 +51,8 @@ def write_text(final: Path | str, text: str) -> None:
 
 
 def write_json(final: Path | str, payload: Any) -> None:
-    write_text(final, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    """Strict JSON (non-finite numbers as null), atomically."""
+    write_text(final, strict_dumps(payload, indent=2, ensure_ascii=False) + "\n")
 
 
 @contextlib.contextmanager
@@ -62,6 +64,9 @@ def atomic_dir(final: Path | str) -> Iterator[Path]:
     os.chmod(tmp, _DIR_MODE)
     try:
         yield tmp
+        for f in tmp.rglob("*"):  # whatever wrote them (some libraries write via mkstemp: 0600)
+            if f.is_file() and not f.is_symlink():
+                os.chmod(f, _FILE_MODE)
         if final.exists():
             trash = final.with_name(f".{final.name}.old")
             shutil.rmtree(trash, ignore_errors=True)

@@ -75,7 +75,7 @@ def _torch_facts() -> tuple[dict[str, str], list[Check]]:
     for i in range(count):
         props = torch.cuda.get_device_properties(i)
         facts[f"GPU {i}"] = (f"{props.name}, {props.total_memory / 2**30:.0f} GiB, "
-                             f"bf16 {'yes' if torch.cuda.is_bf16_supported() else 'no'}")
+                             f"bf16 {'yes' if torch.cuda.is_bf16_supported(including_emulation=False) else 'no'}")
     if count == 0:
         cpu_bf16 = False
         try:

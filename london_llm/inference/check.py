@@ -11,6 +11,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
+from london_llm import tags
 from london_llm.training import checkpoint as ckpt
 
 # the guide's "Sample Test Prompts"
@@ -57,6 +58,15 @@ def pick_checkpoint(root: Path, name: Optional[str], log=print) -> Path:
     return path
 
 
+def _recorded_tokens(data_dir: Path, split: str) -> Optional[int]:
+    """The token count metadata.json records for `split`, or None where there is no readable record."""
+    try:
+        meta = json.loads((data_dir / "metadata.json").read_text(encoding="utf-8"))
+        return int(meta["splits"][split]["tokens"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 @torch.no_grad()
 def validation_loss(model, data_dir: Path, block_size: int, batch_size: int, max_batches: int,
                     device: torch.device) -> Optional[float]:
@@ -64,10 +74,19 @@ def validation_loss(model, data_dir: Path, block_size: int, batch_size: int, max
     from london_llm.pretokenize.format import open_tokens
     from london_llm.training.batches import validation_batches
 
+    val = Path(data_dir) / "val.bin"
+    if not val.is_file():
+        return None  # no held-out data: reported as such, not an error
     try:
         tokens = open_tokens(data_dir, "val")
-    except Exception:  # noqa: BLE001 - no held-out data is reported, not fatal, for a checkpoint check
-        return None
+    except (OSError, ValueError) as exc:  # there, but empty, cut mid-token or unreadable
+        raise ckpt.CheckpointError(f"{val} is unusable ({exc}); rebuild the pretokenized data (run training "
+                                   "once), pass --data_dir with good data, or --eval_batches 0") from None
+    expected = _recorded_tokens(Path(data_dir), "val")
+    if expected is not None and expected != len(tokens):
+        raise ckpt.CheckpointError(f"{val} holds {len(tokens):,} tokens, its metadata.json says {expected:,} "
+                                   "(truncated or overwritten); rebuild the pretokenized data (run training once), "
+                                   "pass --data_dir with good data, or --eval_batches 0")
     try:
         batches = validation_batches(tokens, block_size, batch_size, max_batches, 0, 1)
     except ValueError as exc:

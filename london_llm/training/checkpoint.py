@@ -10,6 +10,7 @@ incomplete or corrupt and is passed over for the previous good one.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import time
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 from london_llm import atomic
 from london_llm.errors import LondonLLMError
 from london_llm.hashing import sha256_file  # noqa: F401 - also part of this module's API
+from london_llm.jsonl import strict_dumps
 from london_llm.tokenization.format import FOLDER_FILES
 
 if TYPE_CHECKING:
@@ -98,7 +100,7 @@ def save_checkpoint(root: Path, step: int, *, model, optimizer_state: dict, rng_
         torch.save(optimizer_state, tmp / OPTIMIZER)
         torch.save({"format_version": FORMAT_VERSION, "ranks": rng_states}, tmp / RNG_STATE)
         state = dict(trainer_state, format_version=FORMAT_VERSION, step=step, saved=time.time())
-        (tmp / TRAINER_STATE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+        (tmp / TRAINER_STATE).write_text(strict_dumps(state, indent=2) + "\n", encoding="utf-8")
         _write_manifest(tmp, step)
     if save_total_limit and save_total_limit > 0:
         prune(root, save_total_limit, log=log, protect=[final, *protect])
@@ -124,19 +126,63 @@ def _write_manifest(folder: Path, step: int) -> None:
         if f.is_file() and f.name != MANIFEST:
             files[f.name] = {"bytes": f.stat().st_size, "sha256": sha256_file(f)}
     manifest = {"format_version": FORMAT_VERSION, "step": step, "created": time.time(), "files": files}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (folder / MANIFEST).write_text(strict_dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def state_is_finite(state: Any) -> bool:
+    """False when a trainer_state (or any part of it) holds a NaN or infinite number: a diverged save
+    (runs before the non-finite guard wrote those, as bare NaN)."""
+    if isinstance(state, float):
+        return math.isfinite(state)
+    if isinstance(state, dict):
+        return all(state_is_finite(v) for v in state.values())
+    if isinstance(state, (list, tuple)):
+        return all(state_is_finite(v) for v in state)
+    return True
+
+
+def _finite_state(path: Path) -> Optional[dict]:
+    """The folder's trainer_state when it is readable and finite, else None."""
+    try:
+        state = json.loads((path / TRAINER_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) and state_is_finite(state) else None
+
+
+def keepers(found: list[Path]) -> list[Path]:
+    """The checkpoints pruning must never remove: the newest one with a finite state and the one
+    with the best (lowest) validation loss."""
+    keep = []
+    states = {p: _finite_state(p) for p in found}
+    finite = [p for p in found if states[p] is not None]
+    if finite:
+        keep.append(finite[-1])
+    scored = [(states[p]["last_val_loss"], step_of(p), p) for p in finite
+              if isinstance(states[p].get("last_val_loss"), (int, float))]
+    if scored:
+        keep.append(min(scored, key=lambda t: (t[0], -t[1]))[2])  # the newest of equals
+    return keep
 
 
 def prune(root: Path, keep: int, log: Callable[[str], None] = print,
           protect: Iterable[Path] = ()) -> list[Path]:
-    """Delete all but the newest `keep` checkpoints (by step), never one in `protect`."""
+    """Delete all but the newest `keep` checkpoints (by step), never one in `protect`, the newest
+    finite one or the best one (keepers). Returns those really deleted; a failure is reported."""
     found = sorted((p for p in Path(root).glob("checkpoint-*") if p.is_dir() and step_of(p) is not None),
                    key=step_of)
-    kept = {Path(p).resolve() for p in protect if p is not None}
-    removed = [p for p in (found[:-keep] if keep > 0 else []) if p.resolve() not in kept]
-    for path in removed:
-        shutil.rmtree(path, ignore_errors=True)
-        log(f"Deleted old checkpoint {path.name} (keeping the newest {keep})")
+    if keep <= 0 or len(found) <= keep:
+        return []
+    kept = {Path(p).resolve() for p in [*protect, *keepers(found)] if p is not None}
+    removed = []
+    for path in (p for p in found[:-keep] if p.resolve() not in kept):
+        try:
+            shutil.rmtree(path)
+        except OSError as exc:
+            log(f"WARNING: could not delete old checkpoint {path.name} ({exc}); it stays, delete it by hand")
+            continue
+        removed.append(path)
+        log(f"Deleted old checkpoint {path.name} (keeping the newest {keep}, the newest finite and the best)")
     return removed
 
 

@@ -6,6 +6,7 @@ the training loop is written once.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -79,6 +80,13 @@ def mean(ctx: DistContext, tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
+def sum_(ctx: DistContext, tensor: torch.Tensor) -> torch.Tensor:
+    """The sum of `tensor` over all ranks (in place; returned for convenience)."""
+    if ctx.enabled:
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor
+
+
 def any_true(ctx: DistContext, flag: bool) -> bool:
     """True on every rank when `flag` is true on any (e.g. a stop signal that reached one rank)."""
     if not ctx.enabled:
@@ -106,9 +114,17 @@ def broadcast_object(ctx: DistContext, obj: Any) -> Any:
 
 
 @torch.no_grad()
+def weights_digest(model: torch.nn.Module) -> str:
+    """sha256 over every parameter's bytes, in order: equal only for bit-identical weights (a sum of
+    floats would call swapped values, or +0.0 and -0.0, the same)."""
+    digest = hashlib.sha256()
+    for name, p in model.named_parameters():
+        digest.update(name.encode())
+        digest.update(p.detach().contiguous().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def weights_agree(ctx: DistContext, model: torch.nn.Module) -> bool:
     """True when every rank holds bit-identical parameters (DDP's promise; checked at the end of training)."""
-    digest = torch.stack([p.detach().double().sum() + p.detach().double().abs().sum() * 1e-3
-                          for p in model.parameters()]).cpu()
-    digests = gather_objects(ctx, digest)
-    return all(torch.equal(digests[0], d) for d in digests[1:])
+    digests = gather_objects(ctx, weights_digest(model))
+    return all(d == digests[0] for d in digests[1:])

@@ -23,6 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from london_llm.pretokenize.format import open_tokens
 from london_llm.settings import TrainConfig
+from london_llm.training import checkpoint as ckpt
 from london_llm.training import distributed as dist_utils
 from london_llm.training import resume
 from london_llm.training.batches import EpochBatches, validation_batches
@@ -30,7 +31,10 @@ from london_llm.training.errors import TrainingError
 from london_llm.training.fused_loss import CausalLMLoss
 from london_llm.training.mfu import device_peak, mfu
 from london_llm.training.model import build_model, flops_per_token
-from london_llm.training.optim import learning_rate, make_optimizer, set_learning_rate
+from london_llm.training.nonfinite import DivergedError, DivergenceWatch, LogWindow, divergence_message
+from london_llm.training.optim import (learning_rate, make_optimizer, resume_anchor, set_learning_rate,
+                                       step_unless_nonfinite)
+from london_llm.training.prefetch import DevicePrefetcher
 from london_llm.training.precision import Precision
 from london_llm.training.reporting import Reporter
 from london_llm.training.saving import save_run
@@ -92,10 +96,26 @@ def total_steps(config: TrainConfig, batches_per_epoch: int) -> int:
 
 
 def _to_device(batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    x, y = batch  # int64 CPU tensors from training.batches
+    x, y = batch  # int64 tensors from training.batches, or already on the device (DevicePrefetcher)
+    if x.device == device:
+        return x, y
     if device.type == "cuda":
         return x.pin_memory().to(device, non_blocking=True), y.pin_memory().to(device, non_blocking=True)
     return x.to(device), y.to(device)
+
+
+def compile_wanted(cfg: TrainConfig, device: torch.device) -> bool:
+    """--compile auto: on for CUDA (the fused loss compiles without graph breaks), off elsewhere (on
+    a CPU compiling is slower for models this size)."""
+    return cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
+
+
+def stops_at_log_points(ctx: dist_utils.DistContext) -> bool:
+    """Under DDP on CUDA the ranks agree on a stop signal at logging points, inside the reduction that
+    is read there anyway: a per-step all-reduce read on the host would stall the GPU queue every step.
+    On the CPU (gloo) reading a flag costs no device sync, so the check runs every step there and a
+    signal is answered within one step."""
+    return ctx.enabled and ctx.device.type == "cuda"
 
 
 def _loss(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -105,7 +125,9 @@ def _loss(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def optimizer_step(model, raw_model, optimizer, scaler, next_batch, precision: Precision, accum: int,
                    grad_clip: float, device: torch.device, ddp: bool = False):
     """One optimizer step over `accum` micro-batches -> (summed loss, grad norm), both tensors left on
-    the device: no host sync here. Under DDP gradients are all-reduced only on the last micro-step."""
+    the device: no host sync here. Under DDP gradients are all-reduced only on the last micro-step.
+    A step whose gradient norm is not finite changes nothing (skipped on the device, see
+    optim.step_unless_nonfinite); the norm is measured even without clipping, for that."""
     loss_total = torch.zeros((), device=device)
     for micro in range(accum):
         x, y = _to_device(next_batch(), device)
@@ -115,12 +137,12 @@ def optimizer_step(model, raw_model, optimizer, scaler, next_batch, precision: P
                 loss = _loss(model, x, y) / accum  # mean over the global batch once summed
             scaler.scale(loss).backward()
         loss_total += loss.detach()
-    norm = None
+    scaler.unscale_(optimizer)
     if grad_clip > 0:
-        scaler.unscale_(optimizer)
         norm = torch.nn.utils.clip_grad_norm_(raw_model.parameters(), grad_clip)
-    scaler.step(optimizer)
-    scaler.update()
+    else:
+        norm = torch.nn.utils.get_total_norm([p.grad for p in raw_model.parameters() if p.grad is not None])
+    step_unless_nonfinite(optimizer, scaler, torch.isfinite(norm))
     optimizer.zero_grad(set_to_none=True)
     return loss_total, norm
 
@@ -152,8 +174,8 @@ def train(job: TrainJob) -> TrainResult:
     try:
         train_tokens = open_tokens(job.data_dir, "train")
         val_tokens = open_tokens(job.data_dir, "val")
-        batches = EpochBatches(train_tokens, cfg.max_length, cfg.batch_size, cfg.seed,
-                               rank=ctx.rank, world_size=ctx.world_size)
+        batches = DevicePrefetcher(EpochBatches(train_tokens, cfg.max_length, cfg.batch_size, cfg.seed,
+                                                rank=ctx.rank, world_size=ctx.world_size), device)
     except (OSError, ValueError) as exc:
         raise TrainingError(str(exc)) from None
     steps_total = total_steps(cfg, batches.batches_per_epoch)
@@ -176,9 +198,21 @@ def train(job: TrainJob) -> TrainResult:
         return TrainResult(step=progress.step, final_checkpoint=job.resume_from, stopped_by_signal=None,
                            last_val_loss=progress.last_val)
 
+    if progress.resumed and progress.saved_total_steps not in (None, steps_total):
+        # docs/training.md "A new length on resume": the cosine goes on from where it was, no jump
+        old_total, old_anchor = int(progress.saved_total_steps), progress.schedule_anchor
+        progress.schedule_anchor = resume_anchor(progress.step, cfg, old_total, steps_total, old_anchor)
+        if ctx.is_main:
+            old_lr = learning_rate(progress.step, cfg, old_total, old_anchor)
+            new_lr = learning_rate(progress.step, cfg, steps_total, progress.schedule_anchor)
+            log.info(f"The run's length changed on resume ({progress.saved_total_steps} -> {steps_total} steps): "
+                     f"the learning-rate schedule continues from {new_lr:.3e} at step {progress.step} (it was "
+                     f"heading for {old_lr:.3e}) and reaches its floor at step {steps_total}, instead of "
+                     "restarting the cosine over the new total.")
+
     flops_tok = flops_per_token(raw_model, cfg.n_layer, cfg.n_embd, cfg.max_length)
     peak = device_peak(device, job.precision.name, job.peak_flops)
-    use_compile = cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
+    use_compile = compile_wanted(cfg, device)
     model = CausalLMLoss(raw_model)  # forward = loss, fused with the output projection
     model = torch.compile(model) if use_compile else model
     if ctx.enabled:
@@ -190,9 +224,14 @@ def train(job: TrainJob) -> TrainResult:
                         windows_per_epoch=batches.windows_per_epoch, peak_label=peak.label)
 
     # --- the loop ------------------------------------------------------------------------------------
-    loss_sum = torch.zeros((), device=device)
-    norm_sum = torch.zeros((), device=device)
-    steps_since_log = 0
+    window = LogWindow(device, grad_scaler=scaler.is_enabled())  # sums on the device, read at logging points
+    window.load_state_dict(progress.log_window, is_main=ctx.is_main)
+    watch = DivergenceWatch()
+    # under DDP on CUDA the stop signal is agreed on at logging points, inside the one reduction there
+    # (a per-step all-reduce read on the host would sync every step); elsewhere it is checked each step
+    stop_at_log_points = stops_at_log_points(ctx)
+    timed_steps = 0  # steps timed in this window (a resumed window's earlier steps were timed before)
+    diverged: Optional[DivergedError] = None
     excluded = 0.0  # seconds of eval/checkpoint inside the current logging window
     window_start = time.perf_counter()
     final_path = None
@@ -201,39 +240,53 @@ def train(job: TrainJob) -> TrainResult:
     loop_start, first_step = time.perf_counter(), progress.step + 1
     try:
         while progress.step < steps_total:
-            set_learning_rate(optimizer, lr := learning_rate(progress.step, cfg, steps_total))
+            set_learning_rate(optimizer, lr := learning_rate(progress.step, cfg, steps_total, progress.schedule_anchor))
             loss, norm = optimizer_step(model, raw_model, optimizer, scaler, batches.next_batch, job.precision,
                                         cfg.gradient_accumulation_steps, cfg.grad_clip, device, ddp=ctx.enabled)
-            loss_sum += loss
-            if norm is not None:
-                norm_sum += norm
+            window.add(loss, norm)
+            timed_steps += 1
             progress.step += 1
             step = progress.step
-            steps_since_log += 1
             report.bar.update(1)
             if step == first_step:
                 report.first_step(time.perf_counter() - loop_start)
+            stop_asked = stop.reason is not None
+            if stop_at_log_points:
+                stopping = False  # every rank must stop at the same step: decided at the logging point
+            else:
+                stopping = dist_utils.any_true(ctx, stop_asked) if ctx.enabled else stop_asked
 
             if step % cfg.logging_steps == 0 or step == steps_total:
-                # one sync per logging window, not per micro-step
-                packed = dist_utils.mean(ctx, torch.stack([loss_sum, norm_sum]))
-                train_loss, grad_norm = (packed / steps_since_log).tolist()
-                dt = (time.perf_counter() - window_start - excluded) / steps_since_log
+                # one host read per logging window: losses, norms, non-finite count (and the stop flag)
+                window_steps = window.steps  # may include steps from before a resume
+                totals = window.totals(reduce=lambda t: dist_utils.sum_(ctx, t), extra=float(stop_asked)
+                                       if stop_at_log_points else None)
+                if stop_at_log_points:
+                    stopping = totals["extra"] > 0
+                dt = (time.perf_counter() - window_start - excluded) / max(1, timed_steps)
                 tok_s = tokens_per_step / dt
                 progress.last_metrics = {
-                    "train/loss": train_loss, "train/lr": lr, "train/iter": step,
+                    "train/loss": totals["loss"], "train/lr": lr, "train/iter": step,
                     "train/dt_ms": dt * 1000, "train/tokens_per_sec": tok_s,
-                    "train/grad_norm": grad_norm if cfg.grad_clip > 0 else None,
+                    "train/grad_norm": totals["grad_norm"] if cfg.grad_clip > 0 else None,
                     "train/mfu": _percent(mfu(flops_tok, tok_s, peak, ctx.world_size)),
-                    "train/epoch": batches.epoch_progress}
+                    "train/epoch": batches.epoch_progress, "train/nonfinite_steps": totals["nonfinite_steps"]}
                 report.train_window(step, progress.last_metrics)
-                loss_sum.zero_()
-                norm_sum.zero_()
-                steps_since_log, excluded = 0, 0.0
+                window.reset()
+                excluded, timed_steps = 0.0, 0
                 window_start = time.perf_counter()
+                if totals["nonfinite_steps"] and ctx.is_main:
+                    log.warning(f"{totals['nonfinite_steps']} of the last {window_steps} steps had a non-finite "
+                                f"loss or gradient norm; their updates were skipped")
+                if watch.update(totals["nonfinite_steps"], step, window_steps):
+                    diverged = DivergedError(divergence_message(
+                        step=step, count=watch.count, first_step=watch.first_step,
+                        last_good=ckpt.newest_good(job.output_dir, log=lambda m: None) if ctx.is_main else None,
+                        learning_rate=cfg.learning_rate, warmup_steps=cfg.warmup_steps,
+                        precision=job.precision.name))
+                    break  # nothing more is saved: the last good checkpoint stays the newest
 
             is_last = step == steps_total
-            stopping = dist_utils.any_true(ctx, stop.reason is not None) if ctx.enabled else stop.reason is not None
             if step % cfg.eval_steps == 0 or is_last:
                 t0 = time.perf_counter()
                 progress.last_val = estimate_loss(model, val_tokens, job)
@@ -245,9 +298,15 @@ def train(job: TrainJob) -> TrainResult:
                 excluded += time.perf_counter() - t0
             if step % cfg.save_steps == 0 or is_last or stopping:
                 t0 = time.perf_counter()
-                final_path = save_run(job, progress, raw_model=raw_model, optimizer=optimizer, scaler=scaler,
-                                      batches=batches, steps_total=steps_total, tokens_per_step=tokens_per_step,
-                                      wandb_id=report.wandb_id, final=is_last)
+                # a save inside a logging window carries its partial sums (the window resumes whole)
+                loop_state = {"log_window": window.state_dict(reduce=lambda t: dist_utils.sum_(ctx, t))}
+                try:
+                    final_path = save_run(job, progress, raw_model=raw_model, optimizer=optimizer, scaler=scaler,
+                                          batches=batches, steps_total=steps_total, tokens_per_step=tokens_per_step,
+                                          wandb_id=report.wandb_id, final=is_last, loop_state=loop_state)
+                except DivergedError as exc:  # non-finite weights (an optimizer that cannot skip): not saved
+                    diverged = exc
+                    break
                 excluded += time.perf_counter() - t0
             if stopping and not is_last:
                 if ctx.is_main:
@@ -262,6 +321,8 @@ def train(job: TrainJob) -> TrainResult:
     # --- finish --------------------------------------------------------------------------------------
     report.close()
     step = progress.step
+    if diverged is not None:
+        raise diverged
     if ctx.enabled:
         same = dist_utils.weights_agree(ctx, raw_model)
         if ctx.is_main:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from london_llm.errors import LondonLLMError
+from london_llm.jsonl import strict_dumps
 
 METRICS_FILE = "metrics.jsonl"
 KINDS = ("train", "eval")
@@ -268,7 +269,8 @@ class MetricsWriter:
         self._append(record)
 
     def _append(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(record) + "\n")
+        self._fh.write(strict_dumps(record) + "
+")  # strict JSON: a NaN is written as null
         self._fh.flush()
 
     def close(self) -> None:

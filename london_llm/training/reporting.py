@@ -162,10 +162,12 @@ class Reporter:
         self.wandb.log({k: v for k, v in metrics.items() if v is not None}, step=step)
         percent, loss, lr = metrics["train/mfu"], metrics["train/loss"], metrics["train/lr"]
         mfu_text = f"{percent:.1f}%" if percent is not None else "n/a"
-        grad_norm = metrics["train/grad_norm"] or 0.0  # without clipping the loop logs the zero it summed
-        self.bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}", refresh=False)
-        self.log.info(f"step {step}/{self.steps_total}: loss {loss:.4f}, lr {lr:.3e}, "
-                      f"grad norm {grad_norm:.3f}, {metrics['train/dt_ms']:.0f} ms/step, "
+        grad_norm = metrics["train/grad_norm"]  # None without clipping, or when no step of the window was finite
+        loss_text = f"{loss:.4f}" if loss is not None else "n/a (no finite step)"
+        norm_text = f"{grad_norm:.3f}" if grad_norm is not None else "n/a"
+        self.bar.set_postfix(loss=f"{loss:.3f}" if loss is not None else "nan", lr=f"{lr:.2e}", refresh=False)
+        self.log.info(f"step {step}/{self.steps_total}: loss {loss_text}, lr {lr:.3e}, "
+                      f"grad norm {norm_text}, {metrics['train/dt_ms']:.0f} ms/step, "
                       f"{metrics['train/tokens_per_sec']:,.0f} tok/s, MFU {mfu_text}, "
                       f"epoch {metrics['train/epoch']:.3f}")
 

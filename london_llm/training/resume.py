@@ -29,6 +29,9 @@ class Progress:
     wandb_id: Optional[str] = None
     resumed: bool = False
     last_metrics: dict[str, Any] = field(default_factory=dict)
+    schedule_anchor: Optional[dict] = None  # where a resume changed the run's length (optim.learning_rate)
+    saved_total_steps: Optional[int] = None  # the total the checkpoint's schedule aimed at
+    log_window: Optional[dict] = None  # the partial logging window's sums at the checkpoint
 
     @property
     def best_val_or_none(self) -> Optional[float]:
@@ -64,7 +67,9 @@ def restore(job, optimizer, scaler, batches) -> Progress:
     except ValueError as exc:
         raise TrainingError(f"cannot resume from {path}: {exc}") from None
     progress = Progress(step=int(state["step"]), best_val=float(state.get("best_val_loss") or float("inf")),
-                        last_val=state.get("last_val_loss"), wandb_id=state.get("wandb_id"), resumed=True)
+                        last_val=state.get("last_val_loss"), wandb_id=state.get("wandb_id"), resumed=True,
+                        schedule_anchor=state.get("schedule_anchor"), saved_total_steps=state.get("total_steps"),
+                        log_window=state.get("log_window"))
     saved_world, saved_global = state.get("world_size", 1), state.get("global_batch")
     rng_states = ckpt.load_rng_states(path)
     if saved_world == ctx.world_size:

@@ -13,13 +13,28 @@ from london_llm.training import checkpoint as ckpt
 from london_llm.training import distributed as dist_utils
 from london_llm.training import rng
 from london_llm.training.model import generation_config
+from london_llm.training.nonfinite import DivergedError, weights_are_finite
 from london_llm.training.resume import Progress
 
 
+def last_good_hint(job) -> str:
+    """Where to resume after a divergence, and what to change first."""
+    good = ckpt.newest_good(job.output_dir, log=lambda m: None)
+    change = "lower --learning_rate" + ("" if job.precision.name == "fp32" else " or use --dtype fp32")
+    if good is None:
+        return f"No good checkpoint exists in {job.output_dir}: {change} and start over with --fresh."
+    return f"The last good checkpoint is {good}: {change}, then resume from it (./resume_training.sh {good.name})."
+
+
 def save_run(job, progress: Progress, *, raw_model, optimizer, scaler, batches, steps_total: int,
-             tokens_per_step: int, wandb_id: Optional[str], final: bool) -> Optional[Path]:
-    """Checkpoint `checkpoint-<step>` in job.output_dir (pruned to save_total_limit); its path on rank 0."""
+             tokens_per_step: int, wandb_id: Optional[str], final: bool,
+             loop_state: Optional[dict] = None) -> Optional[Path]:
+    """Checkpoint `checkpoint-<step>` in job.output_dir (pruned to save_total_limit); its path on rank 0.
+    Never a non-finite one: weights with a NaN or infinity raise DivergedError instead."""
     cfg, ctx = job.config, job.ctx
+    if not weights_are_finite(raw_model):  # every rank holds the same weights: all raise alike
+        raise DivergedError(f"the weights at step {progress.step} are not finite (NaN or infinite); no checkpoint "
+                            f"was written. {last_good_hint(job)}")
     rng_all = dist_utils.gather_objects(ctx, rng.capture())
     path = None
     if ctx.is_main:
@@ -32,6 +47,7 @@ def save_run(job, progress: Progress, *, raw_model, optimizer, scaler, batches, 
             "metrics": progress.last_metrics, "wandb_id": wandb_id,
             "model": job.model_name, "precision": job.precision.name,
             "tokenizer_sha256": tokenizer_fingerprint(job.tokenizer_dir),
+            "schedule_anchor": progress.schedule_anchor, **(loop_state or {}),
             **job.extra_state,
         }
         path = ckpt.save_checkpoint(
