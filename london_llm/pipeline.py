@@ -1,4 +1,5 @@
-"""The whole pipeline in one command (10_scripts/run_pipeline.py, ./run.sh): environment check, data, tokenizer, training, checkpoint check.
+"""The whole pipeline in one command (10_scripts/run_pipeline.py, ./run.sh): environment check, data,
+tokenizer, training, checkpoint check, quick evaluation, and the publishing dry run.
 
 Each stage is the stage's own script, run as a user would run it, so this file only decides the
 order and the flags. A rerun skips the data and tokenizer stages when their artifacts exist (name
@@ -21,7 +22,7 @@ from typing import Callable, Optional
 from london_llm.settings import model_tokenizer_dir
 from london_llm.training.checkpoint import newest_good
 
-STAGES = ("environment", "data", "tokenizer", "train", "check")
+STAGES = ("environment", "data", "tokenizer", "train", "check", "evaluate", "publish")
 
 
 def build_parser(presets: dict, home_env: str, prog: Optional[str] = None) -> argparse.ArgumentParser:
@@ -98,7 +99,33 @@ def plan(args: argparse.Namespace, *, root: Path, paths, presets: dict) -> list[
         elif stage == "check":
             steps.append((stage, [py, str(ROOT / "04_training/test_checkpoint.py"), "--model", model, *home,
                                   "--max_new_tokens", "40"]))
+        elif stage == "evaluate":  # the quick mode: a couple of minutes for tiny on a CPU
+            steps.append((stage, [py, str(ROOT / "05_evaluation/run_evaluation.py"), "--mode", "quick",
+                                  "--model", model, *home]))
+        elif stage == "publish":  # export and list what would go up; nothing leaves the machine
+            steps.append((stage, [py, str(ROOT / "10_scripts/publish_to_huggingface.py"), "--model", model,
+                                  "--dry_run"]))
     return steps
+
+
+def summary(model: str, paths, ran: list[str]) -> list[str]:
+    """The closing lines: the evaluation's headline numbers, the exported folder, how to use the model."""
+    lines = []
+    if "evaluate" in ran:
+        from london_llm.evaluation.report import headline
+        from london_llm.evaluation.results import ResultsFormatError, read_results
+        try:
+            lines += ["Evaluation (quick): " + line for line in headline(read_results(paths.evaluation_dir / model))]
+        except (ResultsFormatError, OSError) as exc:
+            lines.append(f"Evaluation: no readable results ({exc})")
+    if "publish" in ran:
+        lines.append(f"Hub export (dry run): {paths.models_dir / 'hf_export' / model}; publish it with "
+                     f"huggingface-cli login, then python 10_scripts/publish_to_huggingface.py --model {model} "
+                     "--repo_id NAME/REPO")
+    lines += [f"Chat with it:  python 06_inference/inference_unified.py --model {model} --interactive",
+              f"Serve it:      python 06_inference/serve.py --model {model}   "
+              "# OpenAI-compatible API on http://127.0.0.1:8000"]
+    return lines
 
 
 def main(argv: Optional[list[str]], *, root: Path, presets: dict, paths_fn: Callable, home_env: str,
@@ -112,6 +139,7 @@ def main(argv: Optional[list[str]], *, root: Path, presets: dict, paths_fn: Call
     paths = paths_fn(args.home)
     if args.home:  # every stage script, including those without a --home flag, writes under it
         os.environ[home_env] = str(paths.home)
+    ran = []
     for stage, cmd in plan(args, root=root, paths=paths, presets=presets):
         print(f"\n== {stage}: {shlex.join(cmd)}", flush=True)
         if args.dry_run:
@@ -123,4 +151,7 @@ def main(argv: Optional[list[str]], *, root: Path, presets: dict, paths_fn: Call
                   f"(finished stages are skipped)", file=sys.stderr)
             return rc
         print(f"== {stage}: done in {time.time() - started:.1f} s", flush=True)
+        ran.append(stage)
+    if not args.dry_run:
+        print("\n" + "\n".join(summary(args.model, paths, ran)), flush=True)
     return 0

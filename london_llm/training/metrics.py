@@ -269,8 +269,7 @@ class MetricsWriter:
         self._append(record)
 
     def _append(self, record: dict[str, Any]) -> None:
-        self._fh.write(strict_dumps(record) + "
-")  # strict JSON: a NaN is written as null
+        self._fh.write(strict_dumps(record) + "\n")  # strict JSON: a NaN is written as null
         self._fh.flush()
 
     def close(self) -> None:

@@ -20,7 +20,9 @@ def _run(args, cwd, env_home):
 def test_dry_run_plans_every_stage_in_order(tmp_path):
     out = _run(["--dry_run", "--model", "tiny", "--from-dir", str(tmp_path)], tmp_path, tmp_path).stdout
     stages = [line.split(":")[0] for line in out.splitlines() if line.startswith("== ")]
-    assert stages == ["== environment", "== data", "== tokenizer", "== tokenizer check", "== train", "== check"]
+    assert stages == ["== environment", "== data", "== tokenizer", "== tokenizer check", "== train", "== check",
+                      "== evaluate", "== publish"]
+    assert "run_evaluation.py --mode quick --model tiny" in out and "publish_to_huggingface.py --model tiny --dry_run" in out
     assert "launch_training.sh --model tiny" in out  # nothing to resume: a fresh start
     assert "london_historical_tokenizer_tiny" in out  # tiny never replaces the real tokenizer
 
@@ -40,6 +42,12 @@ def test_pipeline_runs_end_to_end_then_skips_and_resumes(tmp_path):
     assert (home / "09_models/tokenizers/london_historical_tokenizer_tiny/tokenizer.json").exists()
     assert (home / "09_models/checkpoints/tiny/checkpoint-12/model.safetensors").exists()
     assert "validation loss" in first.stdout and "Prompt:" in first.stdout
+    # the quick evaluation's headline, the dry run's export and the commands to use the model close the run
+    assert "Evaluation (quick): checkpoint-12: held-out" in first.stdout
+    assert (home / "05_evaluation/results/tiny/results.json").exists()
+    assert (home / "09_models/hf_export/tiny/model.safetensors").exists()
+    assert "Hub export (dry run): " + str(home / "09_models/hf_export/tiny") in first.stdout
+    assert "inference_unified.py --model tiny --interactive" in first.stdout and "serve.py --model tiny" in first.stdout
     assert (home / "logs" / "tokenizer_training.log").exists()
     assert not elsewhere.exists(), "a stage wrote outside --home"
 
