@@ -36,7 +36,7 @@ check_launcher_numbers() {
 
 # The project's environment: $LONDON_LLM_PYTHON, else $LONDON_LLM_VENV/bin/python (the environment
 # run.sh made there), else helloLondon/ (what run.sh creates by default), else .venv/, else python3
-# from PATH. torchrun is then `python -m torch.distributed.run` of that same
+# from PATH. torchrun is then 10_scripts/torchrun_launch.py (torch's own launcher) run by that same
 # interpreter, so it can never pick up another environment's torch.
 pick_python() {
   if [ -n "${LONDON_LLM_PYTHON:-}" ]; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU readiness check, for a machine with an NVIDIA GPU (about 4 minutes on one H100/H200):
-#   1. the CUDA paths' tests (tests/test_training_cuda.py: bf16 choice, fused AdamW, TF32, flash
+#   1. the CUDA paths' tests (tests/training/test_cuda.py: bf16 choice, fused AdamW, TF32, flash
 #      attention, compiled training step, no host sync per step, pinned-memory prefetch);
 #   2. `slm` then `regular`, about 50 timed bf16 steps each with torch.compile (after warm-up), through
 #      bench/bench_train.py: tokens/s, ms/step, MFU against the detected card's peak, peak memory, the
@@ -33,7 +33,7 @@ nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv 2>/de
   torch.cuda.get_device_name(0), "capability", torch.cuda.get_device_capability(0))'
 
 step "CUDA paths' tests"
-run 120 "$PY" -m pytest -q -p no:cacheprovider tests/test_training_cuda.py
+run 120 "$PY" -m pytest -q -p no:cacheprovider tests/training/test_cuda.py
 
 step "slm: 50 timed bf16 steps, compiled, beside nanoGPT compiled"
 run 150 "$PY" bench/bench_train.py --model slm --device cuda --dtypes bf16 --compile on --reference_compile \

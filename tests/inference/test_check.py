@@ -51,8 +51,10 @@ def test_the_checkpoint_script_exits_2_on_a_truncated_val_bin(tmp_path):
     from london_llm.training import rng
     from london_llm.training.optim import make_optimizer
 
-    model = build_model(SMALL, vocab_size=100, bos_id=0, eos_id=0)
     tok = _tagged_tokenizer(tmp_path / "tok")
+    from transformers import AutoTokenizer
+
+    model = build_model(SMALL, vocab_size=len(AutoTokenizer.from_pretrained(str(tok))), bos_id=0, eos_id=0)
     data = tmp_path / "data"
     data.mkdir()
     (data / "val.bin").write_bytes(np.arange(64, dtype="<u2").tobytes()[:-1])
@@ -79,59 +81,3 @@ def _tagged_tokenizer(out):
              "url": "", "sha256": str(i)} for i, (kind, year) in enumerate([("book", 1760), ("trial", 1820)] * 3)]
     docs.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return train_tokenizer(docs, out, vocab_size=400, show_progress=False)
-
-
-@pytest.fixture(scope="module")
-def tagged(tmp_path_factory):
-    from transformers import AutoTokenizer
-
-    folder = _tagged_tokenizer(tmp_path_factory.mktemp("tagged") / "tok")
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    model = build_model(SMALL, vocab_size=len(tokenizer), bos_id=tokenizer.bos_token_id,
-                        eos_id=tokenizer.eos_token_id).eval()
-    return model, tokenizer
-
-
-def test_prompts_begin_as_training_documents_do_with_the_tags(tagged, monkeypatch):
-    from london_llm.inference import check
-
-    model, tokenizer = tagged
-    assert "<|kind:book|>" in check.known_tags(tokenizer)
-    seen = {}
-    real_generate = model.generate
-
-    def spy(ids, **kwargs):
-        seen["ids"] = ids[0].tolist()
-        return real_generate(ids, **kwargs)
-
-    monkeypatch.setattr(model, "generate", spy)
-    check.generate(model, tokenizer, "The prisoner", max_new_tokens=2, temperature=0)
-    head = tokenizer.convert_ids_to_tokens(seen["ids"][:2])
-    assert seen["ids"][0] == tokenizer.bos_token_id and head[1] == "<|kind:book|>"  # the default kind
-    check.generate(model, tokenizer, "The prisoner", max_new_tokens=2, temperature=0, kind="trial", period="1820")
-    assert tokenizer.convert_ids_to_tokens(seen["ids"][1:3]) == ["<|kind:trial|>", "<|period:1800-1824|>"]
-    check.generate(model, tokenizer, "The prisoner", max_new_tokens=2, temperature=0, kind="none")
-    assert not any(t.startswith("<|") for t in tokenizer.convert_ids_to_tokens(seen["ids"][1:]))
-    with pytest.raises(ckpt.CheckpointError, match="--kind 'diary'.*book, trial"):
-        check.generate(model, tokenizer, "x", max_new_tokens=2, kind="diary")
-
-
-def test_more_new_tokens_than_the_context_is_refused_not_cut(tagged, monkeypatch):
-    from london_llm.inference import check
-
-    model, tokenizer = tagged
-    context = model.config.n_positions  # 8
-    with pytest.raises(ckpt.CheckpointError, match=f"--max_new_tokens {context}.*context is {context}.*1 to {context - 1}"):
-        check.generate(model, tokenizer, "The prisoner", max_new_tokens=context, temperature=0)
-    asked = {}
-    real_generate = model.generate
-
-    def spy(ids, **kwargs):
-        asked.update(kwargs, prompt_len=ids.shape[1])
-        return real_generate(ids, **kwargs)
-
-    monkeypatch.setattr(model, "generate", spy)
-    # the most that fits is honoured in full (the old silent cap was context // 2); the prompt's end is kept
-    check.generate(model, tokenizer, "The prisoner was indicted for stealing", max_new_tokens=context - 3,
-                   temperature=0, kind="none")
-    assert asked["max_new_tokens"] == context - 3 and asked["prompt_len"] == 3

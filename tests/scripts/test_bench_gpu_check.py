@@ -28,7 +28,7 @@ def test_gpu_check_refuses_without_a_gpu(tmp_path):
 def test_gpu_check_steps_name_scripts_and_flags_that_exist():
     """The prepared script must not fail on a GPU machine for a typo: its files and flags exist."""
     text = SCRIPT.read_text(encoding="utf-8")
-    for path in ("tests/test_training_cuda.py", "bench/bench_train.py", "bench/bench_distributed.py"):
+    for path in ("tests/training/test_cuda.py", "bench/bench_train.py", "bench/bench_distributed.py"):
         assert path in text and (REPO / path).is_file(), path
     helps = {name: subprocess.run([sys.executable, str(REPO / "bench" / name), "--help"], capture_output=True,
                                   text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(REPO))).stdout

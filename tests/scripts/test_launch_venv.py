@@ -35,7 +35,7 @@ def test_launchers_run_the_python_of_LONDON_LLM_VENV(tmp_path, script):
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "my env" / "used").is_file()  # the launcher ran this environment's python
     if script == "launch_training.sh":
-        assert f"{python} -m torch.distributed.run" in out.stderr
+        assert f"{python} {REPO / '10_scripts' / 'torchrun_launch.py'}" in out.stderr
 
 
 def test_a_LONDON_LLM_VENV_without_python_is_refused_by_name(tmp_path):

@@ -1,5 +1,5 @@
 """The logging window's device-side sums and the divergence watch (units; the end-to-end diverged
-run is in tests/test_training_diverged_run.py)."""
+run is in tests/scripts/test_train_failsafe.py)."""
 from __future__ import annotations
 
 import math
