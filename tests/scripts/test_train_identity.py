@@ -146,7 +146,7 @@ def test_a_checkpoint_without_identity_still_resumes(first, inputs, tmp_path):
 def test_a_relative_checkpoint_path_follows_one_rule_in_the_resume_script(tmp_path):
     """With LONDON_LLM_HOME set, the guide's 09_models/... path works from any folder (current folder first,
     then the artifact root), as it does for the training scripts (training.checkpoint.resolve)."""
-    from test_monitor import make_checkpoint
+    from run_records import make_checkpoint
 
     from training_runs import RESUME
 
