@@ -7,32 +7,7 @@ import re
 
 import pytest
 
-from inference_fixtures import tiny_checkpoint  # noqa: F401 - session fixture
-
-
-class Result:
-    def __init__(self, returncode, stdout, stderr):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-@pytest.fixture
-def cli(capsys):
-    """cli.main in this process with config.py's paths, as the door calls it (no interpreter start-up)."""
-    import config
-    from london_llm.inference.cli import main
-
-    def call(*args):
-        capsys.readouterr()
-        try:
-            code = main([str(a) for a in args], prog="inference_unified.py", default_model="slm",
-                        presets=config.PRESETS, paths_fn=config.paths)
-        except SystemExit as exc:  # argparse: --help, or a malformed flag
-            code = exc.code
-        out = capsys.readouterr()
-        return Result(code, out.out, out.err)
-
-    return call
-
+from inference_fixtures import cli, tiny_checkpoint  # noqa: F401 - fixtures
 
 
 def test_help_documents_every_flag(cli):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from inference_fixtures import tiny_checkpoint  # noqa: F401 - session fixture
+from inference_fixtures import cli, tiny_checkpoint  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.corpus  # the test model is trained on ../shared/corpus
 
@@ -28,30 +28,6 @@ CLI = REPO / "06_inference" / "inference_unified.py"
 def run_cli(*args, timeout=120):
     """The script itself, as a user runs it (seconds per start: used where the door matters)."""
     return subprocess.run([sys.executable, str(CLI), *map(str, args)], capture_output=True, text=True, timeout=timeout)
-
-
-class Result:
-    def __init__(self, returncode, stdout, stderr):
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
-
-
-@pytest.fixture
-def cli(capsys):
-    """cli.main in this process with config.py's paths, as the door calls it (no interpreter start-up)."""
-    import config
-    from london_llm.inference.cli import main
-
-    def call(*args):
-        capsys.readouterr()
-        try:
-            code = main([str(a) for a in args], prog="inference_unified.py", default_model="slm",
-                        presets=config.PRESETS, paths_fn=config.paths)
-        except SystemExit as exc:  # argparse: --help, or a malformed flag
-            code = exc.code
-        out = capsys.readouterr()
-        return Result(code, out.out, out.err)
-
-    return call
 
 
 @pytest.fixture(scope="module")
