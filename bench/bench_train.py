@@ -9,12 +9,17 @@ bench/nanogpt_reference.py), and evaluation's forward-only tokens/s beside train
 
 Step time is measured over --steps optimizer steps after --warmup, on random token ids (the data
 path is benchmarked by bench/bench_pretokenize.py). Note the machine load (printed) when quoting.
+On a CPU, training tunes glibc's malloc (london_llm/allocator.py); this process does the same for
+every contender (like for like), then a child process measures both again with glibc's defaults,
+which is how nanoGPT's train.py runs as shipped, and prints ours-by-default against that.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,6 +46,13 @@ def parse(argv=None):
                    help="skip the evaluation (forward-only, no_grad) figure")
     p.add_argument("--peak_flops", "--peak-flops", type=float, help="peak FLOP/s for MFU (default: detected)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    p.add_argument("--allocator", choices=("tuned", "default"), default="tuned",
+                   help="CPU: tuned = what training does (london_llm/allocator.py, for every contender "
+                        "alike); default = glibc's own malloc settings")
+    p.add_argument("--no_as_shipped", "--no-as-shipped", action="store_true",
+                   help="CPU: skip re-measuring in a child process with glibc's defaults (how nanoGPT's "
+                        "train.py runs as shipped)")
+    p.add_argument("--json", action="store_true", help="also print the tok/s figures as one JSON line")
     p.add_argument("--project_tokens", "--project-tokens", type=float, default=0,
                    help="also print how long training this many tokens would take at the measured rate")
     add_config_flags(p, config.PRESETS["tiny"])
@@ -177,6 +189,11 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = choose_device(args.device)
+    allocator = "n/a"
+    if device.type == "cpu":
+        from london_llm.allocator import keep_tensor_memory_warm
+
+        allocator = keep_tensor_memory_warm() if args.allocator == "tuned" else "glibc malloc defaults"
     tokens_per_step = cfg.batch_size * cfg.max_length * cfg.gradient_accumulation_steps
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
@@ -186,7 +203,7 @@ def main(argv=None) -> int:
           f"median of {args.rounds} rounds x {args.steps} steps after {args.warmup} warm-up")
     flags = " ".join(sorted(f for f in cpu_flags() if f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")))
     print(f"CPU: {cpu_model()}; instruction sets: {flags or 'unknown'}; native bf16: "
-          f"{'yes' if cpu_has_bf16() else 'no'}")
+          f"{'yes' if cpu_has_bf16() else 'no'}; allocator: {allocator}")
     contenders = {}  # label -> (step function, flops per token or None, peak)
     if not args.no_reference:
         ref_precision = "fp32" if device.type != "cuda" else "autocast"
@@ -238,7 +255,33 @@ def main(argv=None) -> int:
             if args.project_tokens:
                 line += f"  ({args.project_tokens:.3g} tokens in {args.project_tokens / tok_s / 60:,.0f} min)"
         print(line)
+    if args.json:
+        print(json.dumps({"tok_s": speeds, "allocator": args.allocator}))
+    if device.type == "cpu" and args.allocator == "tuned" and yard and not args.no_as_shipped:
+        as_shipped(argv, speeds)
     return 0
+
+
+def as_shipped(argv, speeds: dict) -> None:
+    """nanoGPT's train.py as a user runs it gets glibc's malloc defaults (one process-wide setting,
+    so a child process measures it), while ours tunes malloc by default: print both comparisons."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    child = [sys.executable, __file__, *argv, "--allocator", "default", "--no_eval", "--json"]
+    env = dict(os.environ, LONDON_LLM_MALLOC="default")
+    print("re-measuring with glibc's malloc defaults in a child process ...", flush=True)
+    out = subprocess.run(child, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        print(f"  child failed: {out.stderr.strip().splitlines()[-1:] or out.returncode}")
+        return
+    other = json.loads(out.stdout.strip().splitlines()[-1])["tok_s"]
+    for line in out.stdout.splitlines():
+        if line.startswith("  "):
+            print("  [glibc defaults]" + line[1:])
+    shipped = next((v for k, v in other.items() if k.startswith("nanoGPT")), None)
+    for label, tok_s in speeds.items():
+        if label.startswith("ours") and "eval" not in label and shipped:
+            print(f"  {label} (tuned malloc, our default) vs nanoGPT as shipped (glibc defaults): "
+                  f"{tok_s / shipped:.2f}x (target >= 1.3x on a CPU without bf16)")
 
 
 if __name__ == "__main__":
