@@ -28,8 +28,8 @@ FORMATS = ("gutenberg_txt", "oldbailey_tei", "oldbailey_api_json", "ordinary_txt
 COLLECTION_OF_FORMAT = {
     "gutenberg_txt": "gutenberg", "oldbailey_tei": "old_bailey", "oldbailey_api_json": "old_bailey",
     "ordinary_txt": "old_bailey", "londonlives_txt": "london_lives", "londonlives_tsv": "london_lives",
-    "londonlives_xml": "london_lives", "standardebooks_xhtml": "standard_ebooks", "eebo_tei": "eebo_tcp", "ia_djvu_txt": "internet_archive",
-    "plain_txt": "other",
+    "londonlives_xml": "london_lives", "standardebooks_xhtml": "standard_ebooks", "eebo_tei": "eebo_tcp",
+    "ia_djvu_txt": "internet_archive", "plain_txt": "other",
 }
 
 OLD_BAILEY_SERIES = ("sessionsPapers", "ordinarysAccounts", "ordinarys_text", "api")
@@ -265,7 +265,7 @@ def _check_spec(kind: str, spec: Mapping[str, Any], where: str) -> None:
             _str_list(spec, "ids", where)
     elif kind == "london_lives":
         if bool(spec.get("files")) == bool(spec.get("pages")):
-            raise _problem(where, "give files (dataset paths) or pages (London Lives ids for its XML API), not both")
+            raise _problem(where, "give either files (dataset paths) or pages (London Lives ids, for the site's XML view)")
         _str_list(spec, "files" if spec.get("files") else "pages", where)
         if spec.get("pages") and not all(_LL_ID.match(p) for p in spec["pages"]):
             raise _problem(where, "pages must be London Lives ids (letters and digits, e.g. WCCDRV369000052)")
