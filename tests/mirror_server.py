@@ -23,6 +23,8 @@ Started on 127.0.0.1 with an ephemeral port (`MirrorServer(corpus).start()`), it
                                       `archives` a test hands the server (name -> bytes): real sizes and
                                       md5s, download_url pointing back here
   /figshare-files/FILE_ID/NAME        those files (a bulk zip built by the test), with Range
+  /lls/browse.jsp?div=ID&xml=yes      London Lives' XML view of a page or document, for the `ll_pages` a
+                                      test hands the server (id -> XML bytes); 404 for another id
 
 Byte ranges (`Range: bytes=N-`) are honoured with 206, as the real servers do. `extra` maps more
 paths to bytes (a test's own World Library file, say). `faults` makes each path go through a
@@ -53,7 +55,8 @@ FAULTS = ("500", "429", "reset", "truncate", "html200", "stall", "truncated_xml"
 
 MIRROR_PREFIXES = {"gutenberg": "gutenberg", "internet_archive": "ia", "old_bailey": "obo",
                    "old_bailey_api": "dhi", "old_bailey_text": "oa-text", "london_lives": "ll", "github_raw": "raw",
-                   "github": "github", "figshare": "figshare"}
+                   "github": "github", "figshare": "figshare",
+                   "london_lives_site": "lls"}
 FIGSHARE_ARTICLE = 4775434  # the OBO_XML deposit's article id (doi:10.15131/shef.data.4775434)
 
 LL_COMMITS = {"ll-coroners": ("47dd9e6ba5737627b7a5b77a549476fc85f95479", "london-lives-westminster-coroners-inquests"),
@@ -270,7 +273,8 @@ def _es_answer(sources: list[dict], total: Optional[int] = None) -> dict:
 class MirrorServer:
     def __init__(self, corpus: Path, faults: Optional[FaultPlan] = None, extra: Optional[dict[str, bytes]] = None,
                  support_range: bool = True, archives: Optional[dict[str, bytes]] = None,
-                 article: int = FIGSHARE_ARTICLE, api_window: int = 10_000):
+                 article: int = FIGSHARE_ARTICLE, api_window: int = 10_000,
+                 ll_pages: Optional[dict[str, bytes]] = None):
         self.catalogue = _Catalogue(Path(corpus))
         self.faults = faults
         self.extra = dict(extra or {})
@@ -280,6 +284,7 @@ class MirrorServer:
         self._file_ids = {name: 9_000_000 + i for i, name in enumerate(sorted(self.archives))}
         for name, file_id in self._file_ids.items():
             self.extra[f"/figshare-files/{file_id}/{name}"] = self.archives[name]
+        self.ll_pages = dict(ll_pages or {})  # London Lives id -> its XML view
         self.support_range = support_range
         self.requests: list[dict] = []
         self._lock = threading.Lock()
@@ -358,6 +363,8 @@ class _Handler(BaseHTTPRequestHandler):
                               f"[{m.api_window}]"}}).encode(), "application/json")
         if path in m.extra:
             body, ctype = m.extra[path], ("application/zip" if path.endswith(".zip") else "text/plain")
+        elif path == "/lls/browse.jsp" and (query.get("xml") or [""])[0] == "yes":
+            body, ctype = m.ll_pages.get((query.get("div") or [""])[0]), "text/xml; charset=utf-8"
         elif len(parts) == 4 and parts[0] == "figshare" and parts[1] == "articles" and parts[3] == "files":
             body, ctype = m.figshare_files(parts[2], query), "application/json"
         else:

@@ -23,7 +23,7 @@ CONTAMINATED_SHARE = 0.25  # a document that is this much contamination is not p
 # Which copy of a duplicated text to keep: the marked-up original before a text extracted from it
 # (OBO XML before the Ordinary's Accounts .txt, the API record before a saved .txt).
 FORMAT_RANK = {"oldbailey_tei": 0, "oldbailey_api_json": 0, "eebo_tei": 0, "standardebooks_xhtml": 0,
-               "gutenberg_txt": 1, "ordinary_txt": 1, "londonlives_txt": 1, "londonlives_tsv": 1,
+               "gutenberg_txt": 1, "ordinary_txt": 1, "londonlives_xml": 0, "londonlives_txt": 1, "londonlives_tsv": 1,
                "ia_djvu_txt": 1, "plain_txt": 2}
 
 

@@ -4,6 +4,7 @@
     python 02_data_collection/historical_data_collector.py --list-sources
     python 02_data_collection/historical_data_collector.py --sources gutenberg old_bailey_sessions
     python 02_data_collection/historical_data_collector.py --from-dir ../shared/corpus   # offline
+    python 02_data_collection/historical_data_collector.py --from-dir ~/Downloads/obo    # a deposit zip
     python 02_data_collection/historical_data_collector.py --clean-only
 
 Downloads land in data/london_historical/downloads/<source_id>/<file> with <file>.meta.json written
@@ -25,7 +26,8 @@ from london_llm import atomic
 from london_llm.collect.collector import DEFAULT_MAX_ARCHIVE_BYTES, OFFLINE_ADVICE, CollectOptions, collect
 from london_llm.collect.fetch import DEFAULT_MAX_BYTES
 from london_llm.collect.http import USER_AGENT, HttpSettings
-from london_llm.collect.registry import MIRRORS, RegistryError, load_registry, resolve_mirrors, select_sources
+from london_llm.collect.registry import (DEPOSIT_FILES_ENV, MIRRORS, RegistryError, load_registry,
+                                        override_deposit_files, resolve_mirrors, select_sources)
 from london_llm.logs import setup_logger
 
 REGISTRY_FILE = "02_data_collection/data_sources.json"  # in the repository, beside the script
@@ -52,8 +54,13 @@ def build_parser(root: Path, prog: Optional[str] = None) -> argparse.ArgumentPar
     _add(what, "--download-only", action="store_true", help="download, do not clean")
     _add(what, "--clean-only", action="store_true", help="clean what is already downloaded, fetch nothing")
     _add(what, "--from-dir", type=Path, metavar="DIR",
-                      help="import already-downloaded files in the sources' own layouts (e.g. ../shared/corpus) "
+                      help="import already-downloaded files in the sources' own layouts (e.g. ../shared/corpus), "
+                           "and bulk deposit zips you downloaded (read in place, as the online bulk route does), "
                            "instead of downloading, then clean")
+    _add(what, "--deposit-files", nargs="+", metavar="PATTERN",
+         help="file names (glob patterns) of the bulk deposits' files to fetch from Figshare, replacing the "
+              f"registry's `files` (env {DEPOSIT_FILES_ENV}, comma-separated; the registry's names were "
+              "not checked against the live deposit)")
     _add(what, "--strict", action="store_true", help="exit 1 when any item failed")
 
     where = p.add_argument_group("where")
@@ -111,9 +118,9 @@ def setup_logging(log_file: Path) -> None:
 
 
 def list_sources(sources) -> None:
-    print(f"{'id':44} {'kind':24} {'on':3} {'doc':9} {'years':10} what")
+    print(f"{'id':44} {'kind':24} {'route':8} {'on':3} {'doc':9} {'years':10} what")
     for s in sources:
-        print(f"{s.id:44} {s.kind:24} {'yes' if s.enabled else 'no':3} {s.doc_kind:9} "
+        print(f"{s.id:44} {s.kind:24} {s.route:8} {'yes' if s.enabled else 'no':3} {s.doc_kind:9} "
               f"{s.date_range[0]}-{s.date_range[1]:<5} {s.summary()}")
     print(f"{len(sources)} sources, {sum(s.enabled for s in sources)} enabled")
 
@@ -154,7 +161,7 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, root: Path, prog: Opt
     paths = paths_fn(args.home)
     data_dir = (args.output_dir.expanduser().resolve() if args.output_dir else paths.data_dir)
     try:
-        registry = load_registry(args.registry)
+        registry = override_deposit_files(load_registry(args.registry), args.deposit_files)
         if args.list_sources:
             list_sources(registry)
             return 0

@@ -273,7 +273,7 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                  "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
                  "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
                  "eighty": 80, "ninety": 90}
-_YEAR_OF_OUR_LORD = re.compile(r"(?:year\s+of\s+our\s+lord|anno\s+domini|in\s+the\s+year(?!\s+of\s+our))\s+((?:[a-z]+[\s,-]+){1,9})",
+_YEAR_OF_OUR_LORD = re.compile(r"(?:year\s+of\s+our\s+lord|anno\s+domini|in\s+the\s+year(?!\s+of\s+our))\s+((?:[a-z]+\b[\s,-]*){1,9})",
                                re.I)
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import (eebo_tei, gutenberg_txt, ia_djvu_txt, londonlives, oldbailey_api_json, oldbailey_tei,
-               ordinary_txt, plain_txt, standardebooks_xhtml)
+from . import (eebo_tei, gutenberg_txt, ia_djvu_txt, londonlives, londonlives_xml, oldbailey_api_json,
+               oldbailey_tei, ordinary_txt, plain_txt, standardebooks_xhtml)
 from .document import RawDocument
 
 Parser = Callable[[bytes, dict], "list[RawDocument]"]
@@ -16,6 +16,7 @@ PARSERS: dict[str, Parser] = {
     "ordinary_txt": ordinary_txt.parse,
     "londonlives_txt": londonlives.parse_txt,
     "londonlives_tsv": londonlives.parse_tsv,
+    "londonlives_xml": londonlives_xml.parse,
     "standardebooks_xhtml": standardebooks_xhtml.parse,
     "eebo_tei": eebo_tei.parse,
     "ia_djvu_txt": ia_djvu_txt.parse,
@@ -30,6 +31,7 @@ COLLECTIONS = {
     "ordinary_txt": "old_bailey",
     "londonlives_txt": "london_lives",
     "londonlives_tsv": "london_lives",
+    "londonlives_xml": "london_lives",
     "standardebooks_xhtml": "standard_ebooks",
     "eebo_tei": "eebo_tcp",
     "ia_djvu_txt": "internet_archive",

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from .dating import read_catalogue_record
+from .deposit_import import deposit_name, plan_deposits, write_deposit_sidecar
 from .sidecar import SUFFIX, sidecar_path, write_sidecar
 
 log = logging.getLogger(__name__)
@@ -191,8 +192,13 @@ def _already_imported(src_file: Path, dest: Path) -> bool:
     return meta.get("bytes") == src_file.stat().st_size and meta.get("origin") == str(src_file)
 
 
-def _import_one(rule: FolderRule, src_file: Path, dest: Path, ctx: dict) -> None:
+def _import_one(rule: Optional[FolderRule], src_file: Path, dest: Path, deposit, ctx: dict) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
+    if deposit is not None:  # a bulk zip: read in place by the build, as after the online bulk route
+        sidecar_path(dest).unlink(missing_ok=True)
+        _place(src_file, dest)
+        write_deposit_sidecar(dest, src_file, deposit)
+        return
     extra = {"title": None, "author": None, "date": None, "year": None,
              **STATIC.get(rule.source_id, {}), **(rule.describe(src_file, ctx) if rule.describe else {})}
     sidecar_path(dest).unlink(missing_ok=True)  # the item is incomplete until its sidecar is back
@@ -203,17 +209,28 @@ def _import_one(rule: FolderRule, src_file: Path, dest: Path, ctx: dict) -> None
 
 
 def import_from_dir(src_dir, downloads_dir, *, rules=RULES, registry=None) -> dict:
-    """Import every file of `src_dir` that a rule maps; return counts per source id.
+    """Import every file of `src_dir` that a rule maps, and every zip that is one of the registry's bulk
+    deposits (cleaning.deposit_import; a zip that is not is one DepositError, a ValueError, before
+    anything is imported); return counts per source id.
 
     `registry` (collect.registry.load_registry's sources) gives registered books their year and title.
     """
     src, downloads = Path(src_dir).resolve(), Path(downloads_dir)
     if not src.is_dir():
         raise FileNotFoundError(f"--from-dir {src} is not a folder (expected a copy of ../shared/corpus)")
+    deposits = plan_deposits(src, registry)  # every zip checked before anything is imported
     ctx = _context(src, registry)
     summary = ImportSummary()
     mapped: set[Path] = set()
     tasks = []
+    for src_file, source in deposits:
+        mapped.add(src_file)
+        dest = downloads / source.id / deposit_name(src_file, source)
+        summary.sources[source.id] = summary.sources.get(source.id, 0) + 1
+        if _already_imported(src_file, dest):
+            summary.skipped += 1
+        else:
+            tasks.append((None, src_file, dest, source))
     for rule in rules:
         for src_file in sorted(src.glob(rule.pattern)):
             if not src_file.is_file() or src_file in mapped:
@@ -226,7 +243,7 @@ def import_from_dir(src_dir, downloads_dir, *, rules=RULES, registry=None) -> di
             if _already_imported(src_file, dest):
                 summary.skipped += 1
                 continue
-            tasks.append((rule, src_file, dest))
+            tasks.append((rule, src_file, dest, None))
     # Each sidecar is fsynced before its rename (atomic.write_json): threads overlap those waits.
     with ThreadPoolExecutor(max_workers=8) as pool:
         for _ in pool.map(lambda task: _import_one(*task, ctx), tasks):

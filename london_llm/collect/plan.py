@@ -249,6 +249,13 @@ def _plan_london_lives(source: Source, mirrors: Mapping[str, str], settings: Htt
                        title=re.sub(r"\{(\w+)\}", lambda m: (row.get(m.group(1)) or "").strip(), title)
                        if title else item.title)
 
+    if spec.get("pages"):  # the site's XML of each page or document (FORMATS.md 5), one request each
+        site = mirrors["london_lives_site"]
+        for page in spec["pages"]:
+            yield Item(source, safe_filename(f"{page}.xml"),
+                       (f"{site}/browse.jsp?{urlencode({'div': page, 'xml': 'yes'})}",),
+                       title=f"London Lives {page}", extra={"londonlives_id": page})
+        return
     for item in _plan_files(source, base, spec["files"], spec.get("dir", "")):
         yield replace(item, resolve=functools.partial(dated, item)) if catalogue else item
 
@@ -374,15 +381,25 @@ def _archive_extra(source: Source) -> dict:
     return extra
 
 
+def archive_item(source: Source, name: str, **fields: Any) -> Item:
+    """The download item of one bulk archive of `source`: what its sidecar records, online or imported
+    (cleaning.importer), so both are cleaned the same way (cleaning.archive)."""
+    return Item(source, safe_filename(name), title=source.title, author=source.author,
+                extra={**_archive_extra(source), **fields.pop("extra", {})}, **fields)
+
+
 def _plan_bulk_archive(source: Source, mirrors: Mapping[str, str], settings: HttpSettings,
                        session: requests.Session, **_: Any) -> Iterator[Item]:
-    spec, extra = source.spec, _archive_extra(source)
+    spec = source.spec
     if spec.get("urls") or spec.get("paths"):
         urls = spec.get("urls") or [f"{mirrors[spec['base']]}/{quote(p)}" for p in spec["paths"]]
         for url in urls:
             name = safe_filename(unquote(PurePosixPath(urlsplit(url).path).name) or "archive.zip")
-            yield Item(source, name, (url,), title=source.title, author=source.author, extra=extra)
+            yield archive_item(source, name, urls=(url,))
         return
+    if not spec.get("figshare_article"):
+        raise PlanError(f"{source.id} is a deposit you download yourself ({', '.join(spec['files'])}): put the "
+                        "file(s) in a folder and run with --from-dir FOLDER (read in place, as a download is)")
     article = spec["figshare_article"]
     base = mirrors["figshare"]
     patterns = spec.get("files") or ["*.zip"]
@@ -401,17 +418,18 @@ def _plan_bulk_archive(source: Source, mirrors: Mapping[str, str], settings: Htt
               and any(fnmatch.fnmatchcase(f["name"], p) for p in patterns)]
     if not chosen:
         raise PlanError(f"figshare article {article} has no file matching {', '.join(patterns)} "
-                        f"(it lists {', '.join(str(f.get('name')) for f in files[:10]) or 'nothing'})")
+                        f"(it lists {', '.join(str(f.get('name')) for f in files[:10]) or 'nothing'}); "
+                        "name the right ones with --deposit-files PATTERN ... or $LONDON_LLM_DEPOSIT_FILES")
     for f in chosen:
         url = str(f.get("download_url") or "")
         if not url.startswith(("http://", "https://")):
             raise PlanError(f"figshare file {f.get('name')!r} has no download_url")
         size = f.get("size")
-        yield Item(source, safe_filename(f["name"]), (url,), title=source.title, author=source.author,
-                   expected_size=size if isinstance(size, int) and size >= 0 else None,
-                   expected_md5=(f.get("computed_md5") or f.get("supplied_md5") or None),
-                   extra={**extra, "figshare_article": article, "figshare_file": f.get("id")},
-                   first_contact=f"{base}/articles/")
+        yield archive_item(source, f["name"], urls=(url,),
+                           expected_size=size if isinstance(size, int) and size >= 0 else None,
+                           expected_md5=(f.get("computed_md5") or f.get("supplied_md5") or None),
+                           extra={"figshare_article": article, "figshare_file": f.get("id")},
+                           first_contact=f"{base}/articles/")
 
 
 PLANNERS: dict[str, Callable[..., Iterator[Item]]] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
@@ -22,14 +22,14 @@ SOURCE_KINDS = ("gutenberg", "gutenberg_catalogue", "internet_archive", "interne
                 "london_lives", "bulk_archive", "url", "local")
 
 FORMATS = ("gutenberg_txt", "oldbailey_tei", "oldbailey_api_json", "ordinary_txt", "londonlives_txt",
-           "londonlives_tsv", "standardebooks_xhtml", "eebo_tei", "ia_djvu_txt", "plain_txt")
+           "londonlives_tsv", "londonlives_xml", "standardebooks_xhtml", "eebo_tei", "ia_djvu_txt", "plain_txt")
 
 # The collection a format comes from (the `source` field of a cleaned document).
 COLLECTION_OF_FORMAT = {
     "gutenberg_txt": "gutenberg", "oldbailey_tei": "old_bailey", "oldbailey_api_json": "old_bailey",
     "ordinary_txt": "old_bailey", "londonlives_txt": "london_lives", "londonlives_tsv": "london_lives",
-    "standardebooks_xhtml": "standard_ebooks", "eebo_tei": "eebo_tcp", "ia_djvu_txt": "internet_archive",
-    "plain_txt": "other",
+    "londonlives_xml": "london_lives", "standardebooks_xhtml": "standard_ebooks", "eebo_tei": "eebo_tcp",
+    "ia_djvu_txt": "internet_archive", "plain_txt": "other",
 }
 
 OLD_BAILEY_SERIES = ("sessionsPapers", "ordinarysAccounts", "ordinarys_text", "api")
@@ -67,6 +67,8 @@ MIRRORS: dict[str, Mirror] = {m.name: m for m in (
            "Ordinary's Accounts as plain text: oa_txt/ID.txt"),
     Mirror("london_lives", "https://raw.githubusercontent.com/sharonhoward",
            "London Lives datasets (Sharon Howard): REPO/COMMIT/PATH"),
+    Mirror("london_lives_site", "https://www.londonlives.org",
+           "London Lives XML of one page or document: browse.jsp?div=ID&xml=yes"),
     Mirror("github_raw", "https://raw.githubusercontent.com",
            "raw files of public GitHub repositories: OWNER/REPO/COMMIT/PATH"),
     Mirror("github", "https://github.com",
@@ -95,6 +97,18 @@ class Source:
     year: Optional[int] = None
     spec: Mapping[str, Any] = field(default_factory=dict)  # the kind-specific keys (what to fetch)
 
+    @property
+    def route(self) -> str:
+        """How the source is fetched: `bulk` (one archive, read in place), `api` (record by record from a
+        service's API), `files` (named files), or `from-dir` (a deposit only the user can download)."""
+        spec = self.spec
+        if self.kind == "bulk_archive":
+            return "bulk" if any(spec.get(k) for k in ("figshare_article", "urls", "paths")) else "from-dir"
+        if (self.kind == "old_bailey" and spec.get("series") == "api") or (self.kind == "london_lives"
+                                                                        and spec.get("pages")):
+            return "api"
+        return "files"
+
     def summary(self) -> str:
         what = {
             "gutenberg": lambda s: f"ebook #{s['ebook']}",
@@ -104,13 +118,16 @@ class Source:
                                                   if s.get(k)) + f" (max {s.get('max_items', 100)})"),
             "bulk_archive": lambda s: (f"figshare article {s['figshare_article']} ({', '.join(s.get('files') or ['*.zip'])})"
                                        if s.get("figshare_article") else
-                                       f"{len(s.get('urls') or s.get('paths') or [])} archive(s)")
+                                       f"{len(s.get('urls') or s.get('paths'))} archive(s)"
+                                       if s.get("urls") or s.get("paths") else
+                                       f"your download of {', '.join(s['files'])} (--from-dir)")
                                       + f", members {', '.join(s.get('members') or ['*'])}",
             "internet_archive": lambda s: f"{len(s['identifiers'])} item(s)",
             "internet_archive_search": lambda s: f"search {s['query']!r} (max {s.get('max_items', 50)})",
             "old_bailey": lambda s: (f"{s['series']}: " + (f"{len(s['ids'])} id(s)" if s.get("ids")
                                                            else f"search {s.get('api_search')}")),
-            "london_lives": lambda s: f"{len(s['files'])} file(s)",
+            "london_lives": lambda s: (f"{len(s['files'])} file(s)" if s.get("files")
+                                       else f"{len(s['pages'])} page(s) by the XML API"),
             "url": lambda s: f"{len(s.get('urls') or s.get('paths') or [])} URL(s)",
             "local": lambda s: f"{s['path']} ({s.get('pattern', '*')})",
         }[self.kind](self.spec)
@@ -129,7 +146,8 @@ _SPEC_KEYS = {
     "internet_archive": ({"identifiers"}, set()),
     "internet_archive_search": ({"query"}, {"max_items", "rows", "sort"}),
     "old_bailey": ({"series"}, {"ids", "api_search", "max_items"}),
-    "london_lives": ({"files"}, {"dir", "catalogue", "catalogue_key", "catalogue_date", "catalogue_title"}),
+    "london_lives": (set(), {"files", "pages", "dir", "catalogue", "catalogue_key", "catalogue_date",
+                             "catalogue_title"}),
     "url": (set(), {"urls", "base", "paths"}),
     "local": ({"path"}, {"pattern"}),
 }
@@ -184,6 +202,21 @@ def _str_list(spec: Mapping[str, Any], key: str, where: str) -> None:
         raise _problem(where, f"{key} must be a non-empty list of strings")
 
 
+def _check_urls_or_paths(spec: Mapping[str, Any], where: str) -> None:
+    """The two ways a remote file is named (kinds url and bulk_archive): full URLs, or paths under a mirror."""
+    if spec.get("urls"):
+        _str_list(spec, "urls", where)
+        if not all(u.startswith(("http://", "https://")) for u in spec["urls"]):
+            raise _problem(where, "urls must be http(s) URLs")
+    if spec.get("paths"):
+        _str_list(spec, "paths", where)
+        if spec.get("base") not in MIRRORS:
+            raise _problem(where, f"paths need a base, one of {', '.join(MIRRORS)}")
+
+
+_LL_ID = re.compile(r"^[A-Za-z]{2,12}[A-Za-z0-9_]{1,40}$")
+
+
 def _check_spec(kind: str, spec: Mapping[str, Any], where: str) -> None:
     if kind == "gutenberg":
         if not isinstance(spec["ebook"], int) or spec["ebook"] <= 0:
@@ -203,19 +236,14 @@ def _check_spec(kind: str, spec: Mapping[str, Any], where: str) -> None:
             raise _problem(where, f"author_years must be [first_year, last_year], not {years!r}")
     elif kind == "bulk_archive":
         ways = [k for k in ("figshare_article", "urls", "paths") if spec.get(k)]
-        if len(ways) != 1:
-            raise _problem(where, "give exactly one of figshare_article (a deposit's article id), urls, or base and paths")
+        if len(ways) > 1 or (not ways and not spec.get("files")):
+            raise _problem(where, "give exactly one of figshare_article (a deposit's article id), urls, or base and "
+                                  "paths; or only files (the deposit's file names) for a deposit you download "
+                                  "yourself and import with --from-dir")
         if spec.get("figshare_article") is not None and (not isinstance(spec["figshare_article"], int)
                                                          or spec["figshare_article"] <= 0):
             raise _problem(where, "figshare_article must be a positive article id")
-        if spec.get("urls"):
-            _str_list(spec, "urls", where)
-            if not all(u.startswith(("http://", "https://")) for u in spec["urls"]):
-                raise _problem(where, "urls must be http(s) URLs")
-        if spec.get("paths"):
-            _str_list(spec, "paths", where)
-            if spec.get("base") not in MIRRORS:
-                raise _problem(where, f"paths need a base, one of {', '.join(MIRRORS)}")
+        _check_urls_or_paths(spec, where)
         for key in ("files", "members"):
             if spec.get(key) is not None:
                 _str_list(spec, key, where)
@@ -236,20 +264,17 @@ def _check_spec(kind: str, spec: Mapping[str, Any], where: str) -> None:
         if spec.get("ids"):
             _str_list(spec, "ids", where)
     elif kind == "london_lives":
-        _str_list(spec, "files", where)
+        if bool(spec.get("files")) == bool(spec.get("pages")):
+            raise _problem(where, "give either files (dataset paths) or pages (London Lives ids, for the site's XML view)")
+        _str_list(spec, "files" if spec.get("files") else "pages", where)
+        if spec.get("pages") and not all(_LL_ID.match(p) for p in spec["pages"]):
+            raise _problem(where, "pages must be London Lives ids (letters and digits, e.g. WCCDRV369000052)")
         if spec.get("catalogue") and not spec.get("catalogue_key"):
             raise _problem(where, "a catalogue needs catalogue_key (the column matching the file names)")
     elif kind == "url":
-        if spec.get("urls"):
-            _str_list(spec, "urls", where)
-            if not all(u.startswith(("http://", "https://")) for u in spec["urls"]):
-                raise _problem(where, "urls must be http(s) URLs")
-        elif spec.get("paths"):
-            _str_list(spec, "paths", where)
-            if spec.get("base") not in MIRRORS:
-                raise _problem(where, f"paths need a base, one of {', '.join(MIRRORS)}")
-        else:
+        if not (spec.get("urls") or spec.get("paths")):
             raise _problem(where, "give urls, or base and paths")
+        _check_urls_or_paths(spec, where)
     for key in ("files", "paths", "ids", "catalogue"):
         for value in ([spec[key]] if isinstance(spec.get(key), str) else spec.get(key) or ()):
             if value.startswith("/") or ".." in value.split("/"):
@@ -309,4 +334,24 @@ def resolve_mirrors(overrides: Optional[Mapping[str, Optional[str]]] = None,
         if not value.startswith(("http://", "https://")):
             raise RegistryError(f"{mirror.flag} / {mirror.env}: {value!r} is not an http(s) URL")
         out[name] = value.rstrip("/")
+    return out
+
+
+DEPOSIT_FILES_ENV = "LONDON_LLM_DEPOSIT_FILES"
+
+
+def override_deposit_files(sources: Iterable[Source], patterns: Optional[Iterable[str]] = None,
+                           environ: Optional[Mapping[str, str]] = None) -> list[Source]:
+    """The sources with the `files` patterns of every bulk deposit (figshare_article, or a deposit for
+    --from-dir) replaced by `patterns` (--deposit-files), else by $LONDON_LLM_DEPOSIT_FILES
+    (comma-separated), else as registered. The registry's names were not checked against the live
+    deposit (no network where they were written): this is the setting to correct them without
+    editing the registry."""
+    environ = os.environ if environ is None else environ
+    chosen = [p.strip() for p in (patterns or environ.get(DEPOSIT_FILES_ENV, "").split(",")) if p and p.strip()]
+    out = []
+    for source in sources:
+        if chosen and source.kind == "bulk_archive" and not (source.spec.get("urls") or source.spec.get("paths")):
+            source = replace(source, spec={**source.spec, "files": chosen})
+        out.append(source)
     return out

@@ -28,7 +28,10 @@ class LicenceRefused(ValueError):
 # (many are: `<!DOCTYPE html><html>...</html>`) is still not the document we asked for.
 XML_ROOTS = {"oldbailey_tei": {"TEI.2", "TEI"}, "eebo_tei": {"{http://www.tei-c.org/ns/1.0}TEI", "TEI", "TEI.2"},
              "standardebooks_xhtml": {"{http://www.w3.org/1999/xhtml}html"}}
-XML_FORMATS = set(XML_ROOTS)
+# Formats whose root varies (London Lives: a page `<div1>` from the site, a document file in bulk):
+# the element every such file holds instead.
+XML_HOLDS = {"londonlives_xml": "div1"}
+XML_FORMATS = set(XML_ROOTS) | set(XML_HOLDS)
 JSON_FORMATS = {"oldbailey_api_json"}
 _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])", re.I)
 _HTML_ANYWHERE = re.compile(rb"<html[\s>].*?<(head|body)[\s>]", re.I | re.S)
@@ -75,6 +78,10 @@ def _check_xml(data: bytes, fmt: str, what: str) -> None:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         raise NotText(f"{what}: truncated or malformed XML ({exc})") from None
+    if fmt in XML_HOLDS:
+        if root.tag != XML_HOLDS[fmt] and root.find(f".//{XML_HOLDS[fmt]}") is None:
+            raise NotText(f"{what}: XML <{root.tag}> holds no <{XML_HOLDS[fmt]}>, so it is not {fmt}")
+        return
     if root.tag not in XML_ROOTS[fmt]:
         raise NotText(f"{what}: XML root <{root.tag}> is not that of {fmt} ({' or '.join(sorted(XML_ROOTS[fmt]))})")
 

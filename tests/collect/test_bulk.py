@@ -232,3 +232,21 @@ def test_the_old_bailey_by_api_paging_one_year_at_a_time(shared_corpus, tmp_path
     assert got == trials
     docs = _docs(tmp_path)
     assert len(docs) > 20 and all(1674 <= d["year"] <= 1682 and d["kind"] == "trial" for d in docs)
+
+
+def test_the_deposit_file_names_are_a_setting(shared_corpus, tmp_path):
+    """The registry's Figshare file names were never checked against the live deposit: when they match
+    nothing, the error lists what the deposit holds and names the setting; --deposit-files (or
+    $LONDON_LLM_DEPOSIT_FILES) then fetches the right file without editing the registry."""
+    data, _ = _obo_zip(shared_corpus, sessions=1)
+    registry = _registry(tmp_path / "r.json", [{**OBO_SOURCE, "files": ["OBO_XML_7-1*.zip"]}])
+    with MirrorServer(shared_corpus, archives={"OBO_XML_7-2_sessions.zip": data}) as server:
+        wrong = _run(["--registry", str(registry), "--download-only", "--strict", *server.mirror_flags()],
+                     tmp_path / "wrong")
+        right = _run(["--registry", str(registry), "--download-only", "--deposit-files", "OBO_XML_7-2*.zip",
+                      *server.mirror_flags()], tmp_path / "right")
+    assert wrong.returncode == 1 and "OBO_XML_7-2_sessions.zip" in wrong.stdout + wrong.stderr
+    assert "--deposit-files" in wrong.stdout + wrong.stderr
+    assert right.returncode == 0, right.stderr[-2000:]
+    got = tmp_path / "right/data/london_historical/downloads/old_bailey_obo_bulk/OBO_XML_7-2_sessions.zip"
+    assert got.read_bytes() == data

@@ -219,3 +219,53 @@ def test_retry_policy_covers_5xx_429_and_connection_errors():
     assert retry.connect == retry.read == retry.status == 4
     assert [settings.backoff_delay(n) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
     assert "LondonHistoricalLLM" in settings.user_agent
+
+
+# --- routes, the urls/paths rule, the deposit's file names -----------------------------------------
+
+def _bulk(**over):
+    entry = {"id": "dep", "kind": "bulk_archive", "title": "t", "date_range": [1674, 1913], "licence": "x",
+             "doc_kind": "trial", "format": "oldbailey_tei"}
+    entry.update(over)
+    return entry
+
+
+def test_every_shipped_source_says_its_route():
+    from london_llm.collect.registry import load_registry
+    routes = {s.id: s.route for s in load_registry(REGISTRY)}
+    assert routes["old_bailey_obo_bulk"] == "bulk" and routes["old_bailey_api_all"] == "api"
+    assert routes["london_lives_xml_bulk"] == "from-dir" and routes["london_lives_pages_api"] == "api"
+    assert routes["london_lives_coroners_inquests"] == "files"
+
+
+@pytest.mark.parametrize("kind", ["url", "bulk_archive"])
+def test_urls_and_paths_follow_one_rule_for_both_kinds(kind):
+    """One check serves both kinds (they name remote files the same two ways)."""
+    make = _bulk if kind == "bulk_archive" else (lambda **o: _bulk(kind="url", **o))
+    with pytest.raises(RegistryError, match="urls must be http"):
+        parse_source(make(urls=["ftp://x/y.zip"]), "s")
+    with pytest.raises(RegistryError, match="paths need a base"):
+        parse_source(make(paths=["a/b.zip"], base="nowhere"), "s")
+    assert parse_source(make(base="github", paths=["a/b.zip"]), "s").spec["paths"] == ["a/b.zip"]
+
+
+def test_a_deposit_without_an_address_is_imported_not_fetched():
+    from london_llm.collect.api import PlanError
+    from london_llm.collect.plan import plan_source
+    source = parse_source(_bulk(files=["OBO_XML*.zip"]), "s")
+    assert source.route == "from-dir" and "--from-dir" in source.summary()
+    with pytest.raises(PlanError, match="--from-dir FOLDER"):
+        plan_source(source, mirrors={}, settings=None, session=None)
+    with pytest.raises(RegistryError, match="give exactly one of"):
+        parse_source(_bulk(), "s")
+
+
+def test_deposit_file_names_flag_beats_environment_beats_registry():
+    from london_llm.collect.registry import DEPOSIT_FILES_ENV, override_deposit_files
+    sources = [parse_source(_bulk(figshare_article=4775434, files=["*.zip"]), "s"),
+               parse_source(_bulk(id="gh", base="github", paths=["a/b.zip"]), "s"), parse_source(_entry(), "s")]
+    files = lambda got: [s.spec.get("files") for s in got]  # noqa: E731
+    assert files(override_deposit_files(sources, None, {})) == [["*.zip"], None, None]
+    env = {DEPOSIT_FILES_ENV: "OBO_XML_7-2.zip, OBO_OA.zip"}
+    assert files(override_deposit_files(sources, None, env)) == [["OBO_XML_7-2.zip", "OBO_OA.zip"], None, None]
+    assert files(override_deposit_files(sources, ["sessions*.zip"], env)) == [["sessions*.zip"], None, None]
