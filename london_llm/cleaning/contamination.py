@@ -49,6 +49,34 @@ TRIGGERS = ("://", "www.", ".org", ".com", ".net", ".edu", ".gov", ".info", ".io
             "illustration", "html", "pdf", "midi")
 
 
+# What a match of each pattern must contain, lower-cased (a line without any cannot match): one per
+# alternative, longer than the trigger where a trigger is a common word ("produced" counts only at
+# a line's start, as `^produced by` needs it; "this file was made" needs "this" and "file").
+_NEEDED = ("://", "www.", ".org", ".com", ".net", ".edu", ".gov", ".info", ".io", "@", "gutenberg", "etext",
+           "e-text", "ebook", "e-book", "commons", "cc-by", "cc by", "reserved", "copyright", "domain", "terms",
+           "library,", "digiti", "archive", "google", "funding", "scanned", "transcriber", "html", "pdf", "midi",
+           "proofreading", "proofreaders", "illustration")
+
+
+# The only characters that re.I lets match an ASCII letter besides its two cases (İ ı ſ K).
+_FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def _may_match(line: str) -> bool:
+    """False only when no pattern can match `line`: a cheap exact test before the regex, which is
+    slow on long lines (a trial is a few long paragraphs, and "produced" is common in them).
+    Exact because each needed literal is ASCII, and re.I matches an ASCII letter only as its two
+    cases or one of _FOLDS_TO_ASCII (a line with one of those always goes to the regex)."""
+    if not line.isascii() and any(c in line for c in _FOLDS_TO_ASCII):
+        return True
+    lowered = line.lower()
+    if any(needed in lowered for needed in _NEEDED):
+        return True
+    if lowered.lstrip(" \t").startswith("produced"):
+        return True
+    return "this" in lowered and "file" in lowered  # (e-?text is needed above)
+
+
 def _suspect_lines(text: str) -> set[int]:
     """Indexes of the lines that contain a trigger (candidates for the full patterns)."""
     lowered = text.lower()
@@ -67,7 +95,8 @@ def _suspect_lines(text: str) -> set[int]:
 def find(text: str):
     """The first contamination match in `text`, or None."""
     for number in sorted(_suspect_lines(text)):
-        match = _ANY.search(text.split("\n")[number])
+        line = text.split("\n")[number]
+        match = _ANY.search(line) if _may_match(line) else None
         if match:
             return match
     return None
@@ -81,7 +110,7 @@ def strip(text: str) -> tuple[str, Counter]:
         return text, removed
     kept = []
     for number, line in enumerate(text.split("\n")):
-        match = _ANY.search(line) if number in suspects else None
+        match = _ANY.search(line) if number in suspects and _may_match(line) else None
         if not match:
             kept.append(line)
             continue
@@ -106,6 +135,8 @@ def residue(text: str) -> Counter:
     if suspects:
         lines = text.split("\n")
         for number in suspects:
+            if not _may_match(lines[number]):
+                continue
             for match in _ANY.finditer(lines[number]):
                 found[match.lastgroup] += 1
     found.update(editorial_residue(text))

@@ -15,7 +15,6 @@ of them (see docs/data_cleaning.md); Latin, French and OCR noise fall below.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Optional
 
@@ -79,19 +78,40 @@ _VERDICT = re.compile(r"\b(?:guilty|acquit|discharg|transport|death|imprison|con
 _SHORT_CHARS = 2_000  # verdicts and sentence ends are looked for only in texts this short
 
 
+# Latin-1 bytes of the letters _TOKEN matches (a-z, à-ÿ) kept, every other byte a space.
+_LETTER_BYTES = bytes(b if 97 <= b <= 122 or 224 <= b <= 255 else 32 for b in range(256))
+_FUNCTION_BYTES = frozenset(w.encode("ascii") for w in _FUNCTION_WORDS)
+_FOREIGN_BYTES = frozenset(w.encode("ascii") for w in _FOREIGN_WORDS)
+
+
+def _tokens(lowered: str) -> tuple[list, frozenset, frozenset]:
+    """_TOKEN's matches in lower-cased text, with the word sets to look them up in.
+
+    Text that fits Latin-1 (nearly all) is tokenised by one bytes.translate and split, both in C,
+    several times faster than the regex; the tokens are the same runs of letters, as bytes.
+    """
+    try:
+        data = lowered.encode("latin-1")
+    except UnicodeEncodeError:
+        return _TOKEN.findall(lowered), _FUNCTION_WORDS, _FOREIGN_WORDS
+    return data.translate(_LETTER_BYTES).split(), _FUNCTION_BYTES, _FOREIGN_BYTES
+
+
 def measure(text: str) -> TextStats:
     sample = _sample(text)
-    tokens = _TOKEN.findall(sample.lower())
+    tokens, english, foreign = _tokens(sample.lower())
     nonspace = len(sample) - sample.count(" ") - sample.count("\n")
     n = len(tokens) or 1
-    counts = Counter(tokens)  # counted in C; then ~150 dictionary lookups, not one per token
     short = len(text) <= _SHORT_CHARS
+    # a trial's verdict is at its end: looked for there first (search from `pos` sees the real
+    # text before it, so \b is judged as in a search of the whole text)
+    verdict = bool(_VERDICT.search(text, max(0, len(text) - 400)) or _VERDICT.search(text)) if short else True
     return TextStats(chars=len(text), words=len(text.split()),
-                     english=sum(counts[w] for w in _FUNCTION_WORDS) / n,
-                     foreign=sum(counts[w] for w in _FOREIGN_WORDS) / n,
-                     wordiness=len("".join(tokens)) / nonspace if nonspace > 0 else 0.0,
+                     english=sum(map(english.__contains__, tokens)) / n,  # counted in C, token by token
+                     foreign=sum(map(foreign.__contains__, tokens)) / n,
+                     wordiness=sum(map(len, tokens)) / nonspace if nonspace > 0 else 0.0,
                      ends_sentence=bool(_SENTENCE_END.search(text[-40:])) if short else True,
-                     verdict=bool(_VERDICT.search(text)) if short else True)
+                     verdict=verdict)
 
 
 def english_score(text: str) -> float:
