@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import shutil
 import sys
@@ -31,32 +30,13 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import config  # noqa: E402
+from _machine import cpu_description, default_corpus_dir, load  # noqa: E402
 
 from london_llm.cleaning.build import build_corpus  # noqa: E402
 from london_llm.cleaning.importer import import_from_dir  # noqa: E402
 from london_llm.collect.sidecar import write_sidecar  # noqa: E402
-
-
-def cpu_description() -> str:
-    model, flags = platform.processor() or "unknown", ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model in ("unknown", "x86_64", ""):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith(("flags", "Features")) and not flags:
-                flags = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    wanted = ("avx512f", "avx512bw", "avx2", "avx", "fma", "sse4_2", "bmi2", "sha_ni", "asimd", "sve")
-    shown = [f for f in wanted if f in flags.split()]
-    return (f"CPU: {model}; {os.cpu_count()} logical cores; flags of note: {' '.join(shown) or 'none'}\n"
-            f"CPU flags (all): {flags or 'unavailable'}")
-
-
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 class PeakRss:
@@ -271,8 +251,8 @@ def bench_dedup(n_docs: int, long_share: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--corpus_dir", "--corpus-dir", type=Path, default=config.ROOT.parent / "shared" / "corpus",
-                   help="raw files in the sources' layouts (default: ../shared/corpus)")
+    p.add_argument("--corpus_dir", "--corpus-dir", type=Path, default=default_corpus_dir(config.ROOT),
+                   help="raw files in the sources' layouts (default: $LONDON_LLM_SHARED_CORPUS, else ../shared/corpus)")
     p.add_argument("--input", choices=("corpus", "oldbailey"), default="corpus",
                    help="corpus: all of --corpus_dir imported as the data stage does; oldbailey: the Old Bailey "
                         "sessions alone, once and (with --size_gb) repeated (default: corpus)")
