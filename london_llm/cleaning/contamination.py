@@ -13,13 +13,16 @@ modern_title_page, contents, editor_text, footnote, footnote_marker) are counted
 none survived.
 Speed: a Python regex with many alternatives is tried at every position of a 2 MB novel (about
 a second). Every pattern contains one of a few literal TRIGGERS, so the lower-cased text is
-scanned for those with str.find (C speed) and the regex runs only on the lines they fall in.
+scanned for those with str.find (C speed) and the regex runs only on the lines they fall in, and
+only on those where an exact literal test (`_may_match`) says a match is possible. A cleaned text
+whose source had no trigger is scanned again for the few triggers re-spacing can create only.
 """
 from __future__ import annotations
 
 import bisect
 import re
 from collections import Counter
+from typing import Optional
 
 from .editorial import CLASSES as EDITORIAL_CLASSES
 from .editorial import residue as editorial_residue
@@ -47,6 +50,9 @@ TRIGGERS = ("://", "www.", ".org", ".com", ".net", ".edu", ".gov", ".info", ".io
             "e-text", "ebook", "e-book", "commons", "cc-by", "cc by", "reserved", "copyright", "public domain", "terms of use", "library, inc",
             "digiti", "archive", "google", "funding", "scanned", "transcriber", "produced", "proofread",
             "illustration", "html", "pdf", "midi")
+# The triggers a change of spacing alone can create ("public\tdomain" -> "public domain"): a text
+# re-spaced (tidy_whitespace) from one with no trigger can hold only these.
+SPACED_TRIGGERS = tuple(t for t in TRIGGERS if " " in t)
 
 
 # What a match of each pattern must contain, lower-cased (a line without any cannot match): one per
@@ -77,11 +83,11 @@ def _may_match(line: str) -> bool:
     return "this" in lowered and "file" in lowered  # (e-?text is needed above)
 
 
-def _suspect_lines(text: str) -> set[int]:
+def suspect_lines(text: str, triggers: tuple = TRIGGERS) -> set[int]:
     """Indexes of the lines that contain a trigger (candidates for the full patterns)."""
     lowered = text.lower()
     starts: set[int] = set()
-    for trigger in TRIGGERS:
+    for trigger in triggers:
         pos = lowered.find(trigger)
         while pos != -1:
             starts.add(lowered.rfind("\n", 0, pos) + 1)
@@ -94,7 +100,7 @@ def _suspect_lines(text: str) -> set[int]:
 
 def find(text: str):
     """The first contamination match in `text`, or None."""
-    for number in sorted(_suspect_lines(text)):
+    for number in sorted(suspect_lines(text)):
         line = text.split("\n")[number]
         match = _ANY.search(line) if _may_match(line) else None
         if match:
@@ -102,10 +108,12 @@ def find(text: str):
     return None
 
 
-def strip(text: str) -> tuple[str, Counter]:
-    """`text` without contamination, and the characters removed per category."""
+def strip(text: str, suspects: Optional[set] = None) -> tuple[str, Counter]:
+    """`text` without contamination, and the characters removed per category (`suspects`: its
+    suspect_lines, when the caller has them)."""
     removed: Counter = Counter()
-    suspects = _suspect_lines(text)
+    if suspects is None:
+        suspects = suspect_lines(text)
     if not suspects:
         return text, removed
     kept = []
@@ -127,11 +135,16 @@ def strip(text: str) -> tuple[str, Counter]:
     return "\n".join(kept), removed
 
 
-def residue(text: str) -> Counter:
+def residue(text: str, triggers: tuple = TRIGGERS) -> Counter:
     """Traces of every category left in a cleaned text: matches per contamination pattern, and the
-    apparatus traces `editorial.residue` finds (an empty Counter for a clean text)."""
+    apparatus traces `editorial.residue` finds (an empty Counter for a clean text).
+
+    `triggers`: fewer, when the caller knows no match can contain the others (clean.process_item:
+    SPACED_TRIGGERS for a re-spaced text that had no trigger; none for the very text `strip` found
+    no match in). Fewer scans of the text, the same result.
+    """
     found: Counter = Counter()
-    suspects = _suspect_lines(text)
+    suspects = suspect_lines(text, triggers) if triggers else set()
     if suspects:
         lines = text.split("\n")
         for number in suspects:
