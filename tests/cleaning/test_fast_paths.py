@@ -2,11 +2,13 @@
 texts and on the edge cases each shortcut's argument rests on (re.I's foldings, whitespace kinds)."""
 from __future__ import annotations
 
+import re
+import sys
 from collections import Counter
 
 import pytest
 
-from london_llm.cleaning import contamination, filters, oldbailey_tei
+from london_llm.cleaning import contamination, filters, normalise, oldbailey_tei
 from london_llm.cleaning.clean import _residue_triggers
 from london_llm.cleaning.normalise import tidy_whitespace
 
@@ -75,3 +77,18 @@ def test_residue_with_fewer_triggers_equals_the_full_scan(shared_corpus, unwrapp
         cleaned = tidy_whitespace(stripped)
         triggers = _residue_triggers(cleaned, stripped, bool(suspects), bool(removed), unwrapped)
         assert contamination.residue(cleaned, triggers) == contamination.residue(cleaned), text[:80]
+
+
+def test_the_odd_whitespace_lists_are_all_of_unicodes():
+    odd = {chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace()} - {" ", "\n"}
+    assert odd == set(normalise.ODD_ASCII_SPACE) | set(normalise.ODD_OTHER_SPACE)
+
+
+def test_tidy_whitespace_equals_its_per_line_definition(shared_corpus):
+    def reference(text: str) -> str:
+        text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
+        return re.sub(r"\n{3,}", "\n\n", text).strip()
+    texts = _real_texts(shared_corpus)
+    texts += [reference(t) for t in texts] + ["a\u00a0b", "a\u3000b", "a\x85b", "a\x1cb", "a\n\nb", "é\u2009x"]
+    for text in texts:
+        assert tidy_whitespace(text) == reference(text), text[:80]
