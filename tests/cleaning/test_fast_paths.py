@@ -20,7 +20,7 @@ EDGES = [
     "mail me@host.co.uk", "http://x.y", "Project\tGutenberg", "public\tdomain dedication",
     "public domain in the USA", "cc\u00a0by", "CC-BY 4.0", "all rights\u2028reserved", "World Library,  Inc",
     "Digitised by Google", "scanned and proofed by", "[Illustration: a cat]", "the HTML version",
-    "terms of use", "a\u00a0b  c\n\n\n d\t", "e-books and etexts", "Kelvin\u212a .com",
+    "terms of use", "a\u00a0b  c\n\n\n d\t", "e-books and etexts", "Kelvin\u212a .com", "naïve—café ſhip Œuvre “the” ü",
 ]
 
 
