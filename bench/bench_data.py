@@ -199,7 +199,7 @@ def bench_oldbailey(args, out: Path) -> None:
             print(f"  speed-up 1 -> {best} workers: {speedup:.2f}x")
         most = max(results)
         seconds, peak = results[most]
-        print(f"  against the issue's targets ({most} workers): {raw / 1e6 / seconds:.1f} MB/s (20), "
+        print(f"  against the issue's targets ({most} worker{'s' if most > 1 else ''}): {raw / 1e6 / seconds:.1f} MB/s (20), "
               f"1 -> {most} workers {f'{speedup:.2f}x' if speedup else 'not measured'} (1.8), peak RSS "
               f"{peak / 2**30:.2f} GiB (< 3), {seconds / peers[most][0]:.2f}x bare lxml's time (<= 3)")
         shutil.rmtree(run_root, ignore_errors=True)
