@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import config  # noqa: E402
+from _machine import cpu_description, default_corpus_dir  # noqa: E402
 
 from london_llm.cleaning import contamination, editorial, gutenberg_txt, unwrap  # noqa: E402
 from london_llm.cleaning.build import build_corpus  # noqa: E402
@@ -30,16 +32,6 @@ from london_llm.cleaning.importer import import_from_dir  # noqa: E402
 from london_llm.collect.registry import load_registry  # noqa: E402
 
 REGISTRY = config.ROOT / "02_data_collection" / "data_sources.json"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return os.uname().machine
 
 
 def _cpu() -> float:
@@ -73,8 +65,8 @@ def step_costs(corpus_dir: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--corpus_dir", "--corpus-dir", type=Path, default=config.ROOT.parent / "shared" / "corpus",
-                   help="raw files in the sources' layouts (default: ../shared/corpus)")
+    p.add_argument("--corpus_dir", "--corpus-dir", type=Path, default=default_corpus_dir(config.ROOT),
+                   help="raw files in the sources' layouts (default: $LONDON_LLM_SHARED_CORPUS, else ../shared/corpus)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="cleaning processes (default: all cores)")
     p.add_argument("--steps", action="store_true", help="also time the book-only steps (CPU seconds per MB)")
     p.add_argument("--out", type=Path, help="keep the output here (default: a temporary folder, removed)")
@@ -84,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     out = args.out or Path(tempfile.mkdtemp(prefix="bench_editorial."))
     try:
-        print(f"CPU: {_cpu_model()}, {os.cpu_count()} cores, load before {os.getloadavg()[0]:.2f}")
+        print(cpu_description())
+        print(f"load before {os.getloadavg()[0]:.2f}")
         start = time.perf_counter()
         import_from_dir(args.corpus_dir, out / "downloads", registry=load_registry(REGISTRY))
         stats = build_corpus(out / "downloads", out / "processed", out / "corpus.txt", out / "metadata",

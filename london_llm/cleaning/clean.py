@@ -103,6 +103,17 @@ def _record(raw: RawDocument, meta: dict, text: str, year: Optional[int], words:
     }
 
 
+def _residue_triggers(text: str, scanned: str, had_triggers: bool, matched: bool, unwrapped: bool) -> tuple:
+    """What contamination.residue must scan `text` for again (the same answer, fewer scans): nothing
+    when it is the very text `strip` scanned and found no match in; the spaced triggers when that
+    text had no trigger and only the spacing has changed since (tidy_whitespace); else every one."""
+    if unwrapped or matched:
+        return contamination.TRIGGERS
+    if text == scanned:
+        return ()
+    return contamination.TRIGGERS if had_triggers else contamination.SPACED_TRIGGERS
+
+
 def process_item(item: Item, options: CleaningOptions) -> ItemResult:
     meta = item.meta
     collection = meta.get("source") or meta.get("collection") or COLLECTIONS[meta["format"]]
@@ -144,12 +155,16 @@ def process_item(item: Item, options: CleaningOptions) -> ItemResult:
             if not options.keep_editorial:
                 text = stripped
                 result.contamination.update(apparatus)
-        text, removed = contamination.strip(text)
+        suspects = contamination.suspect_lines(text)
+        text, removed = contamination.strip(text, suspects)
+        scanned, matched = text, bool(removed)
         removed.update(raw.removed)
         result.contamination.update(removed)
-        if kind == "book" and options.unwrap_books:
+        unwrapped = kind == "book" and options.unwrap_books
+        if unwrapped:
             text = unwrap.unwrap(text)
         text = tidy_whitespace(text)
+        triggers = _residue_triggers(text, scanned, bool(suspects), matched, unwrapped)
         removed_chars = sum(removed.values())
         if removed_chars and removed_chars > CONTAMINATED_SHARE * (removed_chars + len(text)):
             result.count("modern_contamination", len(text) + removed_chars)
@@ -167,5 +182,5 @@ def process_item(item: Item, options: CleaningOptions) -> ItemResult:
                                {} if options.keep_editorial else dict(apparatus), user), exact_hash=exact,
                 minhash=signature(folded), order=(meta["source_id"], item.path.name, index),
                 rank=FORMAT_RANK.get(meta["format"], 2), typography=len(text.encode("utf-8")) - len(text),
-                residue=contamination.residue(text)))
+                residue=contamination.residue(text, triggers)))
     return result

@@ -13,13 +13,16 @@ modern_title_page, contents, editor_text, footnote, footnote_marker) are counted
 none survived.
 Speed: a Python regex with many alternatives is tried at every position of a 2 MB novel (about
 a second). Every pattern contains one of a few literal TRIGGERS, so the lower-cased text is
-scanned for those with str.find (C speed) and the regex runs only on the lines they fall in.
+scanned for those with str.find (C speed) and the regex runs only on the lines they fall in, and
+only on those where an exact literal test (`_may_match`) says a match is possible. A cleaned text
+whose source had no trigger is scanned again for the few triggers re-spacing can create only.
 """
 from __future__ import annotations
 
 import bisect
 import re
 from collections import Counter
+from typing import Optional
 
 from .editorial import CLASSES as EDITORIAL_CLASSES
 from .editorial import residue as editorial_residue
@@ -47,13 +50,44 @@ TRIGGERS = ("://", "www.", ".org", ".com", ".net", ".edu", ".gov", ".info", ".io
             "e-text", "ebook", "e-book", "commons", "cc-by", "cc by", "reserved", "copyright", "public domain", "terms of use", "library, inc",
             "digiti", "archive", "google", "funding", "scanned", "transcriber", "produced", "proofread",
             "illustration", "html", "pdf", "midi")
+# The triggers a change of spacing alone can create ("public\tdomain" -> "public domain"): a text
+# re-spaced (tidy_whitespace) from one with no trigger can hold only these.
+SPACED_TRIGGERS = tuple(t for t in TRIGGERS if " " in t)
 
 
-def _suspect_lines(text: str) -> set[int]:
+# What a match of each pattern must contain, lower-cased (a line without any cannot match): one per
+# alternative, longer than the trigger where a trigger is a common word ("produced" counts only at
+# a line's start, as `^produced by` needs it; "this file was made" needs "this" and "file").
+_NEEDED = ("://", "www.", ".org", ".com", ".net", ".edu", ".gov", ".info", ".io", "@", "gutenberg", "etext",
+           "e-text", "ebook", "e-book", "commons", "cc-by", "cc by", "reserved", "copyright", "domain", "terms",
+           "library,", "digiti", "archive", "google", "funding", "scanned", "transcriber", "html", "pdf", "midi",
+           "proofreading", "proofreaders", "illustration")
+
+
+# The only characters that re.I lets match an ASCII letter besides its two cases (İ ı ſ K).
+_FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def _may_match(line: str) -> bool:
+    """False only when no pattern can match `line`: a cheap exact test before the regex, which is
+    slow on long lines (a trial is a few long paragraphs, and "produced" is common in them).
+    Exact because each needed literal is ASCII, and re.I matches an ASCII letter only as its two
+    cases or one of _FOLDS_TO_ASCII (a line with one of those always goes to the regex)."""
+    if not line.isascii() and any(c in line for c in _FOLDS_TO_ASCII):
+        return True
+    lowered = line.lower()
+    if any(needed in lowered for needed in _NEEDED):
+        return True
+    if lowered.lstrip(" \t").startswith("produced"):
+        return True
+    return "this" in lowered and "file" in lowered  # (e-?text is needed above)
+
+
+def suspect_lines(text: str, triggers: tuple = TRIGGERS) -> set[int]:
     """Indexes of the lines that contain a trigger (candidates for the full patterns)."""
     lowered = text.lower()
     starts: set[int] = set()
-    for trigger in TRIGGERS:
+    for trigger in triggers:
         pos = lowered.find(trigger)
         while pos != -1:
             starts.add(lowered.rfind("\n", 0, pos) + 1)
@@ -66,22 +100,25 @@ def _suspect_lines(text: str) -> set[int]:
 
 def find(text: str):
     """The first contamination match in `text`, or None."""
-    for number in sorted(_suspect_lines(text)):
-        match = _ANY.search(text.split("\n")[number])
+    for number in sorted(suspect_lines(text)):
+        line = text.split("\n")[number]
+        match = _ANY.search(line) if _may_match(line) else None
         if match:
             return match
     return None
 
 
-def strip(text: str) -> tuple[str, Counter]:
-    """`text` without contamination, and the characters removed per category."""
+def strip(text: str, suspects: Optional[set] = None) -> tuple[str, Counter]:
+    """`text` without contamination, and the characters removed per category (`suspects`: its
+    suspect_lines, when the caller has them)."""
     removed: Counter = Counter()
-    suspects = _suspect_lines(text)
+    if suspects is None:
+        suspects = suspect_lines(text)
     if not suspects:
         return text, removed
     kept = []
     for number, line in enumerate(text.split("\n")):
-        match = _ANY.search(line) if number in suspects else None
+        match = _ANY.search(line) if number in suspects and _may_match(line) else None
         if not match:
             kept.append(line)
             continue
@@ -98,14 +135,21 @@ def strip(text: str) -> tuple[str, Counter]:
     return "\n".join(kept), removed
 
 
-def residue(text: str) -> Counter:
+def residue(text: str, triggers: tuple = TRIGGERS) -> Counter:
     """Traces of every category left in a cleaned text: matches per contamination pattern, and the
-    apparatus traces `editorial.residue` finds (an empty Counter for a clean text)."""
+    apparatus traces `editorial.residue` finds (an empty Counter for a clean text).
+
+    `triggers`: fewer, when the caller knows no match can contain the others (clean.process_item:
+    SPACED_TRIGGERS for a re-spaced text that had no trigger; none for the very text `strip` found
+    no match in). Fewer scans of the text, the same result.
+    """
     found: Counter = Counter()
-    suspects = _suspect_lines(text)
+    suspects = suspect_lines(text, triggers) if triggers else set()
     if suspects:
         lines = text.split("\n")
         for number in suspects:
+            if not _may_match(lines[number]):
+                continue
             for match in _ANY.finditer(lines[number]):
                 found[match.lastgroup] += 1
     found.update(editorial_residue(text))

@@ -26,6 +26,7 @@ SAMPLE_MOD = 16
 NEAR_MIN_CHARS = 2_000
 THRESHOLD = 0.8
 _BATCH = 20_000
+_SIG_BATCH = 4096
 
 
 def _identity(value):  # the shingle hashes are already 32-bit integers
@@ -50,6 +51,28 @@ _P = np.uint64(1_000_003)
 _P_INV = np.uint64(pow(1_000_003, -1, 1 << 64))  # P is odd, so it has an inverse modulo 2**64
 
 
+_powers_cache: list = [np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64)]
+_POWERS_CACHED = 1 << 22  # 64 MB for both tables; a longer text gets its own, not kept
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P**-t and P**t for t < n (mod 2**64), computed once per process and grown as needed: the
+    same cumulative products every document would otherwise recompute."""
+    inv_powers, powers = _powers_cache
+    if inv_powers.size < n:
+        size = n if n > _POWERS_CACHED else min(max(n, 2 * inv_powers.size, 1 << 16), _POWERS_CACHED)
+        with np.errstate(over="ignore"):
+            inv_powers = np.full(size, _P_INV, dtype=np.uint64)
+            inv_powers[0] = 1
+            inv_powers = np.cumprod(inv_powers, dtype=np.uint64)
+            powers = np.full(size, _P, dtype=np.uint64)
+            powers[0] = 1
+            powers = np.cumprod(powers, dtype=np.uint64)
+        if size <= _POWERS_CACHED:
+            _powers_cache[:] = [inv_powers, powers]
+    return inv_powers[:n], powers[:n]
+
+
 def shingle_hashes(folded: str) -> np.ndarray:
     """32-bit hashes of the sampled 24-character shingles of folded text.
 
@@ -61,22 +84,51 @@ def shingle_hashes(folded: str) -> np.ndarray:
     n = data.size
     if n < SHINGLE:
         return np.zeros(0, dtype=np.uint64)
+    inv_powers, powers = _powers(n)
     with np.errstate(over="ignore"):
-        inv_powers = np.full(n, _P_INV, dtype=np.uint64)
-        inv_powers[0] = 1
-        inv_powers = np.cumprod(inv_powers, dtype=np.uint64)
         prefix = np.zeros(n + 1, dtype=np.uint64)
-        np.cumsum(data * inv_powers, dtype=np.uint64, out=prefix[1:])
-        powers = np.full(n, _P, dtype=np.uint64)
-        powers[0] = 1
-        powers = np.cumprod(powers, dtype=np.uint64)
-        hashes = (prefix[SHINGLE:] - prefix[:-SHINGLE]) * powers[SHINGLE - 1:]
+        data *= inv_powers
+        np.cumsum(data, dtype=np.uint64, out=prefix[1:])
+        hashes = prefix[SHINGLE:] - prefix[:-SHINGLE]
+        hashes *= powers[SHINGLE - 1:]
     hashes = (hashes ^ (hashes >> np.uint64(29))) & np.uint64(0xFFFFFFFF)
     return hashes[hashes % SAMPLE_MOD == 0]  # repeats do not change a MinHash: no np.unique
 
 
+# MurmurHash3's 32-bit finalizer, as datasketch's affine32 scheme pre-mixes each input hash.
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+_EMPTY = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
+
+
 def signature(folded: str) -> Optional[np.ndarray]:
-    """MinHash hash values of a document long enough for near-duplicate detection, else None."""
+    """MinHash hash values of a document long enough for near-duplicate detection, else None.
+
+    The same values as datasketch's MinHash(scheme="affine32").update_batch of the shingle hashes
+    (tests/cleaning/test_scale.py checks it), computed on the numpy array itself: datasketch
+    first turns every hash into a Python int and back, which cost more than the hashing.
+    """
+    if len(folded) < NEAR_MIN_CHARS:
+        return None
+    a, b = _permutations()
+    mixed = shingle_hashes(folded).astype(np.uint32)
+    s1, m1, s2, m2, s3 = _FMIX32
+    mixed ^= mixed >> s1
+    mixed *= m1
+    mixed ^= mixed >> s2
+    mixed *= m2
+    mixed ^= mixed >> s3
+    values = _EMPTY.copy()
+    a, b = a[:, None], b[:, None]
+    # NUM_PERM x batch blocks that stay in cache, reduced along their contiguous rows
+    for start in range(0, mixed.size, _SIG_BATCH):
+        permuted = a * mixed[None, start:start + _SIG_BATCH]
+        permuted += b
+        np.minimum(values, permuted.min(axis=1), out=values)
+    return values
+
+
+def datasketch_signature(folded: str) -> Optional[np.ndarray]:
+    """The reference `signature` must equal: datasketch's own MinHash of the same shingle hashes."""
     if len(folded) < NEAR_MIN_CHARS:
         return None
     minhash = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=_identity, scheme=SCHEME,

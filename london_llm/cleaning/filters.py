@@ -15,7 +15,6 @@ of them (see docs/data_cleaning.md); Latin, French and OCR noise fall below.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Optional
 
@@ -79,19 +78,34 @@ _VERDICT = re.compile(r"\b(?:guilty|acquit|discharg|transport|death|imprison|con
 _SHORT_CHARS = 2_000  # verdicts and sentence ends are looked for only in texts this short
 
 
+# Latin-1 bytes of the letters _TOKEN matches (a-z, à-ÿ) kept, every other byte a space.
+_LETTER_BYTES = bytes(b if 97 <= b <= 122 or 224 <= b <= 255 else 32 for b in range(256))
+_FUNCTION_BYTES = frozenset(w.encode("ascii") for w in _FUNCTION_WORDS)
+_FOREIGN_BYTES = frozenset(w.encode("ascii") for w in _FOREIGN_WORDS)
+
+
+def _tokens(lowered: str) -> list[bytes]:
+    """_TOKEN's matches in lower-cased text, as Latin-1 bytes: one encode, translate and split, all
+    in C, several times faster than the regex. The same runs of letters: every character the
+    pattern can match is Latin-1, and any other becomes "?" (not a letter) in the encoding."""
+    return lowered.encode("latin-1", "replace").translate(_LETTER_BYTES).split()
+
+
 def measure(text: str) -> TextStats:
     sample = _sample(text)
-    tokens = _TOKEN.findall(sample.lower())
+    tokens = _tokens(sample.lower())
     nonspace = len(sample) - sample.count(" ") - sample.count("\n")
     n = len(tokens) or 1
-    counts = Counter(tokens)  # counted in C; then ~150 dictionary lookups, not one per token
     short = len(text) <= _SHORT_CHARS
+    # a trial's verdict is at its end: looked for there first (search from `pos` sees the real
+    # text before it, so \b is judged as in a search of the whole text)
+    verdict = bool(_VERDICT.search(text, max(0, len(text) - 400)) or _VERDICT.search(text)) if short else True
     return TextStats(chars=len(text), words=len(text.split()),
-                     english=sum(counts[w] for w in _FUNCTION_WORDS) / n,
-                     foreign=sum(counts[w] for w in _FOREIGN_WORDS) / n,
-                     wordiness=len("".join(tokens)) / nonspace if nonspace > 0 else 0.0,
+                     english=sum(map(_FUNCTION_BYTES.__contains__, tokens)) / n,  # counted in C
+                     foreign=sum(map(_FOREIGN_BYTES.__contains__, tokens)) / n,
+                     wordiness=sum(map(len, tokens)) / nonspace if nonspace > 0 else 0.0,
                      ends_sentence=bool(_SENTENCE_END.search(text[-40:])) if short else True,
-                     verdict=bool(_VERDICT.search(text)) if short else True)
+                     verdict=verdict)
 
 
 def english_score(text: str) -> float:

@@ -48,12 +48,32 @@ def apply_long_s(text: str, mode: str = "normalise") -> str:
     return _LIGATURE_TABLE(text) if mode == "normalise" else text
 
 
+# Every character str.isspace() (and so str.split()) calls whitespace except " " and "\n": ASCII
+# ones, then the rest (tests/cleaning/test_fast_paths.py checks the list against Unicode).
+ODD_ASCII_SPACE = ("\t", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
+ODD_OTHER_SPACE = ("\x85", "\xa0", "\u1680", *map(chr, range(0x2000, 0x200B)), "\u2028", "\u2029", "\u202f",
+                   "\u205f", "\u3000")
+_UNTIDY = ("  ", " \n", "\n ", "\n\n\n")
+
+
+def _is_tidy(text: str) -> bool:
+    """True when tidy_whitespace would return `text` unchanged (most texts reach it tidy already):
+    a dozen C-speed substring tests instead of splitting and joining every line."""
+    if not text or text[0].isspace() or text[-1].isspace():
+        return False
+    if any(s in text for s in _UNTIDY) or any(c in text for c in ODD_ASCII_SPACE):
+        return False
+    return text.isascii() or not any(c in text for c in ODD_OTHER_SPACE)
+
+
 def tidy_whitespace(text: str) -> str:
     """Single spaces, no trailing or leading spaces on lines, at most one blank line in a row.
 
     str.split() per line (C speed; it knows tabs and no-break spaces) instead of regexes that
     start with a space, which Python's engine tries at every one of a text's spaces.
     """
+    if _is_tidy(text):
+        return text
     text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
     return _BLANKS.sub("\n\n", text).strip()
 
