@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import config  # noqa: E402
 from london_llm.settings import add_config_flags, resolve  # noqa: E402
+from _machine import cpu_model  # noqa: E402
 
 
 def parse(argv=None):
@@ -70,17 +71,6 @@ def batches(vocab: int, batch: int, context: int, seed: int = 0):
         row = data[i % len(data)]
         i += 1
         yield row[:, :-1].contiguous(), row[:, 1:].contiguous()
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or platform.machine()
 
 
 def sync(device):
