@@ -21,6 +21,8 @@ Format 1, one JSON object:
           "sha256": "<sha256 of model.safetensors>" | null,
           "tokenizer_sha256": "..." | null,
           "shape": {"n_layer": 2, "n_head": 4, "n_embd": 128, "n_positions": 128, "vocab_size": 4096},
+          "seconds": 41.2,                        # wall time of this checkpoint
+          "timings": {"load": 0.3, "harness": 12.1, ...},   # seconds per phase (absent in older files)
           "tasks": {
             "<task name>": {                      # e.g. "bpb", "history_mc", "cutoff", "vocabulary", ...
               "engine": "lm-eval 0.4.13" | "london_llm",   # who computed the metrics
