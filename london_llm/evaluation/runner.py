@@ -25,6 +25,7 @@ from london_llm.evaluation.heldout import (Passage, document_starts, held_out_do
                                            sample_passages, split_source, write_passages)
 from london_llm.evaluation.results import metric, new_results
 from london_llm.evaluation.stats import mean_stderr, poisson_interval, ratio_stderr
+from london_llm.inference.loading import set_threads  # noqa: F401 - used below, and by older callers
 
 LN2 = math.log(2)
 TASKS = ("bpb", "history", "cutoff", "vocabulary", "conditioning", "anachronism", "rouge", "questions",
@@ -130,21 +131,6 @@ def _tokenizer_key(loaded) -> str:
     backend = getattr(loaded.tokenizer, "backend_tokenizer", None)
     text = backend.to_str() if backend is not None else repr(sorted(loaded.tokenizer.get_vocab().items()))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-SMALL_MODEL_PARAMS = 50_000_000
-
-
-def set_threads(model, threads: Optional[int], device) -> None:
-    """A small model on a CPU runs fastest on one thread: its matrices are too small for intra-op
-    parallelism to pay for the threads' synchronisation (on a busy 2-core machine a 2-layer model's
-    forward pass took 0.5 s on two threads and 3 ms on one)."""
-    import torch
-
-    if threads is not None:
-        torch.set_num_threads(max(1, threads))
-    elif getattr(device, "type", str(device)) == "cpu" and sum(p.numel() for p in model.parameters()) < SMALL_MODEL_PARAMS:
-        torch.set_num_threads(1)
 
 
 @contextlib.contextmanager
