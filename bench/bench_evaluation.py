@@ -31,7 +31,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TASKS = ROOT / "05_evaluation" / "tasks"
-EVAL = ROOT / "05_evaluation" / "run_evaluation.py"
 TRAIN = ROOT / "04_training" / "train_model_slm.py"
 TARGETS = {"quick": 120.0, "comprehensive": 600.0}  # seconds, for the tiny preset on a CPU
 PEER_TASK = ("history", "london_history")
@@ -52,6 +51,8 @@ def parse(argv=None):
     p.add_argument("--no_peer", action="store_true", help="skip the lm_eval comparison")
     p.add_argument("--workdir", help="keep the trained checkpoint and outputs here (default: a temp folder)")
     p.add_argument("--threads", type=int, help="passed to run_evaluation.py --threads")
+    p.add_argument("--baseline_tree", help="also time this other checkout's run_evaluation.py (e.g. an older "
+                   "commit unpacked with git archive) on the same checkpoint, mode for mode, in the same run")
     return p.parse_args(argv)
 
 
@@ -126,9 +127,11 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_ours(ck: Path, model: str, out: Path, env: dict, extra: list[str]) -> tuple[float, dict]:
+def run_ours(ck: Path, model: str, out: Path, env: dict, extra: list[str], tree: Path = ROOT) -> tuple[float, dict]:
+    if tree != ROOT:
+        env = dict(env, PYTHONPATH=str(tree))
     started, cpu = time.perf_counter(), children_cpu()
-    r = subprocess.run([sys.executable, str(EVAL), "--model", model, "--checkpoint", str(ck), "--output_dir", str(out),
+    r = subprocess.run([sys.executable, str(tree / "05_evaluation" / "run_evaluation.py"), "--model", model, "--checkpoint", str(ck), "--output_dir", str(out),
                         *extra], cwd=out.parent, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if r.returncode:
@@ -182,6 +185,13 @@ def main(argv=None) -> int:
         for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
             wall, results = run_ours(ck, args.model, work / f"out_{mode}", env, ["--mode", mode, *threads])
             show_mode(mode, wall, results, args.model)
+            if args.baseline_tree:
+                tree = Path(args.baseline_tree).resolve()
+                b_wall, b_results = run_ours(ck, args.model, work / f"out_{mode}_baseline", env, ["--mode", mode, *threads],
+                                             tree=tree)
+                print(f"  the same through {tree}: {b_wall:.1f} s wall ({b_results['bench_cpu_seconds']:.1f} CPU-s); "
+                      f"this tree takes {wall / b_wall:.2f}x its wall time, "
+                      f"{results['bench_cpu_seconds'] / b_results['bench_cpu_seconds']:.2f}x its CPU time; {load()}")
         if args.no_peer:
             return 0
         # the same YAML task, every item, no baselines: our script against the lm_eval command
