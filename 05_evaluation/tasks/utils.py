@@ -13,20 +13,24 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def _read(path, select=None):
-    import datasets
-
-    rows = []
+def _records(path):
+    """(line number, record) of each non-blank line of a JSON-lines file."""
     with open(path, encoding="utf-8") as fh:
         for line_no, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if select is None or select(row):
-                rows.append({"id": str(row.get("id", line_no)), "context": row["context"],
-                             "choices": list(row["choices"]), "answer": int(row["answer"]),
-                             "year": row.get("year")})
+            if line.strip():
+                yield line_no, json.loads(line)
+
+
+def _dataset(rows):
+    import datasets
+
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+
+
+def _read(path, select=None):
+    return _dataset([{"id": str(row.get("id", line_no)), "context": row["context"], "choices": list(row["choices"]),
+                      "answer": int(row["answer"]), "year": row.get("year")}
+                     for line_no, row in _records(path) if select is None or select(row)])
 
 
 CUTOFF_YEAR = 1913
@@ -54,17 +58,10 @@ def questions(questions_file=None, **_):
 
 
 def _documents(path, task, key):
-    import datasets
-
     if not path:
         raise ValueError(f"{task} needs a documents file: --metadata '{{\"{key}\": \"/path/to/docs.jsonl\"}}'")
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                row = json.loads(line)
-                rows.append({"text": row["text"], "kind": str(row.get("kind") or ""), "year": row.get("year")})
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+    return _dataset([{"text": row["text"], "kind": str(row.get("kind") or ""), "year": row.get("year")}
+                     for _line_no, row in _records(path)])
 
 
 def documents(documents_file=None, **_):
@@ -87,8 +84,6 @@ def mmlu(mmlu_dir=None, **_):
     rows of question, A, B, C, D, answer letter; prompted as lm-eval's mmlu task does (zero-shot)."""
     import csv
 
-    import datasets
-
     if not mmlu_dir:
         raise ValueError("london_mmlu needs --metadata '{\"mmlu_dir\": \"/path/to/mmlu/data\"}'")
     root = Path(mmlu_dir)
@@ -104,7 +99,7 @@ def mmlu(mmlu_dir=None, **_):
                     raise ValueError(f"{path} row {line_no}: expected question, A, B, C, D, answer letter")
                 rows.append({"subject": subject, "question": rec[0], "choices": rec[1:5],
                              "answer": MMLU_LETTERS.index(rec[5].strip())})
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+    return _dataset(rows)
 
 
 def _hellaswag_clean(text):
@@ -118,19 +113,13 @@ def _hellaswag_clean(text):
 def hellaswag(hellaswag_file=None, **_):
     """HellaSwag validation JSON lines (hellaswag_val.jsonl: ctx_a, ctx_b, activity_label, endings,
     label), prepared as lm-eval's hellaswag task does."""
-    import datasets
-
     if not hellaswag_file:
         raise ValueError("london_hellaswag needs --metadata '{\"hellaswag_file\": \"/path/to/hellaswag_val.jsonl\"}'")
     rows = []
-    with open(hellaswag_file, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            if "label" not in rec or rec["label"] in ("", None):
-                raise ValueError(f"{hellaswag_file} line {line_no}: no label (use the validation split, not test)")
-            ctx = rec["ctx_a"] + " " + rec["ctx_b"].capitalize()
-            rows.append({"query": _hellaswag_clean(rec["activity_label"] + ": " + ctx),
-                         "choices": [_hellaswag_clean(e) for e in rec["endings"]], "label": int(rec["label"])})
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+    for line_no, rec in _records(hellaswag_file):
+        if "label" not in rec or rec["label"] in ("", None):
+            raise ValueError(f"{hellaswag_file} line {line_no}: no label (use the validation split, not test)")
+        ctx = rec["ctx_a"] + " " + rec["ctx_b"].capitalize()
+        rows.append({"query": _hellaswag_clean(rec["activity_label"] + ": " + ctx),
+                     "choices": [_hellaswag_clean(e) for e in rec["endings"]], "label": int(rec["label"])})
+    return _dataset(rows)

@@ -88,18 +88,17 @@ def _tasks(args) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tasks))
 
 
-def _checkpoints(args, checkpoints_dir: Path) -> list[str]:
-    from london_llm.inference.errors import InferenceError
-    from london_llm.inference.loading import newest_checkpoint
+def _startup(args, paths):
+    """The inference core's start-up (checkpoints folder, every checkpoint resolved now, device)."""
     from london_llm.evaluation.errors import EvaluationError
+    from london_llm.inference.errors import InferenceError
+    from london_llm.inference.flags import startup
 
     specs = [s.strip() for arg in args.checkpoint for s in arg.split(",") if s.strip()]
-    if specs:
-        return specs
     try:
-        return [str(newest_checkpoint(checkpoints_dir))]
+        return startup(args, lambda _home: paths, specs)
     except InferenceError as exc:
-        raise EvaluationError(f"{exc} (or pass --checkpoint)") from None
+        raise EvaluationError(str(exc) if specs else f"{exc} (or pass --checkpoint)") from None
 
 
 def _setup_logging(path: Path) -> Callable[[str], None]:
@@ -112,6 +111,7 @@ def _setup_logging(path: Path) -> Callable[[str], None]:
 def main(argv: Optional[list[str]] = None, *, prog: str = "run_evaluation.py", paths_fn: Callable,
          presets: Sequence[str] = ("slm", "regular", "tiny"), default_model: str = "slm") -> int:
     args = build_parser(prog, list(presets), default_model).parse_args(argv)
+    args.dtype = "auto"  # evaluation runs each model in its own precision on the device's terms
     _offline()
     from london_llm.evaluation.errors import EvaluationError
 
@@ -136,10 +136,11 @@ def _evaluate(args, paths, output_dir: Path, log, command: list[str]) -> int:
     from london_llm.evaluation.results import write_results
     from london_llm.evaluation.runner import Settings, evaluate
 
-    checkpoints_dir = Path(args.checkpoints_dir).expanduser() if args.checkpoints_dir else paths.checkpoint_dir(args.model)
+    tasks = _tasks(args)
+    start = _startup(args, paths)
     settings = Settings(
-        checkpoints=_checkpoints(args, checkpoints_dir), checkpoints_dir=checkpoints_dir, output_dir=output_dir,
-        tasks_dir=TASKS_DIR, mode=args.mode, tasks=_tasks(args), seed=args.seed, limit=args.limit,
+        checkpoints=[str(p) for p in start.paths], checkpoints_dir=start.checkpoints_dir, output_dir=output_dir,
+        tasks_dir=TASKS_DIR, mode=args.mode, tasks=tasks, seed=args.seed, limit=args.limit,
         device=args.device, documents_file=_path(args.documents_file), data_dir=_path(args.data_dir),
         questions_file=_path(args.questions), mmlu_dir=_path(args.mmlu_dir), hellaswag_file=_path(args.hellaswag_file),
         batch_size=args.batch_size, baselines=not args.no_baselines, command=command,

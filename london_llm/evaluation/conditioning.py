@@ -62,29 +62,59 @@ def tag_sets(kind: str, year: Optional[int], known: Sequence[str]) -> Optional[d
     return {"own": own, "wrong": wrong, "none": []}
 
 
+BATCH_TOKENS = 2048  # tokens per forward pass: bounds the logits (tokens x vocabulary floats)
+
+
 @torch.inference_mode()
 def score_passages(model, tokenizer, passages: list[Passage], known_tags: Sequence[str],
                    progress=None) -> list[Scored]:
+    """Each passage's text scored after its own tags, wrong ones and none: the three sequences of
+    every passage go through the model together, right-padded (the text's positions never see a
+    pad), in batches of at most BATCH_TOKENS tokens."""
     bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else bos
     context = int(model.config.n_positions)
     device = next(model.parameters()).device
+    jobs: list[tuple[int, str, list[int], int]] = []  # (passage, condition, ids, prefix length)
     out: list[Scored] = []
-    for p in passages:
+    owner: list[Optional[int]] = []  # passage -> index in out
+    texts = [p.text for p in passages]
+    encoded = tokenizer(texts, add_special_tokens=False).input_ids if texts else []
+    for i, (p, ids) in enumerate(zip(passages, encoded)):
         sets = tag_sets(p.kind, p.year, known_tags)
-        if sets is not None:
-            room = context - 1 - max(len(v) for v in sets.values())
-            ids = tokenizer(p.text, add_special_tokens=False).input_ids[:room]
-            if len(ids) >= 2:
-                n_bytes = len(tokenizer.decode(ids).encode("utf-8"))
-                bits = {}
-                for name, tag_list in sets.items():
-                    prefix = [bos] + tokenizer.convert_tokens_to_ids(tag_list)
-                    x = torch.tensor([prefix + ids], device=device)
-                    logits = model(input_ids=x, use_cache=False).logits[0].float()
-                    logp = torch.log_softmax(logits[len(prefix) - 1:-1], dim=-1)
-                    nats = -logp.gather(1, x[0, len(prefix):, None]).sum().item()
-                    bits[name] = nats / LN2
-                out.append(Scored(p.kind, n_bytes, bits))
-        if progress is not None:
-            progress.update(1)
+        owner.append(None)
+        if sets is None:
+            continue
+        ids = ids[:context - 1 - max(len(v) for v in sets.values())]
+        if len(ids) < 2:
+            continue
+        owner[i] = len(out)
+        out.append(Scored(p.kind, len(tokenizer.decode(ids).encode("utf-8")), {}))
+        for name, tag_list in sets.items():
+            prefix = [bos] + tokenizer.convert_tokens_to_ids(tag_list)
+            jobs.append((i, name, prefix + ids, len(prefix)))
+    done = [0] * len(passages)
+    start = 0
+    while start < len(jobs):
+        end, longest = start, 0
+        while end < len(jobs) and max(longest, len(jobs[end][2])) * (end - start + 1) <= max(BATCH_TOKENS, len(jobs[end][2])):
+            longest = max(longest, len(jobs[end][2]))
+            end += 1
+        batch = jobs[start:end]
+        x = torch.full((len(batch), longest), pad, dtype=torch.long, device=device)
+        mask = torch.zeros_like(x)
+        for r, (_i, _name, ids, _n) in enumerate(batch):
+            x[r, :len(ids)] = torch.tensor(ids, device=device)
+            mask[r, :len(ids)] = 1
+        logp = torch.log_softmax(model(input_ids=x, attention_mask=mask, use_cache=False).logits.float(), dim=-1)
+        for r, (i, name, ids, n_prefix) in enumerate(batch):
+            targets = x[r, n_prefix:len(ids)]
+            nats = -logp[r, n_prefix - 1:len(ids) - 1].gather(1, targets[:, None]).sum().item()
+            out[owner[i]].bits[name] = nats / LN2
+            done[i] += 1
+            if progress is not None and done[i] == len(CONDITIONS):
+                progress.update(1)
+        start = end
+    if progress is not None:  # passages with nothing to score
+        progress.update(sum(1 for i, o in enumerate(owner) if o is None))
     return out

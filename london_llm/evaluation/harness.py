@@ -46,6 +46,21 @@ class _quiet:
         self.logger.setLevel(self.level)
 
 
+class _no_env_report:
+    """simple_evaluate ends by collecting torch's environment report (subprocesses: pip, conda,
+    nvidia-smi; 0.6 s a call here, four calls a run); results.json records the libraries and the
+    machine itself, so the harness's copy is skipped while we call it."""
+
+    def __enter__(self):
+        import lm_eval.evaluator as evaluator
+
+        self.evaluator, self.saved = evaluator, evaluator.add_env_info
+        evaluator.add_env_info = lambda storage: storage.setdefault("pretty_env_info", "not collected")
+
+    def __exit__(self, *exc):
+        self.evaluator.add_env_info = self.saved
+
+
 def make_lm(model, tokenizer, *, batch_size: int = 32, max_length: Optional[int] = None):
     """An lm-eval HFLM around an already loaded model (no second load, no network)."""
     from lm_eval.models.huggingface import HFLM
@@ -55,10 +70,20 @@ def make_lm(model, tokenizer, *, batch_size: int = 32, max_length: Optional[int]
                     max_length=max_length or int(model.config.n_positions))
 
 
+_MANAGERS: dict[tuple[str, str], Any] = {}
+
+
 def task_manager(tasks_dir: Path, metadata: Optional[dict[str, Any]] = None):
+    """A TaskManager indexing only our folder, made once per folder and metadata (indexing reads
+    every YAML file: over a second a call here; a run calls the harness several times)."""
+    import json
+
     from lm_eval.tasks import TaskManager
 
-    return TaskManager(include_path=str(tasks_dir), include_defaults=False, metadata=metadata or None)
+    key = (str(Path(tasks_dir).resolve()), json.dumps(metadata or {}, sort_keys=True))
+    if key not in _MANAGERS:
+        _MANAGERS[key] = TaskManager(include_path=str(tasks_dir), include_defaults=False, metadata=metadata or None)
+    return _MANAGERS[key]
 
 
 def evaluate(lm, task_names: list[str], tasks_dir: Path, *, metadata: Optional[dict[str, Any]] = None,
@@ -72,7 +97,7 @@ def evaluate(lm, task_names: list[str], tasks_dir: Path, *, metadata: Optional[d
     unknown = [t for t in task_names if t not in manager.all_tasks]
     if unknown:
         raise EvaluationError(f"lm-eval does not know task(s) {', '.join(unknown)} in {tasks_dir}")
-    with _quiet():
+    with _quiet(), _no_env_report():
         out = lm_eval.simple_evaluate(model=lm, tasks=task_names, task_manager=manager, limit=limit,
                                       samples=samples, log_samples=True, random_seed=seed,
                                       numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed)

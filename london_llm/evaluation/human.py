@@ -78,7 +78,10 @@ def _form(rows: list[dict]) -> str:
                      + "".join(scales) +
                      f'<textarea name="{r["sample_id"]}:comments" placeholder="comments (optional)"></textarea></section>')
     rubric = "".join(f"<li><b>{c.replace('_', ' ')}</b>: {html.escape(t)}</li>" for c, t in RUBRIC.items())
+    # inside <script>, "</" in a generated text would end the script (and run whatever follows):
+    # "<\/" is the same string to JavaScript; "<!--" likewise
     data = json.dumps([{"sample_id": r["sample_id"], "prompt": r["prompt"], "text": r["text"]} for r in rows])
+    data = data.replace("</", "<\\/").replace("<!--", "<\\u0021--")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>London Historical LLM - rating form</title>
 <style>body{{font-family:Georgia,serif;max-width:50em;margin:2em auto;padding:0 1em}}
@@ -93,7 +96,7 @@ section{{border-top:1px solid #999;padding:1em 0}}.prompt{{color:#555;font-style
 <script>
 const SAMPLES = {data};
 const CRITERIA = {json.dumps(list(CRITERIA))};
-function cell(v) {{ v = String(v); return /[",\\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v; }}
+function cell(v) {{ v = String(v); return /[",\\r\\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v; }}
 document.getElementById('save').onclick = function () {{
   const rater = document.getElementById('rater').value.trim();
   if (!rater) {{ document.getElementById('status').textContent = 'Please enter your name first.'; return; }}

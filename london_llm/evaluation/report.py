@@ -107,6 +107,17 @@ def _details(task: str, d: dict) -> list[str]:
         out.append("Words found: " + (", ".join(f"{w['term']} ({w['year']}) x{w['count']}" for w in found[:30])
                                       or "none") + f" - in {d.get('words', 0)} words of {d.get('samples', 0)} samples.")
         out.append("")
+    if task == "mmlu" and d.get("by_category"):
+        for key, title in (("by_category", "category"), ("by_subject", "subject")):
+            out.append(f"| {title} | acc | n |")
+            out.append("|---|---|---|")
+            for name, v in d[key].items():
+                out.append(f"| {name} | {fmt({'value': v['acc'], 'stderr': v['stderr']})} | {v['n']} |")
+            out.append("")
+        whole = d.get("overall_as_harness_group")
+        if whole:
+            out += [f"Overall as the harness's mmlu group: {fmt({'value': whole['acc'], 'stderr': whole['stderr']})} "
+                    f"(n={whole['n']}; {d.get('aggregation', '')}).", ""]
     if task == "cutoff" and d.get("reading"):
         out += [d["reading"], ""]
     return out

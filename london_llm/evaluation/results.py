@@ -21,6 +21,8 @@ Format 1, one JSON object:
           "sha256": "<sha256 of model.safetensors>" | null,
           "tokenizer_sha256": "..." | null,
           "shape": {"n_layer": 2, "n_head": 4, "n_embd": 128, "n_positions": 128, "vocab_size": 4096},
+          "seconds": 41.2,                        # wall time of this checkpoint
+          "timings": {"load": 0.3, "harness": 12.1, ...},   # seconds per phase (absent in older files)
           "tasks": {
             "<task name>": {                      # e.g. "bpb", "history_mc", "cutoff", "vocabulary", ...
               "engine": "lm-eval 0.4.13" | "london_llm",   # who computed the metrics
@@ -43,13 +45,13 @@ names the file and says to rerun 05_evaluation/run_evaluation.py).
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from london_llm.atomic import write_json
+from london_llm.jsonl import read_versioned_json
 from london_llm.evaluation.errors import EvaluationError
 
 FORMAT_VERSION = 1
@@ -119,16 +121,11 @@ def write_results(folder: Path, results: dict[str, Any]) -> Path:
 
 def read_results(path: Path) -> dict[str, Any]:
     """results.json (or the folder holding it), validated; ResultsFormatError if unusable."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / RESULTS_FILE
-    if not path.is_file():
-        raise ResultsFormatError(f"{path} does not exist - run 05_evaluation/run_evaluation.py first")
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ResultsFormatError(f"{path} is not valid JSON ({exc}) - {RERUN}") from None
-    return validate(results, str(path))
+    file, results = read_versioned_json(
+        path, RESULTS_FILE, version=FORMAT_VERSION, error=ResultsFormatError, advice=RERUN,
+        missing=f"{Path(path) / RESULTS_FILE if Path(path).is_dir() else path} does not exist - "
+                "run 05_evaluation/run_evaluation.py first")
+    return validate(results, str(file))
 
 
 def iter_metrics(results: dict[str, Any]) -> Iterator[dict[str, Any]]:

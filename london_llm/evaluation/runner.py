@@ -6,6 +6,7 @@ tag conditioning, generation tasks (anachronisms, ROUGE) on the inference core, 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import platform
@@ -24,6 +25,7 @@ from london_llm.evaluation.heldout import (Passage, document_starts, held_out_do
                                            sample_passages, split_source, write_passages)
 from london_llm.evaluation.results import metric, new_results
 from london_llm.evaluation.stats import mean_stderr, poisson_interval, ratio_stderr
+from london_llm.inference.loading import set_threads  # noqa: F401 - used below, and by older callers
 
 LN2 = math.log(2)
 TASKS = ("bpb", "history", "cutoff", "vocabulary", "conditioning", "anachronism", "rouge", "questions",
@@ -131,19 +133,13 @@ def _tokenizer_key(loaded) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-SMALL_MODEL_PARAMS = 50_000_000
-
-
-def set_threads(model, threads: Optional[int], device) -> None:
-    """A small model on a CPU runs fastest on one thread: its matrices are too small for intra-op
-    parallelism to pay for the threads' synchronisation (on a busy 2-core machine a 2-layer model's
-    forward pass took 0.5 s on two threads and 3 ms on one)."""
-    import torch
-
-    if threads is not None:
-        torch.set_num_threads(max(1, threads))
-    elif getattr(device, "type", str(device)) == "cpu" and sum(p.numel() for p in model.parameters()) < SMALL_MODEL_PARAMS:
-        torch.set_num_threads(1)
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], name: str):
+    clock = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - clock, 2)
 
 
 def _count(path: Path, select=None) -> int:
@@ -322,17 +318,21 @@ class Run:
         from london_llm.inference.errors import InferenceError
         from london_llm.inference.loading import load_model
 
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
         try:
             loaded = load_model(spec, checkpoints_dir=self.s.checkpoints_dir, device=self.s.device)
         except InferenceError as exc:
             raise EvaluationError(str(exc)) from None
+        timings["load"] = round(time.perf_counter() - clock, 2)
         files = self.run_files(loaded)
         self.check_tokenizer(loaded, files)
         set_threads(loaded.model, self.s.threads, loaded.device)
         self.s.log(f"Evaluating {loaded.path} (step {loaded.step}) on {loaded.device}")
         self.device = str(loaded.device)
         started = time.perf_counter()
-        held = self.heldout(files) if any(t in self.s.tasks for t in ("bpb", "conditioning", "anachronism", "rouge")) else None
+        with _timed(timings, "heldout"):
+            held = self.heldout(files) if any(t in self.s.tasks for t in ("bpb", "conditioning", "anachronism", "rouge")) else None
         cfg = loaded.model.config
         entry: dict[str, Any] = {
             "name": loaded.path.name, "path": str(loaded.path), "step": loaded.step, "sha256": loaded.sha256,
@@ -344,32 +344,40 @@ class Run:
                                   "model): held-out bits per byte, conditioning and ROUGE skipped; pass --data_dir "
                                   "and --documents_file of the training run")
         vocab = bl.real_vocab_size(loaded.model, loaded.tokenizer)
-        unigram = self.unigram(files["data_dir"], vocab) if self.s.baselines else None
+        with _timed(timings, "unigram"):
+            unigram = self.unigram(files["data_dir"], vocab) if self.s.baselines else None
         if self.s.baselines and unigram is None:
             entry["notes"].append("no train.bin for this model: the unigram baseline is skipped")
         names = self.harness_tasks(held)
         if names:
             self.s.log(f"lm-evaluation-harness: {', '.join(names)}")
-            out = self.run_harness(loaded.model, loaded.tokenizer, names, held)
+            with _timed(timings, "harness"):
+                out = self.run_harness(loaded.model, loaded.tokenizer, names, held)
             base_out = None
             if self.s.baselines:
-                base_out = self.baseline_once(("harness", tuple(names)), loaded, lambda: self.run_harness(
-                    self.untrained(loaded), loaded.tokenizer, names, held),
-                    "lm-evaluation-harness on the untrained baseline (same shape, random weights)")
+                with _timed(timings, "harness_untrained"):
+                    base_out = self.baseline_once(("harness", tuple(names)), loaded, lambda: self.run_harness(
+                        self.untrained(loaded), loaded.tokenizer, names, held),
+                        "lm-evaluation-harness on the untrained baseline (same shape, random weights)")
             entry["harness"] = {"lm_eval": harness.lm_eval_version(), "tasks": names,
                                 "results": {n: out["results"].get(n) for n in names}}
-            if "bpb" in self.s.tasks:
-                entry["tasks"]["bpb"] = self.bpb_entry(out, base_out, held, unigram, loaded, vocab)
-            for task in self.s.tasks:
-                if task in MC_TASKS:
-                    entry["tasks"][task] = self.mc_entry(task, out, base_out, unigram, loaded)
+            with _timed(timings, "harness_tables"):  # baselines, groupings
+                if "bpb" in self.s.tasks:
+                    entry["tasks"]["bpb"] = self.bpb_entry(out, base_out, held, unigram, loaded, vocab)
+                for task in self.s.tasks:
+                    if task in MC_TASKS:
+                        entry["tasks"][task] = self.mc_entry(task, out, base_out, unigram, loaded)
         if "conditioning" in self.s.tasks and held is not None:
-            entry["tasks"]["conditioning"] = self.conditioning_entry(loaded, held, entry["notes"])
+            with _timed(timings, "conditioning"):
+                entry["tasks"]["conditioning"] = self.conditioning_entry(loaded, held, entry["notes"])
         if "anachronism" in self.s.tasks:
-            entry["tasks"]["anachronism"] = self.anachronism_entry(loaded, held, unigram)
+            with _timed(timings, "anachronism"):
+                entry["tasks"]["anachronism"] = self.anachronism_entry(loaded, held, unigram)
         if "rouge" in self.s.tasks and held is not None:
-            entry["tasks"]["rouge"] = self.rouge_entry(loaded, held, unigram)
+            with _timed(timings, "rouge"):
+                entry["tasks"]["rouge"] = self.rouge_entry(loaded, held, unigram)
         entry["seconds"] = round(time.perf_counter() - started, 2)
+        entry["timings"] = timings  # seconds per phase (the harness runs its tasks together)
         self.s.log(f"{loaded.path.name}: done in {entry['seconds']:.0f} s")
         entry["held"] = held
         if self.s.keep_models:
@@ -495,6 +503,10 @@ class Run:
                         base["untrained"][k + suffix] = metric(v, se, n)
             if name == "london_history":
                 details["by_topic"] = self._by_field(out["samples"][name], "topic")
+            if name == "london_mmlu":
+                from london_llm.evaluation.mmlu import breakdown
+
+                details.update(breakdown(out["samples"][name]))
         if task == "cutoff" and {"london_cutoff_before", "london_cutoff_after"} <= per_task.keys():
             b, a = per_task["london_cutoff_before"]["acc"], per_task["london_cutoff_after"]["acc"]
             metrics["gap"] = metric(b[0] - a[0], math.hypot(b[1] or 0, a[1] or 0), b[2] + a[2])

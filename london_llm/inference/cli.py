@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional
 
-from london_llm.inference.flags import add_model_flags, add_sampling_flags, model_spec
+from london_llm.inference.flags import add_model_flags, add_sampling_flags, startup
 
 DEFAULT_HISTORY = Path("~/.london_llm_history")
 
@@ -58,14 +58,15 @@ def main(argv: Optional[list[str]], *, prog: str = "inference_unified.py", descr
     from london_llm.inference.errors import InferenceError
 
     try:
-        spec, root = model_spec(args, paths_fn)
+        start = startup(args, paths_fn)
         if args.list_tags:
-            return _list_tags(spec, root)
+            return _list_tags(start.path)
         from london_llm.inference.engine import Engine
         from london_llm.inference.interactive import InteractiveSession, generate_and_print, model_banner
-        from london_llm.inference.loading import load_model
+        from london_llm.inference.loading import load_model, set_threads
 
-        loaded = load_model(spec, checkpoints_dir=root, device=args.device, dtype=args.dtype)
+        loaded = load_model(start.path, checkpoints_dir=start.checkpoints_dir, device=args.device, dtype=args.dtype)
+        set_threads(loaded.model, start.threads, loaded.device)
         engine = Engine(loaded)
         settings = settings_from(args, loaded.conditioning_tags)
         if not args.json and not args.interactive:
@@ -87,11 +88,9 @@ def main(argv: Optional[list[str]], *, prog: str = "inference_unified.py", descr
         return 130
 
 
-def _list_tags(spec, root) -> int:
-    from london_llm.inference.loading import resolve_model_path
+def _list_tags(path: Path) -> int:
     from london_llm.inference.prompts import describe_tags
 
-    path = resolve_model_path(spec, root)
     try:
         tags = json.loads((path / "london_tokenizer.json").read_text(encoding="utf-8")).get("conditioning_tags", [])
     except (OSError, ValueError, AttributeError):

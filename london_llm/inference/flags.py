@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
+
+if TYPE_CHECKING:
+    import torch
 
 
 def add_model_flags(p: argparse.ArgumentParser, default_model: str, presets) -> None:
@@ -19,6 +23,9 @@ def add_model_flags(p: argparse.ArgumentParser, default_model: str, presets) -> 
     p.add_argument("--home", help="artifact root (default: $LONDON_LLM_HOME or the repository)")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
     p.add_argument("--dtype", default="auto", help="auto (bf16/fp16 on GPU, fp32 on CPU) | fp32 | bf16 | fp16")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: 1 for models under 50M parameters, which run fastest "
+                        "so, else torch's default; serve.py: torch's default)")
 
 
 def add_sampling_flags(p: argparse.ArgumentParser) -> None:
@@ -41,13 +48,44 @@ def add_sampling_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--year", type=int, default=None, help="choose the period holding this year")
 
 
-def model_spec(args, paths_fn: Callable) -> tuple[str | Path, Path]:
-    """(what to load, the checkpoints folder names are looked up in)."""
-    from london_llm.inference.loading import newest_checkpoint
+@dataclass(frozen=True)
+class Startup:
+    """What a command line asked for, checked before anything is loaded: a wrong checkpoint name,
+    device or dtype is one clear error at start, not after minutes of work (or a server's 503)."""
+    specs: tuple  # what to load, in order (names, folders or Hub ids as given; the newest if none)
+    paths: tuple  # the folders they resolve to
+    checkpoints_dir: Path  # where checkpoint-N names are looked up
+    device: "torch.device"
+    dtype: "torch.dtype"
+    threads: Optional[int]  # --threads as given (None: see loading.set_threads)
 
-    root = Path(args.checkpoints_dir) if args.checkpoints_dir else Path(paths_fn(args.home).checkpoint_dir(args.model))
-    if args.checkpoint:
-        return args.checkpoint, root
-    return newest_checkpoint(root, log=lambda m: print(f"WARNING: {m}", file=sys.stderr)), root
+    @property
+    def spec(self):
+        return self.specs[0]
+
+    @property
+    def path(self) -> Path:
+        return self.paths[0]
 
 
+def startup(args, paths_fn: Callable, specs: Sequence = ()) -> Startup:
+    """The start-up of inference_unified.py, serve.py and run_evaluation.py: the checkpoints folder
+    (--checkpoints_dir, else the --model's under --home), what to load (`specs`, else --checkpoint,
+    else the newest complete checkpoint there), each resolved to its folder, the device and dtype.
+    Raises InferenceError."""
+    from london_llm.inference.loading import choose_device, choose_dtype, newest_checkpoint, resolve_model_path
+
+    root = Path(args.checkpoints_dir).expanduser() if args.checkpoints_dir else \
+        Path(paths_fn(args.home).checkpoint_dir(args.model))
+    given = tuple(specs) or ((args.checkpoint,) if isinstance(getattr(args, "checkpoint", None), str) else ())
+    if not given:
+        given = (newest_checkpoint(root, log=lambda m: print(f"WARNING: {m}", file=sys.stderr)),)
+    paths = tuple(resolve_model_path(spec, root) for spec in given)
+    device = choose_device(getattr(args, "device", "auto"))
+    dtype = choose_dtype(device, getattr(args, "dtype", "auto"))
+    threads = getattr(args, "threads", None)
+    if threads is not None and threads < 1:
+        from london_llm.inference.errors import InferenceError
+
+        raise InferenceError(f"--threads {threads}: at least 1")
+    return Startup(given, paths, root, device, dtype, threads)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional
 
-from london_llm.inference.flags import add_model_flags, model_spec
+from london_llm.inference.flags import add_model_flags, startup
 
 API_KEY_ENV = "LONDON_LLM_API_KEY"
 
@@ -40,7 +40,6 @@ def main(argv: Optional[list[str]], *, prog: str = "serve.py", description: str 
          default_model: str = "slm", presets=("slm", "regular", "tiny"), paths_fn: Callable) -> int:
     args = build_parser(prog, description, default_model, presets).parse_args(argv)
     from london_llm.inference.errors import InferenceError
-    from london_llm.inference.loading import choose_device, choose_dtype, resolve_model_path
     from london_llm.logs import setup_logger
     from london_llm.inference import server
 
@@ -53,12 +52,15 @@ def main(argv: Optional[list[str]], *, prog: str = "serve.py", description: str 
         print("ERROR: --queue_size and --max_batch must be at least 1", file=sys.stderr)
         return 2
     try:  # what can be checked at once is, before the port opens: a wrong name is an error, not a 503
-        spec, root = model_spec(args, paths_fn)
-        path = resolve_model_path(spec, root)
-        choose_dtype(choose_device(args.device), args.dtype)
+        start = startup(args, paths_fn)
     except InferenceError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return exc.exit_code
+    path, root = start.path, start.checkpoints_dir
+    if start.threads is not None:  # only when asked: the model runs on worker threads, not this one
+        import torch
+
+        torch.set_num_threads(start.threads)
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     if args.host not in ("127.0.0.1", "localhost", "::1") and api_key is None:
         print(f"WARNING: serving on {args.host} without an API key: anyone who can reach it can use it",

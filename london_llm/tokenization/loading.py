@@ -1,12 +1,12 @@
 """Open a tokenizer folder (format 1), checking it is complete and what this project wrote."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import tokenizers
 
+from london_llm.jsonl import read_versioned_json
 from london_llm.tags import END_OF_TEXT, PAD
 from london_llm.tokenization.errors import TokenizerError
 from london_llm.tokenization.format import FOLDER_FILES, FORMAT_VERSION, INFO_FILE, RETRAIN_CMD, tokenizer_sha256
@@ -22,17 +22,9 @@ def tokenizer_info(folder: Path) -> dict:
     folder = Path(folder)
     if not folder.is_dir():
         raise TokenizerError(f"no tokenizer folder at {folder}; {RETRAIN} (or pass the folder)")
-    info_file = folder / INFO_FILE
-    if not info_file.is_file():
-        raise TokenizerError(f"{folder} is not a London tokenizer folder ({INFO_FILE} missing); {RETRAIN}")
-    try:
-        info = json.loads(info_file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TokenizerError(f"{info_file} is corrupt ({exc}); {RETRAIN}") from None
-    if not isinstance(info, dict) or info.get("format_version") != FORMAT_VERSION:
-        found = info.get("format_version") if isinstance(info, dict) else None
-        raise TokenizerError(f"{info_file} has format_version {found!r}; this code reads format "
-                             f"{FORMAT_VERSION}; {RETRAIN}")
+    info_file, info = read_versioned_json(
+        folder, INFO_FILE, version=FORMAT_VERSION, error=TokenizerError, advice=RETRAIN,
+        missing=f"{folder} is not a London tokenizer folder ({INFO_FILE} missing); {RETRAIN}")
     for key in ("vocab_size", "conditioning_tags", "special_token_ids", "tokenizer_sha256", "training_data"):
         if key not in info:
             raise TokenizerError(f"{info_file} lacks {key!r}; {RETRAIN}")

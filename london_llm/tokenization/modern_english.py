@@ -8,9 +8,10 @@ English (2000s-2020s) - the opposite register to the historical corpus, which is
 from __future__ import annotations
 
 import ast
+import os
 import sysconfig
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 SOURCE_DESCRIPTION = ("Python {version} standard library: Language Reference topics (pydoc_data.topics) "
                       "and module/class/function docstrings")
@@ -29,18 +30,37 @@ def _docstrings(path: Path) -> Iterator[str]:
                 yield doc
 
 
-def modern_english_texts() -> list[tuple[str, str]]:
-    """(name, text) pairs: one per reference topic and one per stdlib module's joined docstrings."""
+def _stdlib_files(stdlib: Path) -> list[Path]:
+    """The library's .py files in sorted order, never descending into the skipped folders
+    (site-packages alone can hold more files than the library)."""
+    found = []
+    for folder, dirs, files in os.walk(stdlib):
+        dirs[:] = [d for d in dirs if d not in _SKIP_PARTS]
+        found += [Path(folder) / f for f in files if f.endswith(".py")]
+    return sorted(found)
+
+
+def modern_english_sources() -> list[tuple[str, Callable[[], str]]]:
+    """(name, a function returning its text) for every source, in a fixed order, without reading
+    any: parsing the whole standard library takes ~10 s on a slow CPU, so a caller that needs only
+    a few texts (evaluation's modern passages) reads only those."""
     from pydoc_data.topics import topics
 
-    texts = [(f"topic:{name}", text) for name, text in sorted(topics.items())]
+    sources: list[tuple[str, Callable[[], str]]] = [
+        (f"topic:{name}", (lambda text=text: text)) for name, text in sorted(topics.items())]
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    for path in sorted(stdlib.rglob("*.py")):
-        if _SKIP_PARTS.intersection(path.relative_to(stdlib).parts):
-            continue
-        docs = list(_docstrings(path))
-        if docs:
-            texts.append((f"module:{path.relative_to(stdlib)}", "\n\n".join(docs)))
+    for path in _stdlib_files(stdlib):
+        sources.append((f"module:{path.relative_to(stdlib)}", (lambda path=path: "\n\n".join(_docstrings(path)))))
+    return sources
+
+
+def modern_english_texts() -> list[tuple[str, str]]:
+    """(name, text) pairs: one per reference topic and one per stdlib module's joined docstrings."""
+    texts = []
+    for name, read in modern_english_sources():
+        text = read()
+        if text:
+            texts.append((name, text))
     return texts
 
 

@@ -16,3 +16,14 @@ def test_rate_interval_is_the_exact_poisson_one():
     assert rate == pytest.approx(10.0)
     # residuals a - 10 b = 0, 1000, -1000: variance 1e6 (n-1 = 2), stderr sqrt(1e6 / 3) / mean words 100
     assert se == pytest.approx(math.sqrt(1e6 / 3) / 100, rel=1e-9)
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 7, 50, 1000])
+def test_poisson_interval_equals_the_chi_square_quantiles(count):
+    from scipy.stats import chi2
+
+    from london_llm.evaluation.stats import poisson_interval
+
+    low, high = poisson_interval(count)
+    assert low == pytest.approx(0.0 if count == 0 else chi2.ppf(0.025, 2 * count) / 2, rel=1e-9, abs=1e-12)
+    assert high == pytest.approx(chi2.ppf(0.975, 2 * count + 2) / 2, rel=1e-9)

@@ -414,3 +414,33 @@ def test_mmlu_and_hellaswag_from_the_users_files(run, tmp_path):
     with pytest.raises(ValueError, match="no label"):
         harness.evaluate(harness.make_lm(loaded.model, loaded.tokenizer), ["london_hellaswag"], TASKS,
                          metadata={"hellaswag_file": str(hs)})
+
+
+def test_mmlu_per_subject_and_category_through_the_script(run, tmp_path):
+    mmlu = tmp_path / "mmlu" / "test"
+    mmlu.mkdir(parents=True)
+    sizes = {"astronomy": 3, "anatomy": 2, "philosophy": 4, "my_own_subject": 1}
+    for subject, n in sizes.items():
+        with open(mmlu / f"{subject}_test.csv", "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            for i in range(n):
+                w.writerow([f"Question {i} on {subject}, with a comma?", "one", "two", "three", "four", "ABCD"[i % 4]])
+    out = tmp_path / "out"
+    r = evaluate(run, "--model", "tiny", "--tasks", "mmlu", "--mmlu_dir", str(tmp_path / "mmlu"), "--no_baselines",
+                 "--output_dir", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    entry = json.loads((out / "results.json").read_text())["checkpoints"][0]["tasks"]["mmlu"]
+    d = entry["details"]
+    assert {s: v["n"] for s, v in d["by_subject"].items()} == sizes
+    assert d["by_subject"]["philosophy"]["category"] == "humanities"
+    assert d["by_subject"]["my_own_subject"]["category"] == "uncategorised"
+    assert set(d["by_category"]) == {"stem", "humanities", "uncategorised"}
+    assert d["by_category"]["stem"]["n"] == 5 and d["by_category"]["stem"]["stderr"] is not None
+    overall = entry["metrics"]["acc"]
+    assert overall["n"] == 10
+    weighted = sum(v["acc"] * v["n"] for v in d["by_subject"].values()) / 10
+    assert overall["value"] == pytest.approx(weighted) == pytest.approx(d["overall_as_harness_group"]["acc"])
+    report = (out / "report.md").read_text()
+    assert "| category | acc | n |" in report and "| philosophy |" in report
+    assert "Overall as the harness's mmlu group" in report
+    no_network(run)
