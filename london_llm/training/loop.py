@@ -6,7 +6,8 @@ so a resumed run takes the same steps with the same losses as one that never sto
 Under torchrun the model is wrapped in DistributedDataParallel; gradients are synchronised only
 on the last micro-step, losses are averaged across ranks, and rank 0 alone reports and saves.
 What a resume restores is training.resume; what a checkpoint records, training.saving; where
-reports go, training.reporting.
+reports go, training.reporting; how a stop on a slow step saves the last completed step at once,
+training.midstep (started by training.stopwatch's thread).
 """
 from __future__ import annotations
 
