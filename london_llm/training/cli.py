@@ -269,6 +269,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
         ctx = dist_utils.setup(args.device)
     except PrecisionError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
+        dist_utils.record_error_for_torchrun(str(exc))
         return EXIT_USAGE
     except StopRequested:
         return 0
@@ -383,7 +384,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
                        wandb_dir=paths.logs_dir, peak_flops=args.peak_flops, model_name=model_name,
                        extra_state={"data_dir": str(data_dir), "documents_file": str(documents_file),
                                     identity.STATE_KEY: run_identity.to_state()},
-                       identity=run_identity, stop=stop,
+                       identity=run_identity, stop=stop, lock=lock if ctx.is_main else None,
                        resume_advice=lambda checkpoint: resume_advice(args, argv, prog, output_dir, checkpoint,
                                                                       default_output))
         result = train(job)
@@ -406,6 +407,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     except known as exc:
         if ctx.is_main:  # every rank meets the same problem; one says so
             logger.error(str(exc))
+            dist_utils.record_error_for_torchrun(str(exc))
         return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001
         if not ctx.is_main and _peer_gone(exc):

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import os
+import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -59,6 +61,22 @@ def setup(device_arg: Optional[str] = None, timeout_minutes: float = 180) -> Dis
     return DistContext(rank, local_rank, world_size, device, backend)
 
 
+def record_error_for_torchrun(message: str) -> None:
+    """Write `message` where torchrun reads a worker's error (TORCHELASTIC_ERROR_FILE, set for each
+    worker), so plain torchrun's ChildFailedError report shows it as the root cause's `traceback`
+    instead of "<N/A>" (the JSON torch's own @record writes). Outside torchrun a no-op."""
+    path = os.environ.get("TORCHELASTIC_ERROR_FILE")
+    if not path:
+        return
+    data = {"message": {"message": message,
+                        "extraInfo": {"py_callstack": message, "timestamp": str(int(time.time()))}}}
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+    except OSError:
+        pass  # torchrun then prints "<N/A>", as before; the run's own ERROR line stands
+
+
 def shutdown(ctx: DistContext) -> None:
     if ctx.enabled and dist.is_initialized():
         dist.destroy_process_group()
@@ -87,13 +105,15 @@ def sum_(ctx: DistContext, tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
-def any_true(ctx: DistContext, flag: bool) -> bool:
-    """True on every rank when `flag` is true on any (e.g. a stop signal that reached one rank)."""
+def any_true_and_max(ctx: DistContext, flag: bool, value: float) -> tuple[bool, float]:
+    """any_true of `flag` and the largest `value` over all ranks, in one reduction (the loop's stop
+    check and its slowest step time, which every rank must agree on: training.midstep)."""
     if not ctx.enabled:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=ctx.device)
+        return flag, value
+    t = torch.tensor([1.0 if flag else 0.0, float(value)], dtype=torch.float64, device=ctx.device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item())
+    flag_max, value_max = t.tolist()
+    return flag_max > 0, value_max
 
 
 def gather_objects(ctx: DistContext, obj: Any) -> list[Any]:

@@ -6,7 +6,8 @@ so a resumed run takes the same steps with the same losses as one that never sto
 Under torchrun the model is wrapped in DistributedDataParallel; gradients are synchronised only
 on the last micro-step, losses are averaged across ranks, and rank 0 alone reports and saves.
 What a resume restores is training.resume; what a checkpoint records, training.saving; where
-reports go, training.reporting.
+reports go, training.reporting; how a stop on a slow step saves the last completed step at once,
+training.midstep (started by training.stopwatch's thread).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from london_llm.pretokenize.format import open_tokens
 from london_llm.settings import TrainConfig
 from london_llm.training import checkpoint as ckpt
 from london_llm.training import distributed as dist_utils
-from london_llm.training import resume
+from london_llm.training import midstep, resume, testhooks
 from london_llm.training.batches import EpochBatches, validation_batches
 from london_llm.training.errors import TrainingError
 from london_llm.training.fused_loss import CausalLMLoss
@@ -39,6 +40,7 @@ from london_llm.training.precision import Precision
 from london_llm.training.reporting import Reporter
 from london_llm.training.saving import save_run
 from london_llm.training.stopping import StopFlag
+from london_llm.training.stopwatch import StopWatcher
 
 
 @dataclass
@@ -67,6 +69,7 @@ class TrainJob:
     identity: Any = None  # training.identity.RunIdentity: the branch metrics.jsonl records carry
     stop: Optional[StopFlag] = None  # installed by the caller (training.cli) for the whole run
     resume_advice: Optional[Callable[[Optional[Path]], str]] = None  # the command that resumes a checkpoint
+    lock: Any = None  # training.runlock.RunLock held by rank 0: released after a mid-step save
 
 
 @dataclass
@@ -123,11 +126,13 @@ def _loss(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def optimizer_step(model, raw_model, optimizer, scaler, next_batch, precision: Precision, accum: int,
-                   grad_clip: float, device: torch.device, ddp: bool = False):
+                   grad_clip: float, device: torch.device, ddp: bool = False, update=None):
     """One optimizer step over `accum` micro-batches -> (summed loss, grad norm), both tensors left on
     the device: no host sync here. Under DDP gradients are all-reduced only on the last micro-step.
     A step whose gradient norm is not finite changes nothing (skipped on the device, see
-    optim.step_unless_nonfinite); the norm is measured even without clipping, for that."""
+    optim.step_unless_nonfinite); the norm is measured even without clipping, for that.
+    `update` (training.midstep.UpdateGuard.update) is held around the only part that changes the
+    parameters and the optimizer's state, so a mid-step save never sees it half done."""
     loss_total = torch.zeros((), device=device)
     for micro in range(accum):
         x, y = _to_device(next_batch(), device)
@@ -142,8 +147,9 @@ def optimizer_step(model, raw_model, optimizer, scaler, next_batch, precision: P
         norm = torch.nn.utils.clip_grad_norm_(raw_model.parameters(), grad_clip)
     else:
         norm = torch.nn.utils.get_total_norm([p.grad for p in raw_model.parameters() if p.grad is not None])
-    step_unless_nonfinite(optimizer, scaler, torch.isfinite(norm))
-    optimizer.zero_grad(set_to_none=True)
+    with update if update is not None else contextlib.nullcontext():
+        step_unless_nonfinite(optimizer, scaler, torch.isfinite(norm))
+        optimizer.zero_grad(set_to_none=True)
     return loss_total, norm
 
 
@@ -236,13 +242,28 @@ def train(job: TrainJob) -> TrainResult:
     window_start = time.perf_counter()
     final_path = None
     stop = job.stop if job.stop is not None else StopFlag().install()
+    advice = job.resume_advice or (lambda path: "rerun the same command")
+    # on a slow step a stop saves the last completed step at once, from the watcher's thread (midstep)
+    saver = midstep.MidStepSaver(job, raw_model=raw_model, optimizer=optimizer, scaler=scaler, steps_total=steps_total,
+                                 tokens_per_step=tokens_per_step, start_step=progress.step, advice=advice)
+    slow_hook = testhooks.slow_step_seconds()
+    if slow_hook and ctx.is_main:
+        log.warning(f"Test hook {testhooks.SLOW_STEP_ENV}={slow_hook:g}: every micro-batch waits {slow_hook:g} s")
+    next_batch = testhooks.slowed(batches.next_batch, slow_hook)
+    last_step_s: Optional[float] = None  # the slowest rank's last step; None: no mid-step saves (CUDA DDP)
     stop.arm()  # from here a stop signal saves at the end of the current step
+    watcher = StopWatcher(stop, saver.on_stop).start()
     loop_start, first_step = time.perf_counter(), progress.step + 1
     try:
         while progress.step < steps_total:
+            saver.at_boundary(midstep.capture(ctx, progress, batches, window, optimizer, report.wandb_id, last_step_s)
+                              if last_step_s is not None and last_step_s >= midstep.SNAPSHOT_AFTER_S else None)
+            step_began = time.perf_counter()
             set_learning_rate(optimizer, lr := learning_rate(progress.step, cfg, steps_total, progress.schedule_anchor))
-            loss, norm = optimizer_step(model, raw_model, optimizer, scaler, batches.next_batch, job.precision,
-                                        cfg.gradient_accumulation_steps, cfg.grad_clip, device, ddp=ctx.enabled)
+            loss, norm = optimizer_step(model, raw_model, optimizer, scaler, next_batch, job.precision,
+                                        cfg.gradient_accumulation_steps, cfg.grad_clip, device, ddp=ctx.enabled,
+                                        update=saver.guard.update(progress.step + 1))
+            step_s = time.perf_counter() - step_began
             window.add(loss, norm)
             timed_steps += 1
             progress.step += 1
@@ -253,8 +274,10 @@ def train(job: TrainJob) -> TrainResult:
             stop_asked = stop.reason is not None
             if stop_at_log_points:
                 stopping = False  # every rank must stop at the same step: decided at the logging point
+            elif ctx.enabled:  # in the one reduction per step: whether to stop, and the slowest rank's time
+                stopping, last_step_s = dist_utils.any_true_and_max(ctx, stop_asked, step_s)
             else:
-                stopping = dist_utils.any_true(ctx, stop_asked) if ctx.enabled else stop_asked
+                stopping, last_step_s = stop_asked, step_s
 
             if step % cfg.logging_steps == 0 or step == steps_total:
                 # one host read per logging window: losses, norms, non-finite count (and the stop flag)
@@ -301,20 +324,24 @@ def train(job: TrainJob) -> TrainResult:
                 # a save inside a logging window carries its partial sums (the window resumes whole)
                 loop_state = {"log_window": window.state_dict(reduce=lambda t: dist_utils.sum_(ctx, t))}
                 try:
-                    final_path = save_run(job, progress, raw_model=raw_model, optimizer=optimizer, scaler=scaler,
-                                          batches=batches, steps_total=steps_total, tokens_per_step=tokens_per_step,
-                                          wandb_id=report.wandb_id, final=is_last, loop_state=loop_state)
+                    path = save_run(job, progress, raw_model=raw_model, optimizer=optimizer, scaler=scaler,
+                                    batches=batches, steps_total=steps_total, tokens_per_step=tokens_per_step,
+                                    wandb_id=report.wandb_id, final=is_last, loop_state=loop_state,
+                                    write=saver.reclaim_lock())
+                    final_path = saver.after_save(step, path)
                 except DivergedError as exc:  # non-finite weights (an optimizer that cannot skip): not saved
                     diverged = exc
                     break
                 excluded += time.perf_counter() - t0
             if stopping and not is_last:
                 if ctx.is_main:
-                    advice = job.resume_advice(final_path) if job.resume_advice else "rerun the same command"
-                    log.warning(f"{stop.reason or 'another rank was stopped'}: stopped at step {step} after "
-                                f"saving {final_path}; to resume: {advice}")
+                    log.warning(f"{stop.reason or 'another rank was stopped'}: stopped at step "
+                                f"{ckpt.step_of(final_path) if final_path else step} after saving {final_path}; "
+                                f"to resume: {advice(final_path)}")
                 break
     finally:
+        saver.close()  # a mid-step save being written completes first
+        watcher.close()
         if job.stop is None:
             stop.uninstall()
 

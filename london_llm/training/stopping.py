@@ -2,7 +2,8 @@
 
 SIGTERM (a scheduler, `kill`, torchrun's own shutdown), SIGINT (Ctrl-C) and SIGHUP (a closed
 terminal or ssh session; torchrun passes it on) set one flag; the loop finishes its step, saves
-and leaves. A console that goes away (`| tee` killed: a broken pipe; a closed terminal: EIO) is
+and leaves (on a slow step the last completed one is saved at once as well: training.stopwatch,
+training.midstep). A console that goes away (`| tee` killed: a broken pipe; a closed terminal: EIO) is
 one more such request: the dead stream is pointed at /dev/null so no later write can kill the
 run, and the log file goes on. Before the loop starts there is nothing to save, so a signal then
 ends the run at once (StopRequested), still through the normal exit path (the lock is released).
@@ -60,16 +61,19 @@ class StopFlag:
         """From here on a stop is a request to save at the end of the current step."""
         self.armed = True
 
-    def request(self, reason: str) -> None:
+    def request(self, reason: str, from_watcher: bool = False) -> None:
+        """Record the stop. training.stopwatch records a signal before this thread's handler sees
+        it (maybe long before, after a long C++ call): that must not count as a first Ctrl-C."""
         if self.reason is None:
             self.reason = reason
+        if not from_watcher and not self._first_at:
             self._first_at = time.monotonic()
 
     def _handle(self, signum, frame) -> None:
         name = signal.Signals(signum).name
         if not self.armed:
             raise StopRequested(f"{name} received")
-        if (self.reason is not None and signum == signal.SIGINT and self.abort_on_second_sigint
+        if (self._first_at and signum == signal.SIGINT and self.abort_on_second_sigint
                 and time.monotonic() - self._first_at > SECOND_SIGINT_AFTER_S):
             raise KeyboardInterrupt
         self.request(f"{name} received")
