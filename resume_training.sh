@@ -8,7 +8,7 @@ source "$ROOT/10_scripts/launch_common.sh"
 
 usage() {
   cat <<USAGE
-Usage: ./resume_training.sh                         list every model's checkpoints (step, val loss, date)
+Usage: ./resume_training.sh                         list every model's checkpoints (step, val loss, date, size)
        ./resume_training.sh checkpoint-N [flags]    resume the model that checkpoint belongs to
        ./resume_training.sh PATH/checkpoint-N [flags]
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
+from ..errors import LondonLLMError
 from .document import year_of
 from .sidecar import Item
 
@@ -29,7 +30,7 @@ ARCHIVE_KINDS = ("zip",)
 _OPEN: dict[tuple[int, str], zipfile.ZipFile] = {}  # per process: a forked worker opens its own
 
 
-class ArchiveError(ValueError):
+class ArchiveError(LondonLLMError, ValueError):
     """The archive cannot be read (truncated, not a zip); the message names it and what to do."""
 
 

@@ -41,6 +41,7 @@ from .dedup import Deduplicator, THRESHOLD
 from .documents import DOCUMENTS_FILE, write_documents
 from .normalise import LONG_S_MODES
 from .sidecar import SidecarError, find_sidecars, read_sidecar
+from ..errors import LondonLLMError
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1  # of statistics.json (documents.jsonl: cleaning.documents.FORMAT_VERSION)
@@ -62,7 +63,7 @@ FILTER_DESCRIPTIONS = {
 }
 
 
-class BuildError(ValueError):
+class BuildError(LondonLLMError, ValueError):
     pass
 
 

@@ -5,8 +5,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
+from ..errors import LondonLLMError
 
-class ParseError(ValueError):
+
+class ParseError(LondonLLMError, ValueError):
     """A file that cannot be read as its declared format (truncated XML, HTML instead of text ...)."""
 
 

@@ -16,11 +16,12 @@ import requests
 
 from london_llm.collect.fetch import Unreachable, gave_up, retries_exhausted
 from london_llm.collect.http import RETRY_STATUSES, HttpSettings
+from london_llm.errors import LondonLLMError
 
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 
-class PlanError(RuntimeError):
+class PlanError(LondonLLMError, RuntimeError):
     """A source could not be expanded into items (search or listing failed); message says why."""
 
 

@@ -24,6 +24,7 @@ from urllib3.exceptions import MaxRetryError
 
 from london_llm.collect.http import RETRY_STATUSES, HostUnreachable, HttpSettings, connect_failure
 from london_llm.collect.textcheck import LicenceRefused, NotText, check_file
+from london_llm.errors import LondonLLMError
 
 CHUNK = 1 << 16
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024  # no single text we collect comes near this
@@ -31,7 +32,7 @@ _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _GONE = (401, 403, 404, 410, 451)
 
 
-class DownloadError(RuntimeError):
+class DownloadError(LondonLLMError, RuntimeError):
     """This item could not be fetched; the message says why and what was tried."""
 
 

@@ -22,6 +22,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 from urllib3.util.retry import Retry
 
+from ..errors import LondonLLMError
+
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 USER_AGENT = ("LondonHistoricalLLM-collector/1.0 (research corpus of public-domain London texts 1500-1913; "
               "polite: rate-limited, resumes, honours Retry-After) python-requests/" + requests.__version__)
@@ -54,7 +56,7 @@ class HttpSettings:
 CONNECT_FAILURES = (NewConnectionError, ConnectTimeoutError)
 
 
-class HostUnreachable(requests.exceptions.ConnectionError):
+class HostUnreachable(LondonLLMError, requests.exceptions.ConnectionError):
     """A request to a host already marked down in this run (raised before anything is sent)."""
 
     def __init__(self, host: str, why: str, request=None):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
+from london_llm.errors import LondonLLMError
 from london_llm.tags import KINDS as DOC_KINDS
 
 REGISTRY_FORMAT_VERSION = 1
@@ -78,7 +79,7 @@ MIRRORS: dict[str, Mirror] = {m.name: m for m in (
 )}
 
 
-class RegistryError(ValueError):
+class RegistryError(LondonLLMError, ValueError):
     """The registry file is missing, not JSON, or an entry is invalid (the message names it)."""
 
 

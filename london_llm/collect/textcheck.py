@@ -15,12 +15,14 @@ from typing import Sequence
 
 from lxml import etree
 
+from ..errors import LondonLLMError
 
-class NotText(ValueError):
+
+class NotText(LondonLLMError, ValueError):
     """The body is not the text the source promised (worth retrying: the next answer may be right)."""
 
 
-class LicenceRefused(ValueError):
+class LicenceRefused(LondonLLMError, ValueError):
     """The text's own licence forbids our use; the item is skipped, not retried."""
 
 

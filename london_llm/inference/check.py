@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from london_llm import tags
 from london_llm.training import checkpoint as ckpt
+from london_llm.training import status
 
 # the guide's "Sample Test Prompts"
 SAMPLE_PROMPTS = (
@@ -23,25 +24,9 @@ SAMPLE_PROMPTS = (
 )
 
 
-def human_size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
-
-
-def checkpoint_table(root: Path) -> str:
-    """One line per checkpoint: name, step, validation loss, date, size, and whether it is complete."""
-    infos = ckpt.list_checkpoints(root, deep=False)
-    if not infos:
-        return f"No checkpoints in {root}."
-    lines = [f"Checkpoints in {root}:", f"  {'name':<22}{'step':>9}  {'val loss':>9}  {'saved':<17}{'size':>10}  status"]
-    for i in infos:
-        val = f"{i.val_loss:.4f}" if i.val_loss is not None else "-"
-        status = "ok" if i.problem is None else f"INCOMPLETE: {i.problem}"
-        lines.append(f"  {i.name:<22}{i.step:>9}  {val:>9}  {i.saved:<17}{human_size(i.size_bytes):>10}  {status}")
-    return "\n".join(lines)
+def checkpoint_table(root: Path, model: str) -> str:
+    """`model`'s checkpoints in `root`, in the one table training_status.py and resume_training.sh print."""
+    return status.format_checkpoint_table({model: ckpt.list_checkpoints(root, deep=False)}, {model: root})
 
 
 def pick_checkpoint(root: Path, name: Optional[str], log=print) -> Path:

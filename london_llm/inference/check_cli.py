@@ -55,7 +55,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     paths = paths_fn(args.home)
     root = Path(args.checkpoints_dir or paths.checkpoint_dir(args.model))
     if args.list_checkpoints:
-        print(check.checkpoint_table(root))
+        print(check.checkpoint_table(root, args.model))
         return 0
     try:
         path = check.pick_checkpoint(root, args.checkpoint_path)

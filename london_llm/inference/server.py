@@ -20,6 +20,7 @@ import queue
 import threading
 import time
 import uuid
+from collections import deque
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -56,7 +57,7 @@ class APIError(Exception):
 
 # --- the worker thread ---------------------------------------------------------------------------
 
-@dataclass
+@dataclass(eq=False)  # a job is itself: the queue finds it by identity
 class Job:
     """One HTTP request: one GenerationRequest per prompt, events for the event loop, a cancel switch."""
     requests: list  # GenerationRequest, each with the job's cancel event
@@ -65,6 +66,13 @@ class Job:
     cancel: threading.Event = field(default_factory=threading.Event)
     rows: int = 0
     finished: int = 0
+    on_abandon: Optional[Callable[["Job"], Any]] = None  # the queue's discard, set when the job is queued
+
+    def abandon(self) -> None:
+        """The client is gone or answered: stop its rows, and if it is still waiting, free its place at once."""
+        self.cancel.set()
+        if self.on_abandon is not None:
+            self.on_abandon(self)
 
     def row_finished(self, index: int, completion) -> None:
         """Called by the worker as each row ends; the last one closes the job."""
@@ -95,13 +103,53 @@ class Job:
             self.events.put_nowait(event)
 
 
+class JobQueue:
+    """The bounded queue of waiting jobs (a deque under one condition). A job abandoned while it waits
+    leaves it at once, so a client that hung up no longer holds a place that would turn others away
+    with 429 until the worker reached it. `None` (the stop sentinel) is never refused."""
+
+    def __init__(self, maxsize: int):
+        self.maxsize = max(1, maxsize)
+        self._items: deque = deque()
+        self._cond = threading.Condition()
+
+    def qsize(self) -> int:
+        with self._cond:
+            return len(self._items)
+
+    def put_nowait(self, job: Optional[Job]) -> None:
+        with self._cond:
+            if job is not None and len(self._items) >= self.maxsize:
+                raise queue.Full
+            self._items.append(job)
+            self._cond.notify()
+
+    put = put_nowait  # only the sentinel is put back, and it is never refused
+
+    def get(self, timeout: Optional[float] = None) -> Optional[Job]:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._items, timeout):
+                raise queue.Empty
+            return self._items.popleft()
+
+    def get_nowait(self) -> Optional[Job]:
+        return self.get(timeout=0)
+
+    def discard(self, job: Job) -> None:
+        with self._cond:
+            try:
+                self._items.remove(job)
+            except ValueError:  # already taken by the worker, which drops cancelled rows itself
+                pass
+
+
 class Worker:
     """The thread that owns the Engine: takes queued jobs, decodes them in one batch, and lets jobs that
     arrive meanwhile join that batch between two steps (continuous batching); reports events."""
 
     def __init__(self, engine, *, queue_size: int = 64, max_batch_rows: int = 32, gather_s: float = 0.003):
         self.engine = engine
-        self.jobs: "queue.Queue[Optional[Job]]" = queue.Queue(maxsize=max(1, queue_size))
+        self.jobs = JobQueue(queue_size)
         self.max_batch_rows = max(1, max_batch_rows)
         self.gather_s = gather_s
         self.running_rows = 0
@@ -122,6 +170,7 @@ class Worker:
         self._thread.join(timeout=5)
 
     def submit(self, job: Job) -> None:
+        job.on_abandon = self.jobs.discard
         try:
             self.jobs.put_nowait(job)
         except queue.Full:
@@ -483,7 +532,7 @@ async def collect(job: Job, req: dict, meta: dict, request) -> Any:
                 kind, index, payload = await asyncio.wait_for(job.events.get(), timeout=0.5)
             except asyncio.TimeoutError:
                 if await request.is_disconnected():
-                    job.cancel.set()
+                    job.abandon()
                     return JSONResponse({}, status_code=499)
                 continue
             if kind == "finish":
@@ -493,7 +542,7 @@ async def collect(job: Job, req: dict, meta: dict, request) -> Any:
             elif kind == "done":
                 break
     finally:
-        job.cancel.set()  # after the answer, or on cancellation: nothing more to compute
+        job.abandon()  # after the answer, or on cancellation: nothing more to compute
     choices = [{"text": c.text, "index": i, "logprobs": None, "finish_reason": _reason(c)}
                for i, c in sorted(finished.items())]
     prompt_tokens = sum(len(r.prompt_ids) for r in job.requests)
@@ -558,7 +607,7 @@ async def stream_events(job: Job, req: dict, meta: dict):
                              "total_tokens": prompt_tokens + completion_tokens})
         yield "data: [DONE]\n\n"
     finally:
-        job.cancel.set()  # a client that went away (the response task is cancelled) stops its rows
+        job.abandon()  # a client that went away (the response task is cancelled) stops its rows
 
 
 # --- running it -------------------------------------------------------------------------------------------

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from london_llm.errors import LondonLLMError
-
 from .errors import PublishError
-from .tee import tee_log
+from .tee import run_logged
 
 DEFAULT_REPO = "london-historical-corpus"
 
@@ -93,13 +90,4 @@ def run(args: argparse.Namespace, d: DatasetDefaults, log=print) -> int:
 
 
 def main(argv: Optional[list[str]] = None, *, defaults: DatasetDefaults) -> int:
-    args = build_parser(defaults).parse_args(argv)
-    log = tee_log(args.log_file)
-    try:
-        return run(args, defaults, log=log)
-    except LondonLLMError as exc:  # every stage's known failures
-        log(f"ERROR: {exc}", error=True)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("Interrupted; nothing half-written was left behind.", file=sys.stderr)
-        return 130
+    return run_logged(run, build_parser(defaults).parse_args(argv), defaults)

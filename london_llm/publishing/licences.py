@@ -90,27 +90,29 @@ def combine(licences: Iterable[Licence], what: str = "model") -> tuple[str, str]
 # --- citations the projects ask for --------------------------------------------------------------
 # Matched on a document's source, source id or licence text: the projects, not their files.
 
-CITATIONS = (
-    (re.compile(r"old[ _-]?bailey|\bOBO\b", re.I),
+def _from_london_lives(title: str) -> str:
+    """Sharon Howard's databases built on London Lives share one form of citation."""
+    return f"Sharon Howard, *{title}*, version 2.0 (2018), based on data from www.londonlives.org."
+
+
+# (pattern, citation): one table, compiled once below
+_CITED = (
+    (r"old[ _-]?bailey|\bOBO\b",
      "Tim Hitchcock, Robert Shoemaker, Clive Emsley, Sharon Howard and Jamie McLaughlin, et al., "
      "*The Old Bailey Proceedings Online, 1674-1913* (www.oldbaileyonline.org, version 7.2, March 2015)."),
-    (re.compile(r"london[ _-]?lives|londonlives", re.I),
+    (r"london[ _-]?lives|londonlives",
      "Tim Hitchcock, Robert Shoemaker, Sharon Howard and Jamie McLaughlin, et al., *London Lives, "
      "1690-1800* (www.londonlives.org, version 1.1, 24 April 2012)."),
-    (re.compile(r"ordinarys?_?accounts?_txt|Sharon Howard, from Old Bailey", re.I),
+    (r"ordinarys?_?accounts?_txt|Sharon Howard, from Old Bailey",
      "Sharon Howard, *Old Bailey Online Ordinary's Accounts text files* (derived from the Old Bailey "
      "Online XML with the permission of the project directors)."),
-    (re.compile(r"coroners", re.I),
-     "Sharon Howard, *A Catalogue of Westminster Coroners' Inquests 1760-1799*, version 2.0 (2018), based on "
-     "data from www.londonlives.org."),
-    (re.compile(r"removal|pauper|examination", re.I),
-     "Sharon Howard, *The London Lives Pauper Examinations Database*, version 2.0 (2018), based on data from "
-     "www.londonlives.org."),
-    (re.compile(r"eebo|text creation partnership", re.I),
-     "Early English Books Online Text Creation Partnership (EEBO-TCP), CC0 1.0."),
-    (re.compile(r"standard[ _-]?ebooks", re.I), "Standard Ebooks (standardebooks.org), CC0 1.0."),
-    (re.compile(r"gutenberg", re.I), "Project Gutenberg (www.gutenberg.org)."),
+    (r"coroners", _from_london_lives("A Catalogue of Westminster Coroners' Inquests 1760-1799")),
+    (r"removal|pauper|examination", _from_london_lives("The London Lives Pauper Examinations Database")),
+    (r"eebo|text creation partnership", "Early English Books Online Text Creation Partnership (EEBO-TCP), CC0 1.0."),
+    (r"standard[ _-]?ebooks", "Standard Ebooks (standardebooks.org), CC0 1.0."),
+    (r"gutenberg", "Project Gutenberg (www.gutenberg.org)."),
 )
+CITATIONS = tuple((re.compile(pattern, re.I), cite) for pattern, cite in _CITED)
 
 
 def citations_for(*texts: Optional[str]) -> list[str]:

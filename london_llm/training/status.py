@@ -158,20 +158,30 @@ def format_status(status: RunStatus, title: str, now: Optional[float] = None,
     return "\n".join(lines)
 
 
-# --- checkpoints of several models (resume_training.sh) -------------------------------------------
+# --- the checkpoint table (resume_training.sh, training_status.py and the checkpoint check) ----------
+
+def human_size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
 
 def format_checkpoint_table(per_model: dict[str, list[CheckpointInfo]], dirs: dict[str, Path]) -> str:
-    """Every model's checkpoints with step, validation loss and date; models without any say so."""
+    """Every model's checkpoints with step, validation loss, date, size and whether it is complete;
+    models without any say so. The one layout every command that lists checkpoints prints."""
     lines = []
     for model, infos in per_model.items():
         lines.append(f"{model}: {dirs[model]}")
         if not infos:
             lines.append("  (no checkpoints)")
             continue
-        lines.append(f"  {'checkpoint':<20} {'step':>9} {'val loss':>9}  {'saved':<16}  state")
+        lines.append(f"  {'checkpoint':<20} {'step':>9} {'val loss':>9}  {'saved':<16} {'size':>9}  state")
         for c in infos:
-            state = "ok" if c.problem is None else f"UNUSABLE: {c.problem}"
-            lines.append(f"  {c.name:<20} {c.step:>9,} {_num(c.val_loss):>9}  {c.saved:<16}  {state}")
+            state = "ok" if c.problem is None else f"INCOMPLETE: {c.problem}"
+            lines.append(f"  {c.name:<20} {c.step:>9,} {_num(c.val_loss):>9}  {c.saved:<16} "
+                         f"{human_size(c.size_bytes):>9}  {state}")
     return "\n".join(lines)
 
 

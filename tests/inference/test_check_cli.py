@@ -63,3 +63,15 @@ def test_max_new_tokens_past_the_context_is_refused_not_capped(tiny_checkpoint, 
     code, out = check(capsys, "--checkpoints_dir", tiny_checkpoint.parent, "--max_new_tokens", 94, "--eval_batches", 0,
                       "--prompt", "word " * 30)
     assert code == 2 and "at most" in out  # a long prompt leaves less room: refused, never cut silently
+
+
+def test_the_checkpoint_list_is_the_training_status_table(tmp_path, capsys):
+    from run_records import make_checkpoint
+    from london_llm.training import checkpoint, status
+
+    make_checkpoint(tmp_path, 20, 3.5)
+    make_checkpoint(tmp_path, 40, 3.25)
+    code, out = check(capsys, "--checkpoints_dir", tmp_path, "--list-checkpoints", "--model", "tiny")
+    assert code == 0
+    assert out == status.format_checkpoint_table({"tiny": checkpoint.list_checkpoints(tmp_path)},
+                                                 {"tiny": tmp_path}) + "\n"

@@ -43,3 +43,14 @@ def test_citations_the_projects_ask_for():
     assert any("London Lives, 1690-1800" in c for c in lives)
     assert any("Coroners' Inquests" in c for c in lives)
     assert licences.citations_for("something_else", "CC0 1.0") == []
+
+
+def test_the_london_lives_databases_are_cited_in_their_one_form_whatever_the_case():
+    assert licences.citations_for("LONDONLIVES_PAUPER_EXAMINATIONS") == [
+        "Tim Hitchcock, Robert Shoemaker, Sharon Howard and Jamie McLaughlin, et al., *London Lives, 1690-1800* "
+        "(www.londonlives.org, version 1.1, 24 April 2012).",
+        "Sharon Howard, *The London Lives Pauper Examinations Database*, version 2.0 (2018), based on data from "
+        "www.londonlives.org."]
+    assert licences.citations_for("Coroners") == [
+        "Sharon Howard, *A Catalogue of Westminster Coroners' Inquests 1760-1799*, version 2.0 (2018), based on "
+        "data from www.londonlives.org."]

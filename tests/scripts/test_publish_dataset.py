@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hub_server import HubStub
 from inference_fixtures import tiny_checkpoint  # noqa: F401  (the session's trained tiny model)
-from publishing_helpers import DATASET, TOKEN, offline_env, online_env, run
+from publishing_helpers import DATASET, hub, offline_env, online_env, relicensed, run  # noqa: F401  (hub: fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -46,24 +45,17 @@ def test_dataset_export_loads_and_matches_documents_row_for_row(tiny_checkpoint,
     assert "## Statistics per source" in card and "## Documents per period" in card and "Cite:" in card
 
 
-def test_dataset_leaves_out_a_source_that_forbids_redistribution_and_uploads(small_documents, tmp_path):
+def test_dataset_leaves_out_a_source_that_forbids_redistribution_and_uploads(small_documents, hub, tmp_path):  # noqa: F811
     import datasets
 
-    docs = tmp_path / "documents.jsonl"
-    with open(small_documents) as src, open(docs, "w") as dst:
-        for line in src:
-            record = json.loads(line)
-            if record["source"] == "gutenberg":
-                record["licence"] = "licensed for personal use only"
-            dst.write(json.dumps(record) + "\n")
-    with HubStub(tokens={TOKEN: "alice"}) as hub:
-        result = run(DATASET, "--documents_file", docs, "--data_dir", tmp_path / "no_pretokenized", "--model",
-                     "tiny", "--output_dir", tmp_path / "ds", env=online_env(tmp_path, hub.url))
-        assert result.returncode == 0, result.stderr
-        assert "Leaving out gutenberg" in result.stdout and "personal use only" in result.stdout
-        loaded = datasets.load_dataset(str(tmp_path / "ds"), cache_dir=str(tmp_path / "cache"))
-        assert {r["source"] for split in loaded.values() for r in split} == {"old_bailey"}
-        repo = hub.repo("alice/london-historical-corpus", "dataset")
-        names = sorted(repo.head.files)
-        assert "README.md" in names and any(n.startswith("data/train-") and n.endswith(".parquet") for n in names)
-        assert "Left out because their licence does not allow redistribution" in repo.head.files["README.md"].data.decode()
+    docs = relicensed(small_documents, tmp_path / "documents.jsonl", "gutenberg", "licensed for personal use only")
+    result = run(DATASET, "--documents_file", docs, "--data_dir", tmp_path / "no_pretokenized", "--model",
+                 "tiny", "--output_dir", tmp_path / "ds", env=online_env(tmp_path, hub.url))
+    assert result.returncode == 0, result.stderr
+    assert "Leaving out gutenberg" in result.stdout and "personal use only" in result.stdout
+    loaded = datasets.load_dataset(str(tmp_path / "ds"), cache_dir=str(tmp_path / "cache"))
+    assert {r["source"] for split in loaded.values() for r in split} == {"old_bailey"}
+    repo = hub.repo("alice/london-historical-corpus", "dataset")
+    names = sorted(repo.head.files)
+    assert "README.md" in names and any(n.startswith("data/train-") and n.endswith(".parquet") for n in names)
+    assert "Left out because their licence does not allow redistribution" in repo.head.files["README.md"].data.decode()

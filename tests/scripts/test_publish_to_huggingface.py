@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from hub_server import HubStub
 from inference_fixtures import tiny_checkpoint  # noqa: F401  (the session's trained tiny model)
-from publishing_helpers import INFER, PUBLISH, TOKEN, offline_env, online_env, run
+from publishing_helpers import INFER, PUBLISH, TOKEN, hub, offline_env, online_env, relicensed, run  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -177,13 +176,7 @@ def test_card_takes_the_model_index_from_stage_05_and_the_licence_from_the_data(
                                "sha256": sha256_file(tiny_checkpoint / "model.safetensors"),
                                "tasks": {"bpb": {"metrics": {"bpb": metric(3.25, 0.05, 40, higher_is_better=False)}}}}]
     write_results(tmp_path / "no_results" / "quick", results)  # where publish_args points --eval_results
-    docs = tmp_path / "documents.jsonl"
-    with open(small_documents) as src, open(docs, "w") as dst:
-        for line in src:
-            record = json.loads(line)
-            if record["source"] == "old_bailey":
-                record["licence"] = "CC BY-NC 4.0 (Old Bailey Online)"
-            dst.write(json.dumps(record) + "\n")
+    docs = relicensed(small_documents, tmp_path / "documents.jsonl", "old_bailey", "CC BY-NC 4.0 (Old Bailey Online)")
     done = run(PUBLISH, *publish_args(tiny_checkpoint, tmp_path / "b", "--dry_run", "--require_eval",
                                       "--documents_file", docs), env=offline_env(tmp_path))
     assert done.returncode == 0, done.stderr
@@ -208,52 +201,51 @@ def test_output_dir_that_is_not_an_export_is_never_replaced(tiny_checkpoint, tmp
 
 # --- the upload, against the Hub stub ----------------------------------------------------------------
 
-def test_upload_end_to_end_then_download_and_a_second_publish_uploads_nothing(tiny_checkpoint, tmp_path):  # noqa: F811
+def test_upload_end_to_end_then_download_and_a_second_publish_uploads_nothing(tiny_checkpoint, hub, tmp_path):  # noqa: F811
     out = tmp_path / "export"
-    with HubStub(tokens={TOKEN: "alice"}) as hub:
-        env = online_env(tmp_path, hub.url)
-        first = run(PUBLISH, *publish_args(tiny_checkpoint, out, "--private"), env=env)
-        assert first.returncode == 0, first.stderr
-        assert TOKEN not in first.stdout + first.stderr
-        repo = hub.repo("alice/london-historical-tiny")
-        assert repo.private and len(repo.commits) == 2  # the initial commit and ours
-        assert hub.calls("POST", "/api/repos/create") and hub.calls("POST", "/preupload/main")
-        assert len(hub.calls("PUT", "/lfs/")) == 1  # model.safetensors went through LFS
-        assert len(hub.calls("POST", "/commit/main")) == 1
-        uploaded = {p: e.data for p, e in repo.head.files.items()}
-        for name in ("README.md", "config.json", "model.safetensors", "tokenizer.json", "generation_config.json"):
-            assert uploaded[name] == (out / name).read_bytes(), name
-        assert ".london_llm_export.json" not in uploaded
-        assert front_matter(out / "README.md")  # the uploaded card names the full repository id
-        assert 'repo = "alice/london-historical-tiny"' in uploaded["README.md"].decode()
+    env = online_env(tmp_path, hub.url)
+    first = run(PUBLISH, *publish_args(tiny_checkpoint, out, "--private"), env=env)
+    assert first.returncode == 0, first.stderr
+    assert TOKEN not in first.stdout + first.stderr
+    repo = hub.repo("alice/london-historical-tiny")
+    assert repo.private and len(repo.commits) == 2  # the initial commit and ours
+    assert hub.calls("POST", "/api/repos/create") and hub.calls("POST", "/preupload/main")
+    assert len(hub.calls("PUT", "/lfs/")) == 1  # model.safetensors went through LFS
+    assert len(hub.calls("POST", "/commit/main")) == 1
+    uploaded = {p: e.data for p, e in repo.head.files.items()}
+    for name in ("README.md", "config.json", "model.safetensors", "tokenizer.json", "generation_config.json"):
+        assert uploaded[name] == (out / name).read_bytes(), name
+    assert ".london_llm_export.json" not in uploaded
+    assert front_matter(out / "README.md")  # the uploaded card names the full repository id
+    assert 'repo = "alice/london-historical-tiny"' in uploaded["README.md"].decode()
 
-        # the official client downloads it back; from_pretrained loads it; the card's snippet runs as written
-        snippet = re.search(r"```python\n(.*?)```", uploaded["README.md"].decode(), re.S).group(1)
-        check = (
-            "import torch, sys\n"
-            "from huggingface_hub import snapshot_download\n"
-            "from transformers import AutoModelForCausalLM\n"
-            "path = snapshot_download('alice/london-historical-tiny')\n"
-            f"ref = AutoModelForCausalLM.from_pretrained({str(tiny_checkpoint)!r})\n"
-            "got = AutoModelForCausalLM.from_pretrained('alice/london-historical-tiny')\n"
-            "assert all(torch.equal(a, b) for a, b in zip(ref.state_dict().values(), got.state_dict().values()))\n"
-            "print('DOWNLOADED', sorted(__import__('os').listdir(path)))\n" + snippet)
-        down = subprocess.run([sys.executable, "-c", check], env=online_env(tmp_path / "client", hub.url),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
-        assert down.returncode == 0, down.stderr[-3000:]
-        assert "DOWNLOADED" in down.stdout and "model.safetensors" in down.stdout
-        assert len(down.stdout.split("DOWNLOADED", 1)[1].splitlines()) >= 2  # the snippet printed its text
-        assert hub.calls("HEAD", "/resolve/") and hub.calls("GET", "/resolve/")
+    # the official client downloads it back; from_pretrained loads it; the card's snippet runs as written
+    snippet = re.search(r"```python\n(.*?)```", uploaded["README.md"].decode(), re.S).group(1)
+    check = (
+        "import torch, sys\n"
+        "from huggingface_hub import snapshot_download\n"
+        "from transformers import AutoModelForCausalLM\n"
+        "path = snapshot_download('alice/london-historical-tiny')\n"
+        f"ref = AutoModelForCausalLM.from_pretrained({str(tiny_checkpoint)!r})\n"
+        "got = AutoModelForCausalLM.from_pretrained('alice/london-historical-tiny')\n"
+        "assert all(torch.equal(a, b) for a, b in zip(ref.state_dict().values(), got.state_dict().values()))\n"
+        "print('DOWNLOADED', sorted(__import__('os').listdir(path)))\n" + snippet)
+    down = subprocess.run([sys.executable, "-c", check], env=online_env(tmp_path / "client", hub.url),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert down.returncode == 0, down.stderr[-3000:]
+    assert "DOWNLOADED" in down.stdout and "model.safetensors" in down.stdout
+    assert len(down.stdout.split("DOWNLOADED", 1)[1].splitlines()) >= 2  # the snippet printed its text
+    assert hub.calls("HEAD", "/resolve/") and hub.calls("GET", "/resolve/")
 
-        hub.clear_requests()
-        second = run(PUBLISH, *publish_args(tiny_checkpoint, out), env=env)
-        assert second.returncode == 0, second.stderr
-        assert "Nothing new to upload" in second.stdout
-        assert len(repo.commits) == 2 and not hub.calls("POST", "/commit/") and not hub.calls("PUT", "/lfs/")
-        assert hub.calls("POST", "/preupload/main")  # it asked, and the Hub had everything
+    hub.clear_requests()
+    second = run(PUBLISH, *publish_args(tiny_checkpoint, out), env=env)
+    assert second.returncode == 0, second.stderr
+    assert "Nothing new to upload" in second.stdout
+    assert len(repo.commits) == 2 and not hub.calls("POST", "/commit/") and not hub.calls("PUT", "/lfs/")
+    assert hub.calls("POST", "/preupload/main")  # it asked, and the Hub had everything
 
 
-def test_each_failure_gets_one_clear_line(tiny_checkpoint, tmp_path):  # noqa: F811
+def test_each_failure_gets_one_clear_line(tiny_checkpoint, hub, tmp_path):  # noqa: F811
     def one_line(result, *needles):
         assert result.returncode == 2, result.stdout + result.stderr
         err = result.stderr.strip()
@@ -264,15 +256,13 @@ def test_each_failure_gets_one_clear_line(tiny_checkpoint, tmp_path):  # noqa: F
 
     one_line(run(PUBLISH, *publish_args(tiny_checkpoint, tmp_path / "x", "--checkpoint", "checkpoint-999", "--dry_run"),
                  env=offline_env(tmp_path)), "checkpoint-999", tiny_checkpoint.name)
-    with HubStub(tokens={TOKEN: "alice"}) as hub:
-        one_line(run(PUBLISH, *publish_args(tiny_checkpoint, tmp_path / "x"), env=online_env(tmp_path, hub.url,
-                                                                                              token=None)),
-                 "no Hugging Face token", "huggingface-cli login")
-        one_line(run(PUBLISH, *publish_args(tiny_checkpoint, tmp_path / "x"),
-                     env=online_env(tmp_path, hub.url, token="hf_wrong")), "refused the token")
-        one_line(run(PUBLISH, *publish_args(tiny_checkpoint, tmp_path / "x"),
-                     env=online_env(tmp_path, hub.url, HF_HUB_OFFLINE="1")), "HF_HUB_OFFLINE")
-        assert not hub.repos
+    one_line(run(PUBLISH, *publish_args(tiny_checkpoint, tmp_path / "x"), env=online_env(tmp_path, hub.url, token=None)),
+             "no Hugging Face token", "huggingface-cli login")
+    one_line(run(PUBLISH, *publish_args(tiny_checkpoint, tmp_path / "x"),
+                 env=online_env(tmp_path, hub.url, token="hf_wrong")), "refused the token")
+    one_line(run(PUBLISH, *publish_args(tiny_checkpoint, tmp_path / "x"),
+                 env=online_env(tmp_path, hub.url, HF_HUB_OFFLINE="1")), "HF_HUB_OFFLINE")
+    assert not hub.repos
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"

@@ -107,3 +107,20 @@ def test_locate_by_path_relative_to_the_current_folder(model_dirs, tmp_path):
     assert status.locate_checkpoint(str(elsewhere), model_dirs, model="tiny") == ("tiny", elsewhere)
     with pytest.raises(metrics.MonitorError, match="not a checkpoint folder"):
         status.locate_checkpoint(str(tmp_path / "experiments"), model_dirs)
+
+
+def test_the_checkpoint_table_has_step_loss_date_size_and_state_for_each_model(tmp_path):
+    make_checkpoint(tmp_path / "slm", 50, 4.9)
+    broken = make_checkpoint(tmp_path / "slm", 1500, 4.1)
+    (broken / checkpoint.WEIGHTS).write_bytes(b"truncated")
+    dirs = {"slm": tmp_path / "slm", "regular": tmp_path / "regular"}
+    table = status.format_checkpoint_table({m: checkpoint.list_checkpoints(d) for m, d in dirs.items()}, dirs)
+    lines = table.splitlines()
+    assert lines[0] == f"slm: {tmp_path / 'slm'}"
+    assert lines[1].split() == ["checkpoint", "step", "val", "loss", "saved", "size", "state"]
+    ok, bad = lines[2].split(), lines[3].split()
+    assert ok[:3] == ["checkpoint-50", "50", "4.9000"]
+    assert ok[-1] == "ok" and ok[-2] in ("B", "KB", "MB") and bad[:3] == ["checkpoint-1500", "1,500", "4.1000"]
+    assert "INCOMPLETE:" in lines[3]
+    assert lines[4:] == [f"regular: {tmp_path / 'regular'}", "  (no checkpoints)"]
+    assert status.human_size(512) == "512 B" and status.human_size(3 * 2**20) == "3.0 MB"
