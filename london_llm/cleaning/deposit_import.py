@@ -21,9 +21,10 @@ from ..collect.fetch import file_digests
 from ..collect.plan import archive_item
 from ..collect.registry import Source
 from ..collect.textcheck import NotText, check_archive
+from ..errors import LondonLLMError
 
 
-class DepositError(ValueError):
+class DepositError(LondonLLMError, ValueError):
     """A zip in the --from-dir folder is not a usable deposit (the message names it and what to do)."""
 
 
