@@ -33,10 +33,23 @@ def tiny_flags(inputs: dict, steps: int = 12, **overrides: str) -> list[str]:
     return ["--no_wandb"] + [word for pair in flags.items() for word in pair]
 
 
-def make_inputs(small_documents: Path, root: Path) -> dict:
-    from london_llm.tokenization.training import train_tokenizer
+_TOKENIZERS: dict[Path, Path] = {}
 
-    tok = train_tokenizer(small_documents, root / "tokenizer", vocab_size=1024, show_progress=False)
+
+def shared_tokenizer(small_documents: Path, root: Path) -> Path:
+    """A 1,024-token tokenizer trained on the small documents once per session (into the first caller's
+    `root`) and shared by every training test: read it, never write into it."""
+    if small_documents not in _TOKENIZERS:
+        from london_llm.tokenization.training import train_tokenizer
+
+        _TOKENIZERS[small_documents] = train_tokenizer(small_documents, root / "tokenizer", vocab_size=1024,
+                                                       show_progress=False)
+    return _TOKENIZERS[small_documents]
+
+
+def make_inputs(small_documents: Path, root: Path) -> dict:
+    """The shared tokenizer, and this `root`'s own folder for the pretokenized data (built by its first run)."""
+    tok = shared_tokenizer(small_documents, root)
     return {"documents": small_documents, "tokenizer": tok, "data": root / "pretokenized", "root": root}
 
 

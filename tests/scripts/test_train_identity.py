@@ -32,6 +32,15 @@ def first(inputs) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def other(inputs) -> Path:
+    """A finished 6-step tiny run in another folder. The refusal test (first in this file) asserts it
+    changes nothing in it; the branch test after it then continues first's checkpoint there."""
+    out = inputs["root"] / "other"
+    ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 6), "--output_dir", out], cwd=inputs["root"]))
+    return out
+
+
 def state(checkpoint: Path) -> dict:
     return json.loads((checkpoint / "trainer_state.json").read_text())
 
@@ -53,9 +62,7 @@ def test_checkpoints_record_the_runs_identity(first, inputs):
     assert {r["branch"] for r in metric_lines(first)} == {run_id["branch"]}
 
 
-def test_another_models_or_folders_checkpoint_is_refused_and_changes_nothing(first, inputs, tmp_path):
-    other = tmp_path / "other"
-    ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 6), "--output_dir", other], cwd=tmp_path))
+def test_another_models_or_folders_checkpoint_is_refused_and_changes_nothing(first, other, inputs, tmp_path):
     before = {first: snapshot(first), other: snapshot(other)}
 
     # the issue's repro: the regular script handed the slm (here: tiny) model's checkpoint by path
@@ -75,9 +82,7 @@ def test_another_models_or_folders_checkpoint_is_refused_and_changes_nothing(fir
     assert {first: snapshot(first), other: snapshot(other)} == before  # byte-identical metrics, same files
 
 
-def test_branch_flag_continues_another_folders_checkpoint_as_a_new_branch(first, inputs, tmp_path):
-    other = tmp_path / "other"
-    ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 6), "--output_dir", other], cwd=tmp_path))
+def test_branch_flag_continues_another_folders_checkpoint_as_a_new_branch(first, other, inputs, tmp_path):
     old_metrics = (other / "metrics.jsonl").read_bytes()
     old_branch = state(other / "checkpoint-6")["run"]["branch"]
     out = ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, STEPS), "--output_dir", other, "--branch",

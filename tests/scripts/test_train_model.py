@@ -30,11 +30,11 @@ SHORT = ["--model", "tiny", "--no_wandb", "--max_steps", str(STEPS), "--save_ste
 
 @pytest.fixture(scope="module")
 def setup(small_documents, tmp_path_factory):
-    """A tokenizer trained on the small real corpus, and its pretokenized data (built by the first run)."""
-    from london_llm.tokenization.training import train_tokenizer
+    """The shared tokenizer trained on the small real corpus, and this module's pretokenized data (built by the first run)."""
+    from training_runs import shared_tokenizer
 
     root = tmp_path_factory.mktemp("train")
-    tok = train_tokenizer(small_documents, root / "tokenizer", vocab_size=1200, show_progress=False)
+    tok = shared_tokenizer(small_documents, root)
     return {"root": root, "docs": small_documents, "tok": tok, "data": root / "pretokenized"}
 
 
@@ -46,6 +46,19 @@ def train(setup, out: Path, *extra: str, data_dir: Path | None = None, wait: boo
     if not wait:
         return subprocess.Popen(args, **kwargs)
     return subprocess.run(args, timeout=300, **kwargs)
+
+
+def check_in_process(capsys, *args) -> subprocess.CompletedProcess:
+    """test_checkpoint_slm.py's main in this process, through the door's run_command (no interpreter start-up)."""
+    import config
+    from london_llm.errors import run_command
+    from london_llm.inference.check_cli import main
+
+    capsys.readouterr()
+    code = run_command(main, [str(a) for a in args], prog=CHECK.name, default_model="slm", presets=config.PRESETS,
+                       paths_fn=config.paths, description="Check an SLM checkpoint")
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), code, out.out, out.err)
 
 
 def records(out: Path) -> list[tuple]:
@@ -128,16 +141,15 @@ def test_loss_falls_and_every_checkpoint_loads_and_generates(reference, setup):
     assert not (out / "training.lock").exists()
 
 
-def test_checkpoint_script_lists_and_generates(reference, setup):
+def test_checkpoint_script_lists_and_generates(reference, setup, capsys):
     out, _ = reference
     listing = subprocess.run([sys.executable, str(CHECK), "--checkpoints_dir", str(out), "--list-checkpoints"],
                              capture_output=True, text=True, timeout=120, cwd=setup["root"])
     assert listing.returncode == 0, listing.stderr
     assert "checkpoint-24" in listing.stdout and "checkpoint-5 " in listing.stdout and " ok" in listing.stdout
-    run = subprocess.run([sys.executable, str(CHECK), "--checkpoints_dir", str(out), "--checkpoint_path",
-                          "checkpoint-20.pt", "--prompt", "Parliament sat in Westminster Hall",
-                          "--max_new_tokens", "10", "--eval_batches", "2"],
-                         capture_output=True, text=True, timeout=120, cwd=setup["root"])
+    # the script's door runs twice as a subprocess (listing, interactive); the rest in this process
+    run = check_in_process(capsys, "--checkpoints_dir", out, "--checkpoint_path", "checkpoint-20.pt", "--prompt",
+                           "Parliament sat in Westminster Hall", "--max_new_tokens", "10", "--eval_batches", "2")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "checkpoint-20: step 20" in run.stdout
     assert "validation loss:" in run.stdout and "perplexity" in run.stdout
@@ -149,12 +161,10 @@ def test_checkpoint_script_lists_and_generates(reference, setup):
     assert interactive.returncode == 0, interactive.stdout + interactive.stderr
     assert "checkpoint-24: step 24" in interactive.stdout  # the newest by default
     assert "> The prisoner was indicted for" in interactive.stdout and "tokens/s" in interactive.stdout  # the core's session
-    wrong = subprocess.run([sys.executable, str(CHECK), "--checkpoints_dir", str(out), "--checkpoint_path",
-                            "checkpoint-999"], capture_output=True, text=True, timeout=120)
+    wrong = check_in_process(capsys, "--checkpoints_dir", out, "--checkpoint_path", "checkpoint-999")
     assert wrong.returncode == 2 and "checkpoint-999" in wrong.stdout and "checkpoint-24" in wrong.stdout
     assert "--checkpoint_path" in wrong.stdout and "--resume_from_checkpoint" not in wrong.stdout  # this script's flag
-    empty = subprocess.run([sys.executable, str(CHECK), "--checkpoints_dir", str(setup["root"] / "none"),
-                            "--checkpoint_path", "checkpoint-20"], capture_output=True, text=True, timeout=120)
+    empty = check_in_process(capsys, "--checkpoints_dir", setup["root"] / "none", "--checkpoint_path", "checkpoint-20")
     assert empty.returncode == 2 and "no checkpoints exist" in empty.stdout and "--model" in empty.stdout
     assert "one of these" not in empty.stdout
 
