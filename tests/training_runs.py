@@ -58,6 +58,20 @@ def run(cmd: list, cwd: Path, timeout: float = 300, **env: str) -> subprocess.Co
                           text=True, timeout=timeout, env=dict(os.environ, LONDON_LLM_PYTHON=sys.executable, **env))
 
 
+def train_in_process(capsys, *argv, script: Path = TRAIN_SLM) -> subprocess.CompletedProcess:
+    """A training script's main in this process, through its door (run_command), for runs refused before
+    they train: no interpreter start-up. Its output is stdout and stderr together, as `run` gives it."""
+    import config
+    from london_llm.errors import run_command
+    from london_llm.training.cli import main
+
+    capsys.readouterr()
+    code = run_command(main, [str(a) for a in argv], prog=script.name, presets=config.PRESETS, paths_fn=config.paths,
+                       default_model="slm" if script == TRAIN_SLM else "regular", description=script.stem)
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess([script, *argv], code, out.out + out.err)
+
+
 def ok(result: subprocess.CompletedProcess) -> str:
     assert result.returncode == 0, f"{result.args}\n{result.stdout[-6000:]}"
     return result.stdout

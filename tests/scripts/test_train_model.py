@@ -38,10 +38,16 @@ def setup(small_documents, tmp_path_factory):
     return {"root": root, "docs": small_documents, "tok": tok, "data": root / "pretokenized"}
 
 
-def train(setup, out: Path, *extra: str, data_dir: Path | None = None, wait: bool = True, cwd: Path | None = None):
+def train(setup, out: Path, *extra: str, data_dir: Path | None = None, wait: bool = True, cwd: Path | None = None,
+          capsys=None):
+    """The training script as a subprocess; with `capsys`, its main in this process (for runs refused early)."""
     args = [sys.executable, str(TRAIN), *SHORT, "--tokenizer_dir", str(setup["tok"]),
             "--documents_file", str(setup["docs"]), "--data_dir", str(data_dir or setup["data"]),
             "--output_dir", str(out), "--log_file", str(out.parent / f"{out.name}.log"), *extra]
+    if capsys is not None:
+        from training_runs import train_in_process
+
+        return train_in_process(capsys, *args[2:])
     kwargs = dict(cwd=cwd or setup["root"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if not wait:
         return subprocess.Popen(args, **kwargs)
@@ -224,9 +230,9 @@ def test_corrupt_newest_checkpoint_is_passed_over(reference, setup):
     assert_same_weights(out / f"checkpoint-{STEPS}", ref / f"checkpoint-{STEPS}")
 
 
-def test_wrong_checkpoint_name_lists_the_existing_ones(reference, setup):
+def test_wrong_checkpoint_name_lists_the_existing_ones(reference, setup, capsys):
     ref, _ = reference
-    result = train(setup, ref, "--resume_from_checkpoint", "checkpoint-3000")
+    result = train(setup, ref, "--resume_from_checkpoint", "checkpoint-3000", capsys=capsys)  # refused: in-process
     assert result.returncode == 2
     assert "Checkpoint not found: 'checkpoint-3000'" in result.stdout
     assert "checkpoint-20" in result.stdout and "checkpoint-24" in result.stdout
@@ -243,7 +249,7 @@ def test_second_live_run_is_refused(reference, setup):
     assert not list(out.glob("checkpoint-*"))
 
 
-def test_pretokenization_rules_through_the_script(reference, setup):
+def test_pretokenization_rules_through_the_script(reference, setup, capsys):
     data = setup["root"] / "pretok_data"
     shutil.copytree(setup["data"], data)  # built by the reference run (max_length 64)
     out = setup["root"] / "pretok"
@@ -253,7 +259,8 @@ def test_pretokenization_rules_through_the_script(reference, setup):
     assert reused.returncode == 0 and "Using pre-tokenized data" in reused.stdout, reused.stdout
     assert json.loads((data / "metadata.json").read_text())["created"] == created
     # another split: --use_pretokenized fails naming the reason and changes nothing; the default warns and rebuilds
-    refused = train(setup, out, "--use_pretokenized", "--val_fraction", "0.2", "--max_length", "32", data_dir=data)
+    refused = train(setup, out, "--use_pretokenized", "--val_fraction", "0.2", "--max_length", "32", data_dir=data,
+                    capsys=capsys)  # refused before training: in-process
     assert refused.returncode == 2 and "Split settings changed" in refused.stdout, refused.stdout
     assert json.loads((data / "metadata.json").read_text())["created"] == created
     rebuilt = train(setup, out, "--fresh", "--val_fraction", "0.2", "--max_length", "32", "--max_steps", "1",
