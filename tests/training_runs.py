@@ -33,16 +33,43 @@ def tiny_flags(inputs: dict, steps: int = 12, **overrides: str) -> list[str]:
     return ["--no_wandb"] + [word for pair in flags.items() for word in pair]
 
 
-def make_inputs(small_documents: Path, root: Path) -> dict:
-    from london_llm.tokenization.training import train_tokenizer
+_TOKENIZERS: dict[Path, Path] = {}
 
-    tok = train_tokenizer(small_documents, root / "tokenizer", vocab_size=1024, show_progress=False)
+
+def shared_tokenizer(small_documents: Path, root: Path) -> Path:
+    """A 1,024-token tokenizer trained on the small documents once per session (into the first caller's
+    `root`) and shared by every training test: read it, never write into it."""
+    if small_documents not in _TOKENIZERS:
+        from london_llm.tokenization.training import train_tokenizer
+
+        _TOKENIZERS[small_documents] = train_tokenizer(small_documents, root / "tokenizer", vocab_size=1024,
+                                                       show_progress=False)
+    return _TOKENIZERS[small_documents]
+
+
+def make_inputs(small_documents: Path, root: Path) -> dict:
+    """The shared tokenizer, and this `root`'s own folder for the pretokenized data (built by its first run)."""
+    tok = shared_tokenizer(small_documents, root)
     return {"documents": small_documents, "tokenizer": tok, "data": root / "pretokenized", "root": root}
 
 
 def run(cmd: list, cwd: Path, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(c) for c in cmd], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, timeout=timeout, env=dict(os.environ, LONDON_LLM_PYTHON=sys.executable, **env))
+
+
+def train_in_process(capsys, *argv, script: Path = TRAIN_SLM) -> subprocess.CompletedProcess:
+    """A training script's main in this process, through its door (run_command), for runs refused before
+    they train: no interpreter start-up. Its output is stdout and stderr together, as `run` gives it."""
+    import config
+    from london_llm.errors import run_command
+    from london_llm.training.cli import main
+
+    capsys.readouterr()
+    code = run_command(main, [str(a) for a in argv], prog=script.name, presets=config.PRESETS, paths_fn=config.paths,
+                       default_model="slm" if script == TRAIN_SLM else "regular", description=script.stem)
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess([script, *argv], code, out.out + out.err)
 
 
 def ok(result: subprocess.CompletedProcess) -> str:

@@ -42,8 +42,9 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def tokenizer_dir(small_documents, tmp_path_factory) -> Path:
-    return train_tokenizer(small_documents, tmp_path_factory.mktemp("tok") / "tokenizer", vocab_size=1024,
-                           show_progress=False)
+    from training_runs import shared_tokenizer  # the session's 1,024-token tokenizer, trained once
+
+    return shared_tokenizer(small_documents, tmp_path_factory.mktemp("tok"))
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import torch
 
 from conftest import REPO
 from london_llm.training import checkpoint
-from london_llm.tokenization.training import train_tokenizer
+from training_runs import make_inputs
 
 pytestmark = pytest.mark.slow  # every test here trains or launches a real run
 
@@ -58,9 +58,7 @@ finally:
 @pytest.fixture(scope="module")
 def inputs(small_documents, tmp_path_factory) -> dict[str, Path]:
     """Real documents, a small tokenizer trained on them, a folder for the pretokenized data."""
-    root = tmp_path_factory.mktemp("ddp_inputs")
-    tok = train_tokenizer(small_documents, root / "tokenizer", vocab_size=1024, show_progress=False)
-    return {"documents": small_documents, "tokenizer": tok, "data": root / "pretokenized"}
+    return make_inputs(small_documents, tmp_path_factory.mktemp("ddp_inputs"))
 
 
 def train_flags(inputs: dict[str, Path], batch_size: int, steps: int = STEPS) -> list[str]:

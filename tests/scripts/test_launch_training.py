@@ -12,7 +12,7 @@ import pytest
 
 from conftest import REPO
 from london_llm.training import checkpoint
-from london_llm.tokenization.training import train_tokenizer
+from training_runs import shared_tokenizer
 
 pytestmark = pytest.mark.slow  # every test here trains or launches a real run
 
@@ -34,7 +34,7 @@ def sh(script: Path, *args: str, cwd: Path, check: bool = True, **env: str) -> s
 def inputs(small_documents, tmp_path_factory) -> list[str]:
     """Flags for a few-second tiny run on real documents with a small tokenizer trained on them."""
     root = tmp_path_factory.mktemp("launch_inputs")
-    tok = train_tokenizer(small_documents, root / "tokenizer", vocab_size=1024, show_progress=False)
+    tok = shared_tokenizer(small_documents, root)
     return ["--tokenizer_dir", str(tok), "--documents_file", str(small_documents),
             "--data_dir", str(root / "pretokenized"), "--no_wandb", "--max_steps", "4", "--batch_size", "4",
             "--logging_steps", "2", "--eval_steps", "4", "--save_steps", "4", "--eval_iters", "1",

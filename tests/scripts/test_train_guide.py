@@ -23,18 +23,36 @@ def inputs(small_documents, tmp_path_factory) -> dict:
     return make_inputs(small_documents, tmp_path_factory.mktemp("guide"))
 
 
-def test_a_context_length_change_reuses_the_token_files(inputs, tmp_path):
-    data = tmp_path / "data"
-    first = ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 2, **{"--data_dir": str(data)}),
-                    "--output_dir", tmp_path / "a"], cwd=tmp_path))
-    assert "Pre-tokenized data not found" in first
-    files = {name: (data / name).stat() for name in ("train.bin", "val.bin", "metadata.json")}
+@pytest.fixture(scope="module")
+def guide_runs(inputs, tmp_path_factory) -> dict:
+    """The guide's runs, made once and read by several tests: a 3-step run that builds the token files
+    (then training_status.py on it), two runs at other context lengths that reuse them (all three
+    appending to one training log), and the first run's command again with a smaller --max_steps."""
+    root = tmp_path_factory.mktemp("guide_runs")
+    data, log_file = root / "data", root / "model_training.log"
+
+    def train(name: str, steps: int, *flags, log: bool = True) -> str:
+        extra = ["--log_file", log_file] if log else []
+        return ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, steps, **{"--data_dir": str(data)}), *flags,
+                       "--output_dir", root / name, *extra], cwd=root))
+
+    runs = {"root": root, "data": data, "log_file": log_file, "first": train("a", 3)}
+    runs["files"] = {name: (data / name).stat() for name in ("train.bin", "val.bin", "metadata.json")}
+    runs["status"] = ok(run([sys.executable, STATUS, "--output_dir", root / "a", "--model", "tiny"], cwd=root))
+    runs["again"] = []
     for flags in (["--max_length", "32"], ["--max_length", "128", "--use_pretokenized"]):
-        again = ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 2, **{"--data_dir": str(data)}), *flags,
-                        "--output_dir", tmp_path / f"b{flags[1]}"], cwd=tmp_path))
+        text = train(f"b{flags[1]}", 2, *flags)
+        runs["again"].append((text, {name: (data / name).stat() for name in runs["files"]}))
+    runs["nothing"] = train("a", 2, log=False)  # a finished 3-step run asked for 2 steps
+    return runs
+
+
+def test_a_context_length_change_reuses_the_token_files(guide_runs):
+    assert "Pre-tokenized data not found" in guide_runs["first"]
+    for again, files in guide_runs["again"]:
         assert "Using pre-tokenized data" in again and "mismatch" not in again.lower(), again
-        for name, stat in files.items():
-            now = (data / name).stat()
+        for name, stat in guide_runs["files"].items():
+            now = files[name]
             assert (now.st_ino, now.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns), f"{name} was rebuilt"
 
 
@@ -85,28 +103,25 @@ def test_the_slm_preset_on_a_cpu_says_how_long_and_how_to_train_tiny(inputs, tmp
     assert "CPU" in advice[0], advice[0]
 
 
-def test_mfu_is_a_percentage_in_the_log_the_metrics_and_the_status(inputs, tmp_path):
-    out = tmp_path / "run"
-    text = ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 3), "--output_dir", out], cwd=tmp_path))
+def test_mfu_is_a_percentage_in_the_log_the_metrics_and_the_status(guide_runs):
+    out, text = guide_runs["root"] / "a", guide_runs["first"]
     logged = {int(m.group(1)): float(m.group(2)) for m in re.finditer(r"step (\d+)/\d+: .*MFU ([\d.]+)%", text)}
     recorded = {r["step"]: r["train/mfu"] for r in metric_lines(out) if r["kind"] == "train"}
     assert logged.keys() == recorded.keys() == {1, 2, 3}
     for step, value in recorded.items():
         assert f"{value:.1f}" == f"{logged[step]:.1f}", (step, value, logged[step])
-    status = ok(run([sys.executable, STATUS, "--output_dir", out, "--model", "tiny"], cwd=tmp_path))
-    assert f"MFU {recorded[3]:.1f}%" in status, status
+    assert f"MFU {recorded[3]:.1f}%" in guide_runs["status"], guide_runs["status"]
 
 
-def test_the_training_log_names_each_run_and_logs_warnings_as_warnings(inputs, tmp_path):
-    log_file = tmp_path / "model_training.log"
-    for name in ("a", "b"):
-        ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 2, **{"--data_dir": str(tmp_path / "data")}),
-                "--output_dir", tmp_path / name, "--log_file", log_file], cwd=tmp_path))
-    text = log_file.read_text()
+def test_the_training_log_names_each_run_and_logs_warnings_as_warnings(guide_runs):
+    root = guide_runs["root"]
+    text = guide_runs["log_file"].read_text()
     headers = [line for line in text.splitlines() if "=====" in line]
-    assert len(headers) == 2 and str(tmp_path / "a") in headers[0] and str(tmp_path / "b") in headers[1], headers
+    assert len(headers) == 3, headers
+    for header, name in zip(headers, ("a", "b32", "b128")):
+        assert f"output {root / name} " in header, (name, header)
     tags = {re.search(r"\[(tiny [^\]]+)\]", line).group(1) for line in text.splitlines() if line.strip()}
-    assert len(tags) == 2, tags  # every line carries its run's tag
+    assert len(tags) == 3, tags  # every line carries its run's tag
     assert "INFO Warning" not in text and "WARNING" in text  # "Pre-tokenized data not found" is a warning
 
 
@@ -120,11 +135,9 @@ def test_help_says_each_default_once():
         assert part.count("(default") <= 1, (flag, part)
 
 
-def test_nothing_to_train_says_so_plainly(inputs, tmp_path):
-    out = tmp_path / "run"
-    ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 6), "--output_dir", out], cwd=tmp_path))
-    again = ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 3), "--output_dir", out], cwd=tmp_path))
-    assert "step 6 of 3" not in again and "nothing to train" in again.lower() and "--max_steps" in again, again
+def test_nothing_to_train_says_so_plainly(guide_runs):
+    again = guide_runs["nothing"]
+    assert "step 3 of 2" not in again and "nothing to train" in again.lower() and "--max_steps" in again, again
 
 
 def test_without_the_environment_the_guides_command_names_it(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from training_runs import (PLOT, STATUS, TRAIN_REGULAR, TRAIN_SLM, make_inputs, metric_lines, ok, run,
-                           tiny_flags)
+                           tiny_flags, train_in_process)
 
 STEPS = 12
 
@@ -29,6 +29,15 @@ def first(inputs) -> Path:
     """A finished 12-step tiny run (checkpoints 5, 10, 12): the run others try to take over."""
     out = inputs["root"] / "first"
     ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, STEPS), "--output_dir", out], cwd=inputs["root"]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def other(inputs) -> Path:
+    """A finished 6-step tiny run in another folder. The refusal test (first in this file) asserts it
+    changes nothing in it; the branch test after it then continues first's checkpoint there."""
+    out = inputs["root"] / "other"
+    ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 6), "--output_dir", out], cwd=inputs["root"]))
     return out
 
 
@@ -53,31 +62,28 @@ def test_checkpoints_record_the_runs_identity(first, inputs):
     assert {r["branch"] for r in metric_lines(first)} == {run_id["branch"]}
 
 
-def test_another_models_or_folders_checkpoint_is_refused_and_changes_nothing(first, inputs, tmp_path):
-    other = tmp_path / "other"
-    ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 6), "--output_dir", other], cwd=tmp_path))
+def test_another_models_or_folders_checkpoint_is_refused_and_changes_nothing(first, other, inputs, capsys):
     before = {first: snapshot(first), other: snapshot(other)}
 
     # the issue's repro: the regular script handed the slm (here: tiny) model's checkpoint by path
-    wrong_model = run([sys.executable, TRAIN_REGULAR, *tiny_flags(inputs, 14), "--model", "regular",
-                       "--output_dir", other, "--resume_from_checkpoint", first / "checkpoint-10"], cwd=tmp_path)
+    # (both refusals run the scripts' main in this process: the doors are run as subprocesses elsewhere)
+    wrong_model = train_in_process(capsys, *tiny_flags(inputs, 14), "--model", "regular", "--output_dir", other,
+                                   "--resume_from_checkpoint", first / "checkpoint-10", script=TRAIN_REGULAR)
     assert wrong_model.returncode == 2, wrong_model.stdout
     error = [line for line in wrong_model.stdout.splitlines() if "ERROR" in line]
     assert len(error) == 1 and "'tiny' model" in error[0] and "--model tiny" in error[0], wrong_model.stdout
     assert "train_model_slm.py" in error[0] and "--branch" in error[0], error[0]
 
     # the same model, another run's folder
-    wrong_folder = run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 14), "--output_dir", other,
-                        "--resume_from_checkpoint", first / "checkpoint-10"], cwd=tmp_path)
+    wrong_folder = train_in_process(capsys, *tiny_flags(inputs, 14), "--output_dir", other,
+                                    "--resume_from_checkpoint", first / "checkpoint-10")
     assert wrong_folder.returncode == 2, wrong_folder.stdout
     error = [line for line in wrong_folder.stdout.splitlines() if "ERROR" in line]
     assert len(error) == 1 and str(first) in error[0] and "--branch" in error[0], wrong_folder.stdout
     assert {first: snapshot(first), other: snapshot(other)} == before  # byte-identical metrics, same files
 
 
-def test_branch_flag_continues_another_folders_checkpoint_as_a_new_branch(first, inputs, tmp_path):
-    other = tmp_path / "other"
-    ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, 6), "--output_dir", other], cwd=tmp_path))
+def test_branch_flag_continues_another_folders_checkpoint_as_a_new_branch(first, other, inputs, tmp_path):
     old_metrics = (other / "metrics.jsonl").read_bytes()
     old_branch = state(other / "checkpoint-6")["run"]["branch"]
     out = ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, STEPS), "--output_dir", other, "--branch",

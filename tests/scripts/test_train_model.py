@@ -30,22 +30,41 @@ SHORT = ["--model", "tiny", "--no_wandb", "--max_steps", str(STEPS), "--save_ste
 
 @pytest.fixture(scope="module")
 def setup(small_documents, tmp_path_factory):
-    """A tokenizer trained on the small real corpus, and its pretokenized data (built by the first run)."""
-    from london_llm.tokenization.training import train_tokenizer
+    """The shared tokenizer trained on the small real corpus, and this module's pretokenized data (built by the first run)."""
+    from training_runs import shared_tokenizer
 
     root = tmp_path_factory.mktemp("train")
-    tok = train_tokenizer(small_documents, root / "tokenizer", vocab_size=1200, show_progress=False)
+    tok = shared_tokenizer(small_documents, root)
     return {"root": root, "docs": small_documents, "tok": tok, "data": root / "pretokenized"}
 
 
-def train(setup, out: Path, *extra: str, data_dir: Path | None = None, wait: bool = True, cwd: Path | None = None):
+def train(setup, out: Path, *extra: str, data_dir: Path | None = None, wait: bool = True, cwd: Path | None = None,
+          capsys=None):
+    """The training script as a subprocess; with `capsys`, its main in this process (for runs refused early)."""
     args = [sys.executable, str(TRAIN), *SHORT, "--tokenizer_dir", str(setup["tok"]),
             "--documents_file", str(setup["docs"]), "--data_dir", str(data_dir or setup["data"]),
             "--output_dir", str(out), "--log_file", str(out.parent / f"{out.name}.log"), *extra]
+    if capsys is not None:
+        from training_runs import train_in_process
+
+        return train_in_process(capsys, *args[2:])
     kwargs = dict(cwd=cwd or setup["root"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if not wait:
         return subprocess.Popen(args, **kwargs)
     return subprocess.run(args, timeout=300, **kwargs)
+
+
+def check_in_process(capsys, *args) -> subprocess.CompletedProcess:
+    """test_checkpoint_slm.py's main in this process, through the door's run_command (no interpreter start-up)."""
+    import config
+    from london_llm.errors import run_command
+    from london_llm.inference.check_cli import main
+
+    capsys.readouterr()
+    code = run_command(main, [str(a) for a in args], prog=CHECK.name, default_model="slm", presets=config.PRESETS,
+                       paths_fn=config.paths, description="Check an SLM checkpoint")
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), code, out.out, out.err)
 
 
 def records(out: Path) -> list[tuple]:
@@ -128,16 +147,15 @@ def test_loss_falls_and_every_checkpoint_loads_and_generates(reference, setup):
     assert not (out / "training.lock").exists()
 
 
-def test_checkpoint_script_lists_and_generates(reference, setup):
+def test_checkpoint_script_lists_and_generates(reference, setup, capsys):
     out, _ = reference
     listing = subprocess.run([sys.executable, str(CHECK), "--checkpoints_dir", str(out), "--list-checkpoints"],
                              capture_output=True, text=True, timeout=120, cwd=setup["root"])
     assert listing.returncode == 0, listing.stderr
     assert "checkpoint-24" in listing.stdout and "checkpoint-5 " in listing.stdout and " ok" in listing.stdout
-    run = subprocess.run([sys.executable, str(CHECK), "--checkpoints_dir", str(out), "--checkpoint_path",
-                          "checkpoint-20.pt", "--prompt", "Parliament sat in Westminster Hall",
-                          "--max_new_tokens", "10", "--eval_batches", "2"],
-                         capture_output=True, text=True, timeout=120, cwd=setup["root"])
+    # the script's door runs twice as a subprocess (listing, interactive); the rest in this process
+    run = check_in_process(capsys, "--checkpoints_dir", out, "--checkpoint_path", "checkpoint-20.pt", "--prompt",
+                           "Parliament sat in Westminster Hall", "--max_new_tokens", "10", "--eval_batches", "2")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "checkpoint-20: step 20" in run.stdout
     assert "validation loss:" in run.stdout and "perplexity" in run.stdout
@@ -149,12 +167,10 @@ def test_checkpoint_script_lists_and_generates(reference, setup):
     assert interactive.returncode == 0, interactive.stdout + interactive.stderr
     assert "checkpoint-24: step 24" in interactive.stdout  # the newest by default
     assert "> The prisoner was indicted for" in interactive.stdout and "tokens/s" in interactive.stdout  # the core's session
-    wrong = subprocess.run([sys.executable, str(CHECK), "--checkpoints_dir", str(out), "--checkpoint_path",
-                            "checkpoint-999"], capture_output=True, text=True, timeout=120)
+    wrong = check_in_process(capsys, "--checkpoints_dir", out, "--checkpoint_path", "checkpoint-999")
     assert wrong.returncode == 2 and "checkpoint-999" in wrong.stdout and "checkpoint-24" in wrong.stdout
     assert "--checkpoint_path" in wrong.stdout and "--resume_from_checkpoint" not in wrong.stdout  # this script's flag
-    empty = subprocess.run([sys.executable, str(CHECK), "--checkpoints_dir", str(setup["root"] / "none"),
-                            "--checkpoint_path", "checkpoint-20"], capture_output=True, text=True, timeout=120)
+    empty = check_in_process(capsys, "--checkpoints_dir", setup["root"] / "none", "--checkpoint_path", "checkpoint-20")
     assert empty.returncode == 2 and "no checkpoints exist" in empty.stdout and "--model" in empty.stdout
     assert "one of these" not in empty.stdout
 
@@ -214,9 +230,9 @@ def test_corrupt_newest_checkpoint_is_passed_over(reference, setup):
     assert_same_weights(out / f"checkpoint-{STEPS}", ref / f"checkpoint-{STEPS}")
 
 
-def test_wrong_checkpoint_name_lists_the_existing_ones(reference, setup):
+def test_wrong_checkpoint_name_lists_the_existing_ones(reference, setup, capsys):
     ref, _ = reference
-    result = train(setup, ref, "--resume_from_checkpoint", "checkpoint-3000")
+    result = train(setup, ref, "--resume_from_checkpoint", "checkpoint-3000", capsys=capsys)  # refused: in-process
     assert result.returncode == 2
     assert "Checkpoint not found: 'checkpoint-3000'" in result.stdout
     assert "checkpoint-20" in result.stdout and "checkpoint-24" in result.stdout
@@ -233,7 +249,7 @@ def test_second_live_run_is_refused(reference, setup):
     assert not list(out.glob("checkpoint-*"))
 
 
-def test_pretokenization_rules_through_the_script(reference, setup):
+def test_pretokenization_rules_through_the_script(reference, setup, capsys):
     data = setup["root"] / "pretok_data"
     shutil.copytree(setup["data"], data)  # built by the reference run (max_length 64)
     out = setup["root"] / "pretok"
@@ -243,7 +259,8 @@ def test_pretokenization_rules_through_the_script(reference, setup):
     assert reused.returncode == 0 and "Using pre-tokenized data" in reused.stdout, reused.stdout
     assert json.loads((data / "metadata.json").read_text())["created"] == created
     # another split: --use_pretokenized fails naming the reason and changes nothing; the default warns and rebuilds
-    refused = train(setup, out, "--use_pretokenized", "--val_fraction", "0.2", "--max_length", "32", data_dir=data)
+    refused = train(setup, out, "--use_pretokenized", "--val_fraction", "0.2", "--max_length", "32", data_dir=data,
+                    capsys=capsys)  # refused before training: in-process
     assert refused.returncode == 2 and "Split settings changed" in refused.stdout, refused.stdout
     assert json.loads((data / "metadata.json").read_text())["created"] == created
     rebuilt = train(setup, out, "--fresh", "--val_fraction", "0.2", "--max_length", "32", "--max_steps", "1",

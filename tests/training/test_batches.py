@@ -163,12 +163,12 @@ def test_small_validation_sets_still_give_equal_batches_per_rank():
         validation_batches(_tokens(8), 8, 4, max_batches=2)
 
 
-def test_real_pretokenized_text_reads_back_as_prose(small_documents, tmp_path: Path):
+def test_real_pretokenized_text_reads_back_as_prose(small_documents, tmp_path: Path, tmp_path_factory):
     from london_llm.pretokenize.build import prepare_pretokenized
     from london_llm.tokenization.loading import load_backend_tokenizer
-    from london_llm.tokenization.training import train_tokenizer
+    from training_runs import shared_tokenizer
 
-    tok_dir = train_tokenizer(small_documents, tmp_path / "tok", vocab_size=1024, show_progress=False)
+    tok_dir = shared_tokenizer(small_documents, tmp_path_factory.mktemp("tok"))  # the session's 1,024-token one
     out = prepare_pretokenized(small_documents, tok_dir, tmp_path / "pre", max_length=64, val_fraction=0.05,
                                seed=1, log=lambda m: None)
     batches = EpochBatches(open_tokens(out, "train"), 64, 8, seed=1)
