@@ -85,6 +85,22 @@ def test_errors_are_one_clear_message(tiny_checkpoint, tmp_path, cli):  # noqa: 
 
 # --- interactive, through a pseudo-terminal ---------------------------------------------------------
 
+_TERMINALS: list = []
+
+
+@pytest.fixture(autouse=True)
+def _no_terminal_outlives_its_test():
+    """A failed expectation leaves its CLI waiting at the prompt: end it with the test."""
+    yield
+    while _TERMINALS:
+        pid = _TERMINALS.pop().pid
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
 class Terminal:
     """The CLI on a pty: its own controlling terminal, so Ctrl-C is the terminal's SIGINT as for a user."""
 
@@ -92,8 +108,12 @@ class Terminal:
         env = dict(os.environ, HOME=str(home), TERM="dumb", PYTHONUNBUFFERED="1")
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: becomes the CLI
+            # as a user's shell starts it: a suite run in the background (a CI job under `nohup ... &`)
+            # ignores SIGINT, and an ignored signal stays ignored across exec
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.execve(sys.executable, [sys.executable, str(CLI), *map(str, args)], env)
         self.buffer = ""
+        _TERMINALS.append(self)
 
     def expect(self, pattern: str, timeout: float = 60) -> str:
         """Read until `pattern` (a regex) appears; returns the text up to and including it."""
@@ -142,6 +162,7 @@ class Terminal:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
                 os.close(self.fd)
+                _TERMINALS.remove(self)  # reaped: its pid may be someone else's from now on
                 return os.waitstatus_to_exitcode(status)
         os.kill(self.pid, signal.SIGKILL)
         raise AssertionError(f"the CLI did not exit:\n{self.buffer[-2000:]}")
