@@ -19,18 +19,14 @@ TASKS_DIR = Path(__file__).resolve().parents[2] / "05_evaluation" / "tasks"
 
 def build_parser(prog: str, presets: Sequence[str], default_model: str) -> argparse.ArgumentParser:
     from london_llm.evaluation.runner import DEFAULT_TASKS, MODES, TASKS
+    from london_llm.inference.flags import HelpFormatter, add_model_flags
 
     p = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n".join(__doc__.splitlines()[2:]))
+                                formatter_class=HelpFormatter, epilog="\n".join(__doc__.splitlines()[2:]))
     p.add_argument("--mode", choices=sorted(MODES), default="quick",
                    help="quick: subsets, minutes on a CPU for the tiny model; comprehensive: every question and "
                         "more passages and samples (default: quick)")
-    p.add_argument("--checkpoint", "--checkpoints", action="append", default=[],
-                   help="checkpoint-N (in the model's checkpoint folder), a checkpoint or Hugging Face model folder, "
-                        "or a Hub id in the local cache; repeat it or give a comma list (default: the newest)")
-    p.add_argument("--model", choices=list(presets), default=default_model,
-                   help=f"which model's checkpoint folder names are looked up in (default: {default_model})")
-    p.add_argument("--checkpoints_dir", "--checkpoints-dir", help="look checkpoint-N names up here instead")
+    add_model_flags(p, default_model, presets, several=True, dtype=False)  # the same as inference_unified.py's
     p.add_argument("--tasks", default=",".join(DEFAULT_TASKS),
                    help=f"comma list of {', '.join(TASKS)}, or all (default: {','.join(DEFAULT_TASKS)}; "
                         "questions/mmlu/hellaswag are added when their files are given)")
@@ -38,9 +34,6 @@ def build_parser(prog: str, presets: Sequence[str], default_model: str) -> argpa
                    "(default: 05_evaluation/results/<model>)")
     p.add_argument("--seed", type=int, default=1234, help="seed of every subset, sample and baseline (default: 1234)")
     p.add_argument("--limit", type=int, help="at most this many items per harness task (the first N, as lm_eval --limit)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: 1 for models under 50M "
-                   "parameters, which run fastest so, else torch's default)")
     p.add_argument("--batch_size", "--batch-size", type=int, default=32, help="harness batch size (default: 32)")
     p.add_argument("--questions", help="your own multiple-choice questions (JSON lines, docs/evaluation.md)")
     p.add_argument("--mmlu_dir", "--mmlu-dir", help="MMLU in its CSV layout (<dir>/test/<subject>_test.csv)")
@@ -60,7 +53,6 @@ def build_parser(prog: str, presets: Sequence[str], default_model: str) -> argpa
                    help="read filled ratings (ratings*.csv or samples.csv) beside key.json in FOLDER, summarise "
                         "them and add them to results.json in --output_dir if it is there; runs nothing else")
     p.add_argument("--log_file", "--log-file", help="log file (default: <output_dir>/evaluation.log)")
-    p.add_argument("--home", help="artifact root (default: $LONDON_LLM_HOME, else the repository)")
     return p
 
 
@@ -94,11 +86,10 @@ def _startup(args, paths):
     from london_llm.inference.errors import InferenceError
     from london_llm.inference.flags import startup
 
-    specs = [s.strip() for arg in args.checkpoint for s in arg.split(",") if s.strip()]
     try:
-        return startup(args, lambda _home: paths, specs)
+        return startup(args, lambda _home: paths)
     except InferenceError as exc:
-        raise EvaluationError(str(exc) if specs else f"{exc} (or pass --checkpoint)") from None
+        raise EvaluationError(str(exc) if args.checkpoint else f"{exc} (or pass --checkpoint)") from None
 
 
 def _setup_logging(path: Path) -> Callable[[str], None]:
@@ -111,7 +102,6 @@ def _setup_logging(path: Path) -> Callable[[str], None]:
 def main(argv: Optional[list[str]] = None, *, prog: str = "run_evaluation.py", paths_fn: Callable,
          presets: Sequence[str] = ("slm", "regular", "tiny"), default_model: str = "slm") -> int:
     args = build_parser(prog, list(presets), default_model).parse_args(argv)
-    args.dtype = "auto"  # evaluation runs each model in its own precision on the device's terms
     _offline()
     from london_llm.evaluation.errors import EvaluationError
 

@@ -13,14 +13,14 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional
 
-from london_llm.inference.flags import add_model_flags, add_sampling_flags, startup
+from london_llm.inference.flags import HelpFormatter, add_model_flags, add_sampling_flags, startup
 
 DEFAULT_HISTORY = Path("~/.london_llm_history")
 
 
 def build_parser(prog: str, description: str, default_model: str, presets) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=description,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=HelpFormatter)
     add_model_flags(p, default_model, presets)
     p.add_argument("--prompt", action="append",
                    help="text to continue (repeatable; default: samples from the tags alone)")

@@ -1,4 +1,5 @@
-"""Flags shared by inference_unified.py and serve.py: which model, on which device, sampled how."""
+"""The flags of the model commands (inference_unified.py, serve.py, run_evaluation.py) and their one
+start-up: which model, on which device, sampled how."""
 from __future__ import annotations
 
 import argparse
@@ -10,22 +11,51 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 if TYPE_CHECKING:
     import torch
 
+# how inference_unified.py and run_evaluation.py apply --threads when it is not given (loading.set_threads)
+THREADS_DEFAULT = "1 for models under 50M parameters, which run fastest so, else torch's default"
 
-def add_model_flags(p: argparse.ArgumentParser, default_model: str, presets) -> None:
-    """--checkpoint, --model, --checkpoints_dir, --home, --device, --dtype: shared with serve.py."""
-    p.add_argument("--checkpoint", "--checkpoint_path", "--model_path", dest="checkpoint",
-                   help="checkpoint-N (in the model's checkpoint folder), a checkpoint or model folder, or a Hub id "
-                        "already in the local Hugging Face cache (default: the newest complete checkpoint)")
-    p.add_argument("--model", choices=sorted(presets), default=default_model,
-                   help="whose checkpoint folder to look in (config.py's paths)")
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """--help of the model commands: the description and epilog as written (their examples keep their
+    lines), and "(default: X)" after a flag's help only where the help does not already say its
+    default and there is one worth printing (not None, False or an empty list)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return text + " (default: %(default)s)"
+
+
+def add_model_flags(p: argparse.ArgumentParser, default_model: str, presets, *, several: bool = False,
+                    dtype: bool = True, threads_default: str = THREADS_DEFAULT) -> None:
+    """The model flags of inference_unified.py, serve.py and run_evaluation.py, which `startup` reads:
+    --checkpoint, --model, --checkpoints_dir, --home, --device, --dtype, --threads.
+
+    several: --checkpoint may be repeated or a comma list (alias --checkpoints): evaluation compares them.
+    dtype: offer --dtype; without it `args.dtype` is "auto" (evaluation scores every model in the
+    precision the device gives it, so its runs on one machine compare like for like).
+    threads_default: what --threads defaults to, as this command applies it."""
+    spec = ("checkpoint-N (in the model's checkpoint folder), a checkpoint or model folder, or a Hub id "
+            "already in the local Hugging Face cache")
+    if several:
+        p.add_argument("--checkpoint", "--checkpoints", "--checkpoint_path", "--model_path", dest="checkpoint",
+                       action="append", default=[],
+                       help=f"{spec}; repeat it or give a comma list (default: the newest complete checkpoint)")
+    else:
+        p.add_argument("--checkpoint", "--checkpoint_path", "--model_path", dest="checkpoint",
+                       help=f"{spec} (default: the newest complete checkpoint)")
+    p.add_argument("--model", choices=list(presets), default=default_model,
+                   help="whose checkpoint folder checkpoint-N names are looked up in (config.py's paths)")
     p.add_argument("--checkpoints_dir", "--checkpoints-dir",
                    help="folder holding checkpoint-N/ (default: the --model's checkpoint folder)")
     p.add_argument("--home", help="artifact root (default: $LONDON_LLM_HOME or the repository)")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
-    p.add_argument("--dtype", default="auto", help="auto (bf16/fp16 on GPU, fp32 on CPU) | fp32 | bf16 | fp16")
-    p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads for torch (default: 1 for models under 50M parameters, which run fastest "
-                        "so, else torch's default; serve.py: torch's default)")
+    if dtype:
+        p.add_argument("--dtype", default="auto", help="auto (bf16/fp16 on GPU, fp32 on CPU) | fp32 | bf16 | fp16")
+    else:
+        p.set_defaults(dtype="auto")
+    p.add_argument("--threads", type=int, default=None, help=f"CPU threads for torch (default: {threads_default})")
 
 
 def add_sampling_flags(p: argparse.ArgumentParser) -> None:
@@ -77,7 +107,7 @@ def startup(args, paths_fn: Callable, specs: Sequence = ()) -> Startup:
 
     root = Path(args.checkpoints_dir).expanduser() if args.checkpoints_dir else \
         Path(paths_fn(args.home).checkpoint_dir(args.model))
-    given = tuple(specs) or ((args.checkpoint,) if isinstance(getattr(args, "checkpoint", None), str) else ())
+    given = tuple(specs) or checkpoint_specs(getattr(args, "checkpoint", None))
     if not given:
         given = (newest_checkpoint(root, log=lambda m: print(f"WARNING: {m}", file=sys.stderr)),)
     paths = tuple(resolve_model_path(spec, root) for spec in given)
@@ -89,3 +119,10 @@ def startup(args, paths_fn: Callable, specs: Sequence = ()) -> Startup:
 
         raise InferenceError(f"--threads {threads}: at least 1")
     return Startup(given, paths, root, device, dtype, threads)
+
+
+def checkpoint_specs(value) -> tuple:
+    """--checkpoint as parsed: one name (or None), or with several=True every repeat, comma lists split."""
+    if value is None or isinstance(value, str):
+        return () if value is None else (value,)
+    return tuple(part.strip() for arg in value for part in arg.split(",") if part.strip())

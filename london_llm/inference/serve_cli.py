@@ -14,15 +14,15 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional
 
-from london_llm.inference.flags import add_model_flags, startup
+from london_llm.inference.flags import HelpFormatter, add_model_flags, startup
 
 API_KEY_ENV = "LONDON_LLM_API_KEY"
 
 
 def build_parser(prog: str, description: str, default_model: str, presets) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=description,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_model_flags(p, default_model, presets)
+                                formatter_class=HelpFormatter)
+    add_model_flags(p, default_model, presets, threads_default="torch's default")  # the server's threads are its own
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (0.0.0.0 exposes the API to the network: set --api_key then)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on")
@@ -32,7 +32,8 @@ def build_parser(prog: str, description: str, default_model: str, presets) -> ar
     p.add_argument("--max_batch", type=int, default=32, help="sequences decoded together in one forward pass")
     p.add_argument("--served_model_name", default=None, help="the model id clients pass (default: the folder name)")
     p.add_argument("--log_file", default=None, help="also append the server log to this file")
-    p.add_argument("--log_level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument("--log_level", default="info", choices=["debug", "info", "warning", "error"],
+                   help="the least severe server log lines shown")
     return p
 
 

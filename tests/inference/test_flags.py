@@ -66,3 +66,64 @@ def test_the_model_folder_comes_from_config_paths(tmp_path):
     start = startup(args(tmp_path, checkpoints_dir=None, home="H", checkpoint=str(tmp_path / "m")),
                     lambda home: seen.append(home) or Paths())
     assert seen == ["H"] and start.checkpoints_dir == tmp_path / "home" / "tiny"
+
+
+def parsers():
+    """The three commands' parsers as their doors build them."""
+    import config
+    from london_llm.evaluation.cli import build_parser as evaluation
+    from london_llm.inference.cli import build_parser as inference
+    from london_llm.inference.serve_cli import build_parser as serve
+
+    return {"inference": inference("inference_unified.py", "d", "slm", config.PRESETS),
+            "serve": serve("serve.py", "d", "slm", config.PRESETS),
+            "evaluation": evaluation("run_evaluation.py", list(config.PRESETS), "slm")}
+
+
+def flag(parser, name):
+    return next(a for a in parser._actions if name in a.option_strings)
+
+
+def test_the_three_commands_share_one_set_of_model_flags():
+    ps = parsers()
+    for name in ("--model", "--checkpoints_dir", "--home", "--device"):
+        seen = {(tuple(flag(p, name).option_strings), flag(p, name).default, flag(p, name).help,
+                 tuple(flag(p, name).choices or ())) for p in ps.values()}
+        assert len(seen) == 1, (name, seen)
+    # --checkpoint: the same names everywhere; evaluation alone takes several (and --checkpoints)
+    single = set(flag(ps["inference"], "--checkpoint").option_strings)
+    assert single == set(flag(ps["serve"], "--checkpoint").option_strings) == {
+        "--checkpoint", "--checkpoint_path", "--model_path"}
+    assert set(flag(ps["evaluation"], "--checkpoint").option_strings) == single | {"--checkpoints"}
+    # --threads: one text; serve.py says its own default, which it applies (only a given --threads is set)
+    assert flag(ps["inference"], "--threads").help == flag(ps["evaluation"], "--threads").help
+    assert "torch's default)" in flag(ps["serve"], "--threads").help and "50M" not in flag(ps["serve"], "--threads").help
+    # --dtype: not an evaluation flag, but startup finds "auto" there as the others' default
+    assert not any("--dtype" in a.option_strings for a in ps["evaluation"]._actions)
+    assert ps["evaluation"].parse_args([]).dtype == ps["inference"].parse_args([]).dtype == "auto"
+
+
+def test_evaluation_takes_repeats_and_comma_lists_of_checkpoints(tmp_path):
+    from london_llm.inference.flags import startup
+
+    (tmp_path / "ck").mkdir()
+    for name in "abc":
+        (tmp_path / name).mkdir()
+    a, b, c = (str(tmp_path / n) for n in "abc")
+    parsed = parsers()["evaluation"].parse_args(
+        ["--checkpoints_dir", str(tmp_path / "ck"), "--device", "cpu", "--checkpoint", f"{a}, {b}", "--checkpoints", c])
+    assert startup(parsed, no_paths).paths == tuple((tmp_path / n).resolve() for n in "abc")
+    # a single-checkpoint command takes a comma as part of the name
+    one = parsers()["inference"].parse_args(["--checkpoints_dir", str(tmp_path / "ck"), "--device", "cpu",
+                                             "--checkpoint", a])
+    assert startup(one, no_paths).paths == ((tmp_path / "a").resolve(),)
+
+
+def test_help_shows_a_default_once_and_never_none():
+    for name, parser in parsers().items():
+        text = " ".join(parser.format_help().split())  # unwrapped
+        assert "(default: None)" not in text and "(default: False)" not in text, name
+        assert text.count("(default: the newest complete checkpoint)") == 1, name
+        assert "(default: slm)" in text and "(default: auto)" in text, name
+        assert all(a.help for a in parser._actions), (name, [a.dest for a in parser._actions if not a.help])
+    assert "(default: 0.8)" in parsers()["inference"].format_help()  # a default the help does not state is added
