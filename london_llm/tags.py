@@ -18,7 +18,9 @@ KINDS = {
     "ordinary": "Ordinary of Newgate's Accounts: criminal biographies and last dying speeches",
     "book": "novels and other books (Project Gutenberg, Standard Ebooks)",
     "diary": "diaries and journals (e.g. Pepys)",
-    "parish": "London Lives parish and civic records: examinations, removals, inquests",
+    # all of London Lives: its name stays "parish" so that tokenizers and models already trained keep
+    # their <|kind:parish|> token; the record series (sessions papers ...) is each document's `series`
+    "parish": "London Lives manuscripts: parish, sessions and coroners' records (examinations, removals, inquests)",
     "pamphlet": "early modern print transcribed by hand (EEBO-TCP)",
     "ocr": "OCR'd print (Internet Archive)",
     "other": "anything else",

@@ -87,6 +87,7 @@ def _record(raw: RawDocument, meta: dict, text: str, year: Optional[int], words:
         "source": meta.get("source") or meta.get("collection") or COLLECTIONS[meta["format"]],
         "source_id": meta["source_id"],
         "kind": kind if kind in KINDS else "other",
+        "series": raw.series,
         "title": (user or {}).get("title") or (raw.title if raw.part else meta.get("title") or raw.title),
         "author": (user or {}).get("author") or meta.get("author") or raw.author,
         "date": str(date) if date is not None else (str(year) if year is not None else None),

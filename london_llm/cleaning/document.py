@@ -21,6 +21,7 @@ class RawDocument:
     year: Optional[int] = None
     part: Optional[str] = None  # which part of the file (trial id, TSV row id), appended to origin
     kind: Optional[str] = None  # overrides the sidecar's kind (an Ordinary's Account in OBO XML)
+    series: Optional[str] = None  # the record series within its kind (London Lives: "sessions papers" ...)
     rejected: Optional[str] = None  # filter name when the parser already knows it must not be used
     removed: dict = field(default_factory=dict)  # contamination category -> chars the parser cut out
 

@@ -1,9 +1,11 @@
 """The cleaned-documents artifact (`processed/documents.jsonl` + `documents.meta.json`): its ONE definition.
 
-Format 2 (this code writes it): one JSON object per line with `id, source, source_id, kind, title,
-author, date, year, year_source, decade, licence, origin, sha256, chars, words, text`, and
-`editorial_removed` (characters of editorial apparatus removed, per class). Format 1 lacked
-`year_source` and `editorial_removed`; it is still read (the fields are simply absent).
+Format 3 (this code writes it): one JSON object per line with `id, source, source_id, kind, series,
+title, author, date, year, year_source, decade, licence, origin, sha256, chars, words, text`, and
+`editorial_removed` (characters of editorial apparatus removed, per class). `series` is the record
+series within the kind where the source names one (London Lives: "sessions papers", "coroners'
+inquests" ...; cleaning.londonlives_series), else null. Format 2 lacked `series`, format 1 also
+`year_source` and `editorial_removed`; both are still read (the fields are simply absent).
 The meta file holds `format_version`, `documents`, `sha256` and `bytes` of the JSONL, `created`,
 the cleaning options. The writer (cleaning.build) and every reader (tokenization, pretokenize,
 count_tokens) use this module, so a format change is made here once: bump FORMAT_VERSION and keep
@@ -21,8 +23,8 @@ from ..errors import LondonLLMError
 from ..jsonl import LineTooLong, bounded_lines
 from ..tags import KINDS
 
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 DOCUMENTS_FILE = "documents.jsonl"
 META_FILE = "documents.meta.json"
 MAX_LINE_BYTES = 256 * 2**20  # the longest book is a few MB; a bigger line is not one document

@@ -2,7 +2,8 @@
 
 Rekeyed manuscript text keeps its spelling (`goal` for gaol, `Middx`). The TSV tables (e.g. the
 St Clement Danes removal orders) hold one record a row: the text column is the document, the
-date and id columns its metadata.
+date and id columns its metadata. Each record keeps its series (removal orders, pauper
+examinations ...) from its London Lives id (londonlives_series).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import re
 
 from .document import ParseError, RawDocument, looks_like_html, year_of
 from .encoding import decode_bytes
+from .londonlives_series import series_of
 from .normalise import fix_tag_spacing
 
 TEXT_COLUMNS = ("txt", "text", "order_txt", "snip_txt")
@@ -25,7 +27,8 @@ def parse_txt(data: bytes, meta: dict) -> list[RawDocument]:
     if looks_like_html(text):
         raise ParseError("an HTML page, not a London Lives text")
     lines = [" ".join(line.split()) for line in text.split("\n")]
-    return [RawDocument(text=fix_tag_spacing("\n".join(line for line in lines if line)))]
+    series = series_of(None, meta.get("url"), meta.get("origin"), meta.get("archive_member"))  # the record's id
+    return [RawDocument(text=fix_tag_spacing("\n".join(line for line in lines if line)), series=series)]
 
 
 def _pick(header: list[str], names: tuple[str, ...]):
@@ -52,5 +55,6 @@ def parse_tsv(data: bytes, meta: dict) -> list[RawDocument]:
         date = _ZERO_DAY.sub("", (row.get(date_col) or "").strip()) if date_col else None
         part = (row.get(id_col) or None) if id_col else None
         docs.append(RawDocument(text=body, date=date or None, year=year_of(date), part=part,
-                                title=f"London Lives record {part}" if part else None))
+                                title=f"London Lives record {part}" if part else None,
+                                series=series_of(None, *(row.get(c) for c in ID_COLUMNS))))
     return docs

@@ -7,7 +7,9 @@ naming it); its text is one line per `<p>`, `<lb/>` (a manuscript line break) re
 spelling as written. The date is the page's or its document's `date`/`year` interp where the markup
 carries one (as Old Bailey's does); otherwise the dating step (cleaning.dating, one place for the
 rules) reads the record's own statement ("in the Year of our Lord One Thousand seven hundred and
-sixty", a year in its opening lines) and counts the page undated when there is none.
+sixty", a year in its opening lines) and counts the page undated when there is none. Each page
+keeps its record series (sessions papers, coroners' inquests ...: londonlives_series, from the
+div1 type and the collection's id scheme).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from typing import Optional
 from lxml import etree
 
 from .document import ParseError, RawDocument, looks_like_html, year_of
+from .londonlives_series import series_of
 from .normalise import fix_tag_spacing
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True,
@@ -56,13 +59,14 @@ def parse(data: bytes, meta: dict) -> list[RawDocument]:
     docs = []
     for page in pages:
         pid = page.get("id")
-        series = re.sub(r"page$", "", page.get("type") or "") or None
+        code = re.sub(r"page$", "", page.get("type") or "") or None
         marked = _interp(page, "date") or _interp(page, "year") or doc_date
         text = _page_text(page)
         if not text:
             continue  # a blank manuscript page
         year = year_of(marked)
-        label = " ".join(x for x in ("London Lives", series, document) if x)
+        label = " ".join(x for x in ("London Lives", code, document) if x)
         docs.append(RawDocument(text=text, date=marked, year=year, part=pid,
-                                title=f"{label}, page {pid}" if pid else label))
+                                title=f"{label}, page {pid}" if pid else label,
+                                series=series_of(page.get("type"), pid, document, member)))
     return docs

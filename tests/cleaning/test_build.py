@@ -84,8 +84,8 @@ def built(source_tree, tmp_path_factory):
             "stats": json.loads((data / "metadata/statistics.json").read_text(encoding="utf-8"))}
 
 
-FIELDS = ["id", "source", "source_id", "kind", "title", "author", "date", "year", "year_source", "decade", "licence",
-          "origin", "sha256", "chars", "words", "editorial_removed", "text"]
+FIELDS = ["id", "source", "source_id", "kind", "series", "title", "author", "date", "year", "year_source", "decade",
+          "licence", "origin", "sha256", "chars", "words", "editorial_removed", "text"]
 
 
 def test_documents_follow_the_format(built):
@@ -107,6 +107,9 @@ def test_documents_follow_the_format(built):
     assert corpus == "\n\n".join(d["text"] for d in docs) + "\n"
     kinds = {d["kind"] for d in docs}
     assert kinds == {"trial", "ordinary", "book", "diary", "parish", "pamphlet", "ocr"}
+    series = {(d["kind"], d["series"]) for d in docs}  # London Lives' record types; no other source names one
+    assert {s for k, s in series if k == "parish"} == {"coroners' inquests", "removal orders"}
+    assert {s for k, s in series if k != "parish"} == {None}
 
 
 def test_nothing_modern_reaches_the_corpus(built):

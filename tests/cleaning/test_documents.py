@@ -23,12 +23,14 @@ def test_written_documents_read_back_and_their_meta_describes_them(tmp_path):
     assert meta["bytes"] == path.stat().st_size
 
 
-def test_format_1_files_are_still_read_and_unknown_versions_refused(tmp_path):
+def test_formats_1_and_2_are_still_read_and_unknown_versions_refused(tmp_path):
     path = tmp_path / fmt.DOCUMENTS_FILE
-    fmt.write_documents([_doc(1)], path)
+    fmt.write_documents([_doc(1)], path)  # as formats 1 and 2 wrote it: no `series`
     meta = json.loads(fmt.meta_path(path).read_text())
-    fmt.meta_path(path).write_text(json.dumps({**meta, "format_version": 1}))  # as the old writer left it
-    assert scan_documents(path).documents == 1  # the tokenizer reads it through this module
+    assert meta["format_version"] == 3
+    for old in (1, 2):
+        fmt.meta_path(path).write_text(json.dumps({**meta, "format_version": old}))  # as the old writer left it
+        assert scan_documents(path).documents == 1  # the tokenizer reads it through this module
     fmt.meta_path(path).write_text(json.dumps({**meta, "format_version": 7}))
     with pytest.raises(fmt.DocumentsError, match="format_version 7.*clean_corpus.py"):
         fmt.read_meta(path)

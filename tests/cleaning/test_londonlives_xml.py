@@ -38,6 +38,7 @@ def test_the_documented_page_reads_as_written():
         "their General Session of goal Delivery of Newgate",  # <del> dropped with its text, goal as written
         "The Representation of His Majesty's Justices assigned to keep the peace in the County of Middlesex"]
     assert doc.part == "LMSMPS50744PS507440059" and doc.title == "London Lives SM_PS, page LMSMPS50744PS507440059"
+    assert doc.series == "sessions papers"  # SM_PS: Middlesex Sessions, sessions Papers
     assert "Newgate Newgate" not in doc.text and "undefined" not in doc.text  # interp markup is not text
 
 
@@ -93,6 +94,27 @@ def test_pages_of_a_real_record_keep_its_text(inquests):
     assert docs[0].title == f"London Lives WA_IC WACWIC65200, page {image}"
 
 
+@pytest.mark.parametrize("doc_id, div_type, page_id, expect", [
+    ("GLBAEP10300", "BA_EPpage", "GLBAEP103000015", "pauper examinations"),  # St Botolph Aldgate
+    ("WCCDEP30500", "CD_EPpage", "WCCDEP305000001", "pauper examinations"),  # St Clement Danes
+    ("WCCDRV36900", None, "WCCDRV369000052", "removal orders"),  # no div1 type: the ids say it
+    ("XXCWIC00001", "CW_ICpage", "XXCWIC000010001", "coroners' inquests"),  # an archive the docs do not name
+    ("LMSMZZ00001", "SM_ZZpage", "LMSMZZ000010001", "SM_ZZ"),  # an undocumented type: its code, not a guess
+    (None, None, "p1", None),  # nothing names a series
+])
+def test_every_page_keeps_its_record_series(doc_id, div_type, page_id, expect):
+    """The series from the collection's id scheme (archive + series + number; the series' last two
+    letters its record type), for any page of the collection, not a list of particular documents."""
+    from london_llm.cleaning.londonlives_xml import parse
+    xml = page_xml(doc_id or "", div_type[:-4] if div_type else "", [(page_id, "Middlesex to wit The Examination of")])
+    if div_type is None:
+        xml = xml.replace(b' type="page"', b"")
+    if doc_id is None:
+        xml = xml.replace(b'<div0 id="">', b"<div0>")
+    (doc,) = parse(xml, {})
+    assert doc.series == expect
+
+
 def ll_zip(inquests) -> bytes:
     """The bulk layout: SERIES/DOCID.xml, several pages each; the first document carries no date
     markup, so its pages are dated by what the record says ("in the Year of our Lord One Thousand ...")."""
@@ -125,6 +147,7 @@ def test_london_lives_in_bulk_from_a_downloaded_zip(inquests, tmp_path):
     assert sorted(d["origin"].rsplit("#", 1)[1] for d in docs) == sorted(image for image, _, _ in inquests)
     assert {d["source"] for d in docs} == {"london_lives"} and {d["kind"] for d in docs} == {"parish"}
     assert all(d["title"].startswith("London Lives WA_IC WACWIC6520") for d in docs)
+    assert {d["series"] for d in docs} == {"coroners' inquests"}  # one kind, the record type in `series`
     assert all(d["licence"].startswith("London Lives 1690-1800") for d in docs)
     dates = {image: date for image, _, date in inquests}
     for d in docs:  # dated by the record: its markup, else its own words; the catalogue agrees

@@ -129,6 +129,13 @@ def test_london_lives_text_and_table(shared_corpus):
     first = rows[0]
     assert first.date == "1752-11-01" and first.year == 1752 and first.part == "WCCDRV36900_0076"
     assert first.text.startswith("Israel Ripley Novr. 1st. 1752")
+    # the series from each record's London Lives id: the inquest by its file name, the orders by their ids
+    origin = {"origin": "WACWIC652000005_652000004.txt"}
+    assert _one(londonlives.parse_txt((folder / origin["origin"]).read_bytes(), origin)).series == "coroners' inquests"
+    assert doc.series is None  # nothing names it
+    assert {r.series for r in rows} == {"removal orders"}
+    unions = shared_corpus / "london-lives-pauper-examinations-removals/data/llep_irregular_union_disunion_v1.tsv"
+    assert {r.series for r in londonlives.parse_tsv(unions.read_bytes(), {})} == {"pauper examinations"}
     with pytest.raises(ParseError, match="no text column"):
         londonlives.parse_tsv(b"a\tb\n1\t2\n", {})
 
