@@ -26,7 +26,8 @@ def build_parser(paths, prog: Optional[str] = None) -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data_dir", "--data-dir", type=Path, default=paths.processed_dir,
                    help=f"folder with documents.jsonl, or the file itself (default: {paths.processed_dir}); "
-                        "a relative path is taken from the current directory, else from the repository root")
+                        "a relative path is looked for in the current directory, then under the artifact root "
+                        "($LONDON_LLM_HOME), then under the repository")
     p.add_argument("--tokenizer_dir", "--tokenizer-dir", type=Path, default=paths.tokenizer_dir,
                    help=f"trained tokenizer folder (default: {paths.tokenizer_dir})")
     p.add_argument("--batch_size", "--batch-size", type=int, default=64, help="documents per encode batch (default: 64)")
