@@ -5,11 +5,12 @@ import argparse
 from pathlib import Path
 from typing import Callable, Optional
 
+from london_llm.inference.flags import HelpFormatter
 
 
 def build_parser(prog: str, description: str, default_model: str, presets) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=description,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--model", choices=sorted(presets), default=default_model, help="whose checkpoints to check")
     p.add_argument("--home", help="artifact root (default: $LONDON_LLM_HOME or the repository)")
     p.add_argument("--checkpoints_dir", "--checkpoints-dir", "--output_dir",
