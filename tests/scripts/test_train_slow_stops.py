@@ -31,7 +31,7 @@ def inputs(small_documents, tmp_path_factory) -> dict:
     inputs = make_inputs(small_documents, tmp_path_factory.mktemp("slowstops"))
     inputs["reference"] = inputs["root"] / "reference"
     ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, STEPS), "--output_dir", inputs["reference"]],
-           cwd=inputs["root"]))  # uninterrupted; builds the pretokenized data too
+           cwd=inputs["root"]))  # uninterrupted
     return inputs
 
 
@@ -140,16 +140,22 @@ def test_fast_steps_stop_at_the_boundary_as_before(inputs, tmp_path):
 def test_plain_torchrun_killing_its_workers_after_its_timeout_leaves_the_last_step_saved(inputs, tmp_path):
     """`torchrun --nproc_per_node=2` (gloo) given SIGTERM 1 s into a 45 s step 2: it passes the signal on and
     SIGKILLs both workers 30 s later. Rank 0 saved step 1 at once (every rank's random state gathered at
-    the boundary), and two processes resume from it exactly."""
-    reference = tmp_path / "reference"
-    ok(run(command("torchrun", inputs, reference, tmp_path / "reference.log"), cwd=inputs["root"]))
+    the boundary), and two processes resume from it exactly. The uninterrupted two-process reference
+    trains while the stopped run's workers sit out torchrun's 30 s in their slow step (idle, in C++)."""
+    reference, reference_console = tmp_path / "reference", tmp_path / "reference.txt"
     out, log_file = tmp_path / "run", tmp_path / "train.log"
     proc = start_slow("torchrun", inputs, out, log_file, seconds=45)
+    ref_proc = None
     try:
         sigterm_in_step_2(proc, out, timeout=240)
+        with open(reference_console, "w") as console_file:
+            ref_proc = subprocess.Popen(command("torchrun", inputs, reference, tmp_path / "reference.log"),
+                                        cwd=inputs["root"], stdout=console_file, stderr=subprocess.STDOUT)
         console, _ = proc.communicate(timeout=120)
+        ref_proc.wait(timeout=300)
     finally:
-        kill_quietly(proc)
+        kill_quietly(proc, ref_proc)
+    assert ref_proc.returncode == 0, reference_console.read_text()[-3000:]
     assert proc.returncode != 0, console[-3000:]  # torchrun's own ending (docs/training.md)
     assert_saved_mid_step(out, log_file, "SIGTERM")
     resume_and_compare("torchrun", inputs, out, log_file, reference)
