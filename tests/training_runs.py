@@ -47,10 +47,30 @@ def shared_tokenizer(small_documents: Path, root: Path) -> Path:
     return _TOKENIZERS[small_documents]
 
 
+_DATA: dict[tuple[Path, Path], Path] = {}
+
+
+def shared_data(small_documents: Path, tokenizer: Path, root: Path) -> Path:
+    """The tiny preset's pretokenized data for the shared tokenizer, built once per session (into the first
+    caller's `root`) by the function the training script calls, with the script's settings: every run
+    then finds it compatible and reuses it. Read it, never write into it. (The first run's build and its
+    message are tested where a module keeps its own folder: test_train_model.py, test_train_guide.py.)"""
+    key = (small_documents, tokenizer)
+    if key not in _DATA:
+        import config
+        from london_llm.pretokenize.build import prepare_pretokenized
+
+        tiny = config.PRESETS["tiny"]
+        _DATA[key] = prepare_pretokenized(small_documents, tokenizer, root / "pretokenized", workers=1,
+                                          val_fraction=tiny.val_fraction, seed=tiny.seed, log=lambda _m: None)
+    return _DATA[key]
+
+
 def make_inputs(small_documents: Path, root: Path) -> dict:
-    """The shared tokenizer, and this `root`'s own folder for the pretokenized data (built by its first run)."""
+    """The shared tokenizer and the session's pretokenized data for it (shared_data), and this `root`."""
     tok = shared_tokenizer(small_documents, root)
-    return {"documents": small_documents, "tokenizer": tok, "data": root / "pretokenized", "root": root}
+    return {"documents": small_documents, "tokenizer": tok, "data": shared_data(small_documents, tok, root),
+            "root": root}
 
 
 def run(cmd: list, cwd: Path, timeout: float = 300, **env: str) -> subprocess.CompletedProcess:

@@ -248,7 +248,7 @@ def train(job: TrainJob) -> TrainResult:
                                  tokens_per_step=tokens_per_step, start_step=progress.step, advice=advice)
     slow_hook = testhooks.slow_step_seconds()
     if slow_hook and ctx.is_main:
-        log.warning(f"Test hook {testhooks.SLOW_STEP_ENV}={slow_hook:g}: every micro-batch waits {slow_hook:g} s")
+        log.warning(f"Test hook {testhooks.SLOW_STEP_ENV}: {testhooks.describe(slow_hook)}")
     next_batch = testhooks.slowed(batches.next_batch, slow_hook)
     last_step_s: Optional[float] = None  # the slowest rank's last step; None: no mid-step saves (CUDA DDP)
     stop.arm()  # from here a stop signal saves at the end of the current step

@@ -57,7 +57,7 @@ finally:
 
 @pytest.fixture(scope="module")
 def inputs(small_documents, tmp_path_factory) -> dict[str, Path]:
-    """Real documents, a small tokenizer trained on them, a folder for the pretokenized data."""
+    """Real documents, the shared tokenizer and the session's pretokenized data for it."""
     return make_inputs(small_documents, tmp_path_factory.mktemp("ddp_inputs"))
 
 

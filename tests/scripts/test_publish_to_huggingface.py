@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from inference_fixtures import tiny_checkpoint  # noqa: F401  (the session's trained tiny model)
+from inference_fixtures import cli, tiny_checkpoint  # noqa: F401  (the session's trained tiny model)
 from publishing_helpers import INFER, PUBLISH, TOKEN, hub, offline_env, online_env, relicensed, run  # noqa: F401
 
 pytestmark = pytest.mark.slow
@@ -104,18 +104,22 @@ def test_card_front_matter_passes_the_schema_and_tells_the_truth(dry_run, tiny_c
     assert "<|kind:ordinary|>" in text and "Old Bailey Proceedings Online" in text  # tags and the citation
 
 
-def cli_tokens(model: Path, prompt: str, kind: str, seed: str, *extra, env: dict) -> dict:
-    result = run(INFER, "--checkpoint", model, "--prompt", prompt, "--kind", kind, "--seed", seed,
-                 "--max_length", "30", "--json", *extra, env=env)
+def cli_tokens(model: Path, prompt: str, kind: str, seed: str, *extra, env: dict | None = None, cli=None) -> dict:
+    """What inference_unified.py generates: the script as a subprocess in `env`, or with `cli` its main in
+    this process (the same door and flags, without an interpreter start-up)."""
+    args = ["--checkpoint", model, "--prompt", prompt, "--kind", kind, "--seed", seed, "--max_length", "30",
+            "--json", *extra]
+    result = cli(*args) if cli is not None else run(INFER, *args, env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_export_generates_exactly_what_the_inference_cli_generates(dry_run, tiny_checkpoint):  # noqa: F811
+def test_export_generates_exactly_what_the_inference_cli_generates(dry_run, tiny_checkpoint, cli):  # noqa: F811
     """Offline, seeded: the export with AutoModelForCausalLM/AutoTokenizer and transformers' generate gives
     the very tokens 06_inference/inference_unified.py generates from the checkpoint (greedy, and sampling
     with temperature: the engine draws over the whole vocabulary as generate does); with top-k the engine
-    draws over the k candidates, so there the export run through the same CLI must match the checkpoint."""
+    draws over the k candidates, so there the export run through the same CLI must match the checkpoint.
+    The comparisons with generate call the CLI's main in this process; the last two run the script."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     out, env = dry_run["out"], offline_env(dry_run["tmp"])
@@ -124,7 +128,7 @@ def test_export_generates_exactly_what_the_inference_cli_generates(dry_run, tiny
     for seed, kind, prompt, extra in [("7", "ordinary", "The prisoner at the bar", ["--top_k", "0"]),
                                       ("1234", "book", "It was a fine morning", ["--top_k", "0"]),
                                       ("5", "ordinary", "The Ordinary", ["--greedy"])]:
-        expected = cli_tokens(tiny_checkpoint, prompt, kind, seed, "--temperature", "0.8", *extra, env=env)
+        expected = cli_tokens(tiny_checkpoint, prompt, kind, seed, "--temperature", "0.8", *extra, cli=cli)
         ids = [tok.eos_token_id, tok.convert_tokens_to_ids(f"<|kind:{kind}|>")]
         ids += tok(prompt, add_special_tokens=False).input_ids
         assert expected["prompt_tokens"] == len(ids)

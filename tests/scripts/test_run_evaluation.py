@@ -79,6 +79,25 @@ def evaluate(run, *args, timeout=900):
                           capture_output=True, text=True, timeout=timeout)
 
 
+def evaluate_in_process(run, monkeypatch, capsys, *args) -> subprocess.CompletedProcess:
+    """run_evaluation.py's main in this process, through its door (run_command), in the run's home: for
+    runs refused before they evaluate (no interpreter start-up, whose torch and lm_eval imports cost more
+    than the refusal). Exit code, stdout and stderr as `evaluate` gives them."""
+    import config
+    from london_llm.errors import run_command
+    from london_llm.evaluation.cli import main
+
+    monkeypatch.setenv("LONDON_LLM_HOME", str(run["home"]))
+    capsys.readouterr()
+    try:
+        code = run_command(main, [str(a) for a in args], prog=EVAL.name, paths_fn=config.paths,
+                           presets=list(config.PRESETS))
+    except SystemExit as exc:  # argparse's refusals
+        code = exc.code
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess([EVAL, *args], code, out.out, out.err)
+
+
 def no_network(run):
     assert Path(str(run["net_log"]) + ".active").exists(), "the network guard did not load"
     assert not run["net_log"].exists(), "non-loopback connections: " + run["net_log"].read_text()
@@ -223,7 +242,9 @@ def test_questions_file_and_human_evaluation_round_trip(run, tmp_path):
 
 @pytest.mark.parametrize("case", ["bad_name", "empty_questions", "malformed_questions", "unknown_task",
                                   "mismatched_tokenizer"])
-def test_one_clear_error(run, tmp_path, case):
+def test_one_clear_error(run, tmp_path, case, monkeypatch, capsys):
+    """Each refusal is one ERROR line naming the fix. bad_name goes through the real script (the door as a
+    user meets it); the rest through the same door in this process."""
     args = ["--model", "tiny", "--output_dir", str(tmp_path / "out"), "--tasks", "history", "--limit", "2"]
     expect: list[str]
     if case == "bad_name":
@@ -253,7 +274,7 @@ def test_one_clear_error(run, tmp_path, case):
                 shutil.copy(other / name, folder / name)
         args += ["--checkpoint", str(folder)]
         expect = ["tokenizer", "two runs"]
-    r = evaluate(run, *args, timeout=300)
+    r = evaluate(run, *args, timeout=300) if case == "bad_name" else evaluate_in_process(run, monkeypatch, capsys, *args)
     assert r.returncode == 2, r.stdout + r.stderr
     assert "Traceback" not in r.stderr
     err = r.stderr.strip().splitlines()[-1]

@@ -2,7 +2,9 @@
 kills the run (plain torchrun: SIGKILL 30 s after it passes a stop on; the slm preset on a CPU takes
 over 100 s a step). Steps are made slow by the test-only hook LONDON_LLM_TEST_SLOW_STEP_S
 (london_llm/training/testhooks.py: a wait inside one C++ call, which Python signal handlers cannot
-interrupt, like a long backward; nothing computed changes). Through the real scripts, tiny preset."""
+interrupt, like a long backward; nothing computed changes). Step 1 waits only FIRST_S, enough to be
+followed by a boundary capture (midstep.SNAPSHOT_AFTER_S); step 2, the one stopped, is the long one.
+Through the real scripts, tiny preset."""
 from __future__ import annotations
 
 import os
@@ -21,6 +23,7 @@ from training_runs import (TORCHRUN, TRAIN_SLM, kill_quietly, make_inputs, ok, r
 pytestmark = pytest.mark.slow
 STEPS = 4
 SLOW = "LONDON_LLM_TEST_SLOW_STEP_S"
+FIRST_S = 3  # step 1's wait: over midstep.SNAPSHOT_AFTER_S (2 s), so step 2 starts with a boundary capture
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +31,7 @@ def inputs(small_documents, tmp_path_factory) -> dict:
     inputs = make_inputs(small_documents, tmp_path_factory.mktemp("slowstops"))
     inputs["reference"] = inputs["root"] / "reference"
     ok(run([sys.executable, TRAIN_SLM, *tiny_flags(inputs, STEPS), "--output_dir", inputs["reference"]],
-           cwd=inputs["root"]))  # uninterrupted; builds the pretokenized data too
+           cwd=inputs["root"]))  # uninterrupted
     return inputs
 
 
@@ -39,8 +42,17 @@ def command(kind: str, inputs: dict, out, log_file, steps: int = STEPS) -> list[
 
 
 def start_slow(kind: str, inputs: dict, out, log_file, seconds: float) -> subprocess.Popen:
+    """A run whose step 1 waits FIRST_S and every later step `seconds`."""
     return subprocess.Popen(command(kind, inputs, out, log_file), cwd=inputs["root"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=dict(os.environ, **{SLOW: str(seconds)}))
+                            stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, **{SLOW: f"{FIRST_S},{seconds}"}))
+
+
+def sigterm_in_step_2(proc: subprocess.Popen, out, timeout: float = 180) -> None:
+    """SIGTERM 1 s into step 2, the slow step (step 1's record is written just before step 2 starts)."""
+    wait_for_step(out, 1, [proc], timeout=timeout)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
 
 
 def timeline(out) -> list[tuple]:
@@ -73,14 +85,12 @@ def resume_and_compare(kind: str, inputs: dict, out, log_file, reference) -> Non
 
 
 def test_sigterm_then_sigkill_mid_step_leaves_the_last_step_saved_and_resumes_exactly(inputs, tmp_path):
-    """SIGTERM 1 s into a 15 s step, SIGKILL 8 s later (torchrun's timeout, shortened): before the fix
+    """SIGTERM 1 s into a 15 s step 2, SIGKILL 8 s later (torchrun's timeout, shortened): before the fix
     nothing since the last regular checkpoint (none: --save_steps 5) survived."""
     out, log_file = tmp_path / "run", tmp_path / "train.log"
     proc = start_slow("python", inputs, out, log_file, seconds=15)
     try:
-        wait_for_step(out, 1, [proc])
-        time.sleep(1.0)
-        proc.send_signal(signal.SIGTERM)
+        sigterm_in_step_2(proc, out)
         time.sleep(8.0)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
@@ -97,11 +107,9 @@ def test_a_run_left_to_finish_its_slow_step_saves_that_step_too(inputs, tmp_path
     from london_llm.training.checkpoint import verify
 
     out, log_file = tmp_path / "run", tmp_path / "train.log"
-    proc = start_slow("python", inputs, out, log_file, seconds=8)
+    proc = start_slow("python", inputs, out, log_file, seconds=6)
     try:
-        wait_for_step(out, 1, [proc])
-        time.sleep(1.0)
-        proc.send_signal(signal.SIGTERM)
+        sigterm_in_step_2(proc, out)
         console, _ = proc.communicate(timeout=120)
     finally:
         kill_quietly(proc)
@@ -130,20 +138,24 @@ def test_fast_steps_stop_at_the_boundary_as_before(inputs, tmp_path):
 
 
 def test_plain_torchrun_killing_its_workers_after_its_timeout_leaves_the_last_step_saved(inputs, tmp_path):
-    """`torchrun --nproc_per_node=2` (gloo) given SIGTERM 1 s into a 45 s step: it passes the signal on and
+    """`torchrun --nproc_per_node=2` (gloo) given SIGTERM 1 s into a 45 s step 2: it passes the signal on and
     SIGKILLs both workers 30 s later. Rank 0 saved step 1 at once (every rank's random state gathered at
-    the boundary), and two processes resume from it exactly."""
-    reference = tmp_path / "reference"
-    ok(run(command("torchrun", inputs, reference, tmp_path / "reference.log"), cwd=inputs["root"]))
+    the boundary), and two processes resume from it exactly. The uninterrupted two-process reference
+    trains while the stopped run's workers sit out torchrun's 30 s in their slow step (idle, in C++)."""
+    reference, reference_console = tmp_path / "reference", tmp_path / "reference.txt"
     out, log_file = tmp_path / "run", tmp_path / "train.log"
     proc = start_slow("torchrun", inputs, out, log_file, seconds=45)
+    ref_proc = None
     try:
-        wait_for_step(out, 1, [proc], timeout=240)
-        time.sleep(1.0)
-        proc.send_signal(signal.SIGTERM)
+        sigterm_in_step_2(proc, out, timeout=240)
+        with open(reference_console, "w") as console_file:
+            ref_proc = subprocess.Popen(command("torchrun", inputs, reference, tmp_path / "reference.log"),
+                                        cwd=inputs["root"], stdout=console_file, stderr=subprocess.STDOUT)
         console, _ = proc.communicate(timeout=120)
+        ref_proc.wait(timeout=300)
     finally:
-        kill_quietly(proc)
+        kill_quietly(proc, ref_proc)
+    assert ref_proc.returncode == 0, reference_console.read_text()[-3000:]
     assert proc.returncode != 0, console[-3000:]  # torchrun's own ending (docs/training.md)
     assert_saved_mid_step(out, log_file, "SIGTERM")
     resume_and_compare("torchrun", inputs, out, log_file, reference)
