@@ -6,6 +6,12 @@ and throughput with 1 and 8 concurrent clients.
     python bench/bench_inference.py                           # both shapes, then the API on tiny
     python bench/bench_inference.py --shapes slm --new_tokens 200 --rounds 5
     python bench/bench_inference.py --api_shape slm --api_requests 4 --device cuda
+    python bench/bench_inference.py --memory                  # malloc: tuned vs glibc's defaults
+
+`--memory` measures instead what the CPU allocator costs generation (london_llm/allocator.py, which
+training turns on): sys time, minor page faults, tokens/s and peak RSS of our loop at several
+batches and lengths, with the tuned malloc and with glibc's defaults, each in its own child process
+(the setting is process-wide). `--allocator` picks the malloc of this process's own tables.
 
 Models are randomly initialised at the preset's shape (the speed does not depend on the weights),
 with a word-level tokenizer of the preset's vocabulary size, saved as a model folder and loaded by
@@ -28,10 +34,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 import config  # noqa: E402
+from _machine import cpu_description  # noqa: E402
 
 INTERESTING_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "neon")
 
@@ -50,7 +59,27 @@ def parse(argv=None):
     p.add_argument("--api_tokens", type=int, default=48, help="max_tokens per API request")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    p.add_argument("--allocator", choices=("shipped", "tuned", "default"), default="shipped",
+                   help="glibc malloc here: as the inference core leaves it, london_llm.allocator's tuning, "
+                        "or glibc's defaults (LONDON_LLM_MALLOC=default)")
+    p.add_argument("--memory", action="store_true",
+                   help="only the allocator comparison: tuned vs glibc defaults, a child process each")
+    p.add_argument("--memory_cases", default="tiny:1x100,tiny:8x100,slm:1x100,slm:1x400,slm:8x200",
+                   help="shape:samples x new tokens, comma-separated, for --memory")
+    p.add_argument("--memory_probe", help=argparse.SUPPRESS)  # a child of --memory: FOLDER of one shape
     return p.parse_args(argv)
+
+
+def set_allocator(choice: str) -> str:
+    """Before any model is loaded: glibc's malloc as `choice` says; returns what is in force."""
+    from london_llm.allocator import keep_tensor_memory_warm
+
+    if choice == "default":
+        os.environ["LONDON_LLM_MALLOC"] = "default"  # so the core, if it tunes malloc itself, does not
+        return "glibc malloc defaults"
+    if choice == "tuned":
+        return keep_tensor_memory_warm()
+    return "as the inference core leaves it"
 
 
 def machine() -> str:
@@ -185,6 +214,120 @@ def bench_decoding(preset: str, folder: Path, args) -> dict:
     return {"tokens_per_s": rows, "tokens_per_cpu_s": per_cpu}
 
 
+def _status_kib(field: str) -> Optional[int]:
+    """VmRSS / VmHWM of this process in KiB (Linux), else None."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Linux resets VmHWM to the current RSS on `5` written to clear_refs (since 4.0)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def memory_probe(folder: Path, preset: str, args) -> dict:
+    """In a child process whose malloc is set: per case, one warm-up call then --rounds measured calls."""
+    import resource
+
+    import torch
+
+    from london_llm.inference.engine import Engine
+    from london_llm.inference.loading import load_model, set_threads
+    from london_llm.inference.sampling import SamplingParams
+
+    loaded = load_model(folder, device="cpu")
+    set_threads(loaded.model, args.threads, loaded.device)  # as the CLI and the evaluation do
+    engine = Engine(loaded)
+    cfg = config.PRESETS[preset]
+    g = torch.Generator().manual_seed(1)
+    prompt_ids = torch.randint(2, cfg.vocab_size, (args.prompt_tokens - 1,), generator=g).tolist()
+    prompt = " ".join(loaded.tokenizer.convert_ids_to_tokens(prompt_ids))
+    out = {"rss_after_load_mib": round((_status_kib("VmRSS") or 0) / 1024, 1), "threads": torch.get_num_threads(),
+           "cases": {}}
+    for case in cases_of(args.memory_cases, preset):
+        n, new = case
+        new = min(new, cfg.max_length - args.prompt_tokens - 1)
+        params = SamplingParams(max_new_tokens=new, temperature=0.8, top_k=50, seed=0)
+        engine.generate(prompt, params, n=n)  # warm-up: the first call faults its memory in either way
+        reset = _reset_peak_rss()
+        walls, sys_s, user_s, faults = [], [], [], []
+        for _ in range(args.rounds):
+            before, t = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+            done = engine.generate(prompt, params, n=n)
+            wall, after = time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF)
+            assert all(c.completion_tokens == new for c in done)
+            walls.append(wall)
+            sys_s.append(after.ru_stime - before.ru_stime)
+            user_s.append(after.ru_utime - before.ru_utime)
+            faults.append(after.ru_minflt - before.ru_minflt)
+        tokens = n * new
+        out["cases"][f"{n}x{new}"] = {
+            "tokens_per_s": round(tokens / statistics.median(walls), 1),
+            "tokens_per_cpu_s": round(tokens / max(statistics.median(u + k for u, k in zip(user_s, sys_s)), 1e-9), 1),
+            "sys_s": round(statistics.median(sys_s), 3), "user_s": round(statistics.median(user_s), 3),
+            "faults_per_token": round(statistics.median(faults) / tokens, 1),
+            "peak_rss_mib": round((_status_kib("VmHWM") or 0) / 1024, 1) if reset else None}
+    out["process_peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return out
+
+
+def cases_of(spec: str, preset: str) -> list[tuple[int, int]]:
+    cases = []
+    for item in (c.strip() for c in spec.split(",")):
+        if item.startswith(preset + ":"):
+            n, new = item.split(":", 1)[1].lower().split("x")
+            cases.append((int(n), int(new)))
+    return cases
+
+
+def bench_memory(folders: dict, args) -> dict:
+    """Each shape's cases in two child processes, tuned malloc then glibc's defaults, side by side."""
+    results = {}
+    for preset, folder in folders.items():
+        if not cases_of(args.memory_cases, preset):
+            continue
+        got = {}
+        for choice in ("tuned", "default"):
+            child = [sys.executable, str(Path(__file__).resolve()), "--memory_probe", str(folder), "--shapes", preset,
+                     "--allocator", choice, "--memory_cases", args.memory_cases, "--rounds", str(args.rounds),
+                     "--prompt_tokens", str(args.prompt_tokens)] + (["--threads", str(args.threads)] if args.threads else [])
+            env = dict(os.environ, LONDON_LLM_MALLOC="default") if choice == "default" else dict(os.environ)
+            done = subprocess.run(child, env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"the {choice} child failed: {done.stderr.strip()[-2000:]}")
+            got[choice] = json.loads(done.stdout.strip().splitlines()[-1])
+        cfg = config.PRESETS[preset]
+        print(f"\nmalloc on {preset} ({cfg.n_layer} x {cfg.n_embd}, vocab {cfg.vocab_size}; {got['tuned']['threads']} "
+              f"thread(s); prompt {args.prompt_tokens} tokens; median of {args.rounds} calls after one warm-up; "
+              f"load average now {'%.2f %.2f %.2f' % os.getloadavg()})")
+        print(f"  RSS after loading: tuned {got['tuned']['rss_after_load_mib']} MiB, "
+              f"defaults {got['default']['rss_after_load_mib']} MiB")
+        print(f"  {'samples x tokens':<17}{'malloc':<10}{'tokens/s':>9}{'tokens/CPU-s':>13}{'sys s':>8}{'user s':>8}"
+              f"{'faults/token':>13}{'peak RSS MiB':>13}")
+        for case in got["tuned"]["cases"]:
+            for choice in ("tuned", "default"):
+                r = got[choice]["cases"][case]
+                print(f"  {case if choice == 'tuned' else '':<17}{choice:<10}{r['tokens_per_s']:>9.1f}"
+                      f"{r['tokens_per_cpu_s']:>13.1f}{r['sys_s']:>8.3f}"
+                      f"{r['user_s']:>8.3f}{r['faults_per_token']:>13.1f}{r['peak_rss_mib'] or float('nan'):>13.1f}")
+            t, d = got["tuned"]["cases"][case], got["default"]["cases"][case]
+            print(f"  {'':<17}tuned/defaults: {t['tokens_per_s'] / d['tokens_per_s']:.2f}x tokens/s, "
+                  f"{t['tokens_per_cpu_s'] / d['tokens_per_cpu_s']:.2f}x tokens/CPU-s")
+        print(f"  process peak RSS: tuned {got['tuned']['process_peak_rss_mib']} MiB, "
+              f"defaults {got['default']['process_peak_rss_mib']} MiB")
+        results[preset] = got
+    return results
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -268,15 +411,25 @@ def main(argv=None) -> int:
 
     hf_logging.disable_progress_bar()  # "Writing model shards" bars between the tables
 
+    allocator = set_allocator(args.allocator)
+    if args.memory_probe:  # a child of --memory: one JSON line
+        print(json.dumps(memory_probe(Path(args.memory_probe), args.shapes.strip(), args)))
+        return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     print(machine())
+    print(cpu_description().splitlines()[0] + f"; malloc: {allocator if not args.memory else 'see below'}")
     summary = {}
     with tempfile.TemporaryDirectory(prefix="bench_inference_") as tmp:
         folders = {}
         for preset in [s.strip() for s in args.shapes.split(",") if s.strip()]:
             folders[preset] = make_folder(preset, Path(tmp))
-            summary[preset] = bench_decoding(preset, folders[preset], args)
+            if not args.memory:
+                summary[preset] = bench_decoding(preset, folders[preset], args)
+        if args.memory:
+            summary["malloc"] = bench_memory(folders, args)
+            print("\n" + json.dumps(summary))
+            return 0
         if args.api_shape:
             folder = folders.get(args.api_shape) or make_folder(args.api_shape, Path(tmp))
             summary["api"] = bench_api(args.api_shape, folder, args)

@@ -119,9 +119,20 @@ def divergence_message(*, step: int, count: int, first_step: Optional[int], last
 
 
 def weights_are_finite(model: torch.nn.Module) -> bool:
-    """One host read: True when every parameter is finite (checked before each save)."""
-    flags = [torch.isfinite(p.detach()).all() for p in model.parameters()]
-    return bool(torch.stack(flags).all()) if flags else True
+    """One host read: True when every parameter is finite (checked before each save, a stop's too).
+
+    A sum is finite only when every term is (a NaN or an infinity carries through any sum), so one
+    fp32 sum per parameter settles it; only a sum that overflowed without a non-finite term needs
+    the element-wise test. On the CPU that saves nearly all of the check: isfinite(p).all() ran at
+    3.5 s for the slm embedding's 23 M elements on the loaded 2-core EPYC, a sum 0.1 s.
+    """
+    params = [p.detach() for p in model.parameters()]
+    if not params:
+        return True
+    sums = torch.stack([p.sum(dtype=torch.float32) for p in params])
+    if bool(torch.isfinite(sums).all()):
+        return True
+    return bool(torch.stack([torch.isfinite(p).all() for p in params]).all())
 
 
 def finite_or_none(value: Optional[float]) -> Optional[float]:

@@ -74,3 +74,21 @@ def test_weights_are_finite_sees_one_bad_value():
     with torch.no_grad():
         model.bias[1] = math.nan
     assert not weights_are_finite(model)
+
+
+def test_weights_are_finite_tells_an_infinity_from_a_sum_that_overflows():
+    model = torch.nn.Linear(4, 2)
+    with torch.no_grad():
+        model.weight.fill_(3e38)  # finite values whose fp32 sum is infinite: still finite weights
+    assert weights_are_finite(model)
+    with torch.no_grad():
+        model.weight[0, 0] = math.inf
+        model.weight[0, 1] = -math.inf  # their sum is NaN, as any sum with an infinity is non-finite
+    assert not weights_are_finite(model)
+    half = torch.nn.Linear(4, 2).half()
+    with torch.no_grad():
+        half.weight.fill_(60000.0)  # fp16's range ends at 65504: the sum is taken in fp32
+    assert weights_are_finite(half)
+    with torch.no_grad():
+        half.bias[0] = math.inf
+    assert not weights_are_finite(half)
