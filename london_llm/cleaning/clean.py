@@ -193,7 +193,7 @@ def clean_document(doc: DocumentInput, options: CleaningOptions) -> Cleaned:
     counted = tuple(counted)
     if removed_chars and removed_chars > CONTAMINATED_SHARE * (removed_chars + len(text)):
         return Cleaned(year, year_source, counted, rejected=("modern_contamination", len(text) + removed_chars))
-    measured = filters.measure(text)
+    measured = filters.measure(text, tidy=True)  # tidy_whitespace made it so
     for name, rejects in (("too_short", lambda m, st: filters.too_short(m, st, kind)),
                           ("not_english", filters.not_english), ("ocr_garbage", filters.ocr_garbage)):
         if rejects(measured, settings):
