@@ -286,6 +286,30 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
     return statistics
 
 
+TASK_FILES = 64  # at most this many same-size items in one worker task ...
+TASK_BYTES = 64 << 20  # ... and at most this many bytes (the pool still ends evenly)
+
+
+def _tasks(items: list) -> list[list]:
+    """The items (largest first) cut into worker tasks: a run of items of one size, which is most often
+    one file under several names (the size order puts them side by side), goes to one worker, so
+    its memo cleans their records once rather than once in each worker."""
+    tasks: list[list] = []
+    last_size = None
+    for item in items:
+        size = item.size  # (a stat: asked once)
+        if size == last_size and len(tasks[-1]) < TASK_FILES and size * (len(tasks[-1]) + 1) <= TASK_BYTES:
+            tasks[-1].append(item)
+        else:
+            tasks.append([item])
+        last_size = size
+    return tasks
+
+
+def _clean_task(items: list) -> list[ItemResult]:
+    return [_clean_to_spool(item) for item in items]
+
+
 def _run(items, options, workers: int, progress: bool, spool_dir: Path) -> Iterator[ItemResult]:
     """Each item's result as its worker finishes it (the texts stay in the spool)."""
     bar = tqdm(total=len(items), unit="file", desc="cleaning", disable=not progress)
@@ -298,9 +322,9 @@ def _run(items, options, workers: int, progress: bool, spool_dir: Path) -> Itera
         else:
             with mp.get_context("fork").Pool(workers, initializer=_init_worker,
                                              initargs=(str(spool_dir), options)) as pool:
-                for res in pool.imap_unordered(_clean_to_spool, items, chunksize=1):
-                    yield res
-                    bar.update()
+                for results in pool.imap_unordered(_clean_task, _tasks(items), chunksize=1):
+                    yield from results
+                    bar.update(len(results))
     finally:
         bar.close()
 

@@ -99,7 +99,7 @@ def _record(raw: RawDocument, meta: dict, cleaned: "Cleaned", user: Optional[dic
         "sha256": cleaned.sha256,
         "chars": len(cleaned.text),
         "words": cleaned.words,
-        "editorial_removed": dict(cleaned.apparatus),
+        "editorial_removed": cleaned.apparatus,
         "text": cleaned.text,
     }
 
@@ -144,7 +144,9 @@ class DocumentInput(NamedTuple):
 @dataclass(frozen=True)
 class Cleaned:
     """What cleaning one raw document gave: its counts, in the order they were made, and either the
-    filter that removed it or the cleaned document."""
+    filter that removed it or the cleaned document. A memo hands one Cleaned to every copy of a
+    record, so its dicts are never changed after it is made (the records that share them are
+    pickled, to the spool or to the main process, and read only)."""
 
     year: Optional[int]
     year_source: Optional[str]
@@ -246,12 +248,13 @@ def process_item(item: Item, options: CleaningOptions, memo: Optional[BoundedMem
         user = dating.metadata_entry(options.metadata, meta, item.path.name) if len(raws) == 1 else None
         cleaned = _clean(DocumentInput.of(raw, meta, user), options, memo)
         for counts in cleaned.contamination:
-            result.contamination.update(counts)
+            if counts:  # (updating with an empty dict changes nothing)
+                result.contamination.update(counts)
         if cleaned.rejected:
             result.count(*cleaned.rejected)
             continue
         result.candidates.append(Candidate(
             record=_record(raw, meta, cleaned, user), exact_hash=cleaned.exact_hash, minhash=cleaned.minhash,
             order=(meta["source_id"], item.path.name, index), rank=FORMAT_RANK.get(meta["format"], 2),
-            typography=cleaned.typography, residue=Counter(cleaned.residue)))
+            typography=cleaned.typography, residue=cleaned.residue))
     return result

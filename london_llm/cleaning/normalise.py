@@ -83,10 +83,11 @@ def tidy_whitespace(text: str) -> str:
 def fix_tag_spacing(text: str) -> str:
     """Remove the space that markup boundaries leave before punctuation (`Oliver Smith ,`).
 
-    Expects single spaces (collapse first); plain replacements run at C speed.
+    Expects single spaces (collapse first); plain replacements run at C speed. The mark alone is
+    looked for first: a one-character search (memchr) settles most absent pairs faster.
     """
     for old, new in _TAG_SPACING:
-        if old in text:
+        if new in text and old in text:
             text = text.replace(old, new)
     return text
 
