@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Hashable, Optional
 
-MEMO_CHARS = 1 << 25  # per worker: ~32 M characters of raw + cleaned text (tens of MB), a few large files
+MEMO_CHARS = 1 << 25  # per worker: 32 M characters of raw + cleaned text (32-128 MB at 1-4 bytes each)
 
 
 class BoundedMemo:
