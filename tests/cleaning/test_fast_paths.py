@@ -126,3 +126,13 @@ def test_the_c_text_gather_equals_itertext(shared_corpus, monkeypatch):
     monkeypatch.setattr(oldbailey_tei, "_c_text", oldbailey_tei._itertext)
     assert fast == [oldbailey_tei.parse(data, {}) for data in inputs]
     assert "ten &pound; and &" in fast[-2][0].text  # the entity's tree took the itertext road
+
+
+def test_the_numpy_space_collapse_equals_split_and_join():
+    """normalise._collapse_spaces (numpy above _NUMPY_COLLAPSE bytes) against b" ".join(data.split())
+    on both sides of the threshold: leading, trailing and long runs of spaces, none, only spaces."""
+    n = normalise._NUMPY_COLLAPSE
+    for data in (b"", b" ", b"a", b" a ", b"x" * (n + 5), b" " * (n + 5), b"ab  c " * n, b"   lead" + b"q" * n,
+                 b"q" * n + b"trail    ", b"a b" * n, b" " + b"w  " * (n // 3) + b" "):
+        for piece in (data, data[:n - 1], data[:n], data[:n + 1]):
+            assert normalise._collapse_spaces(piece) == b" ".join(piece.split()), piece[:20]
