@@ -3,8 +3,9 @@
 It streams, so memory is bounded by the dedupe index, not by the corpus:
 1. clean, on all cores: one task per download item, or per member of a bulk archive read straight
    out of its zip (cleaning.archive; never unpacked). A worker runs the per-document cleaning
-   (clean.process_item, unchanged) and appends each candidate document to its own spool file as
-   soon as it is cleaned; only its index entry goes back to the main process: the dedup priority,
+   (clean.process_item; a record it has met before is not cleaned again: cleaning.memo) and
+   appends each candidate document to its own spool file as soon as it is cleaned; only its index
+   entry goes back to the main process: the dedup priority,
    the exact hash, the MinHash signature, and where the record lies in the spool.
 2. deduplicate, in the main process: the index entries in a fixed priority order (marked-up
    formats first, then the longest, then typography, then source id and file) through
@@ -39,6 +40,7 @@ from .contamination import CATEGORIES
 from .dating import load_metadata
 from .dedup import Deduplicator, THRESHOLD
 from .documents import DOCUMENTS_FILE, write_documents
+from .memo import MEMO_CHARS, BoundedMemo
 from .normalise import LONG_S_MODES
 from .sidecar import SidecarError, find_sidecars, read_sidecar
 from ..errors import LondonLLMError
@@ -114,13 +116,16 @@ _WORKER: dict = {}
 
 
 def _init_worker(folder: str, options: CleaningOptions) -> None:
+    # a fresh memo per build: a repeated record (the same file under another name) is cleaned once
+    # per worker; each copy still reaches the dedupe index and is counted there as before
     _WORKER["spool"], _WORKER["options"] = _Spool(Path(folder)), options
+    _WORKER["memo"] = BoundedMemo(MEMO_CHARS)
 
 
 def _clean_to_spool(item) -> ItemResult:
     """The worker's task: clean one item, spool its candidates, return its counts and index entries."""
     spool = _WORKER["spool"]
-    result = process_item(item, _WORKER["options"])
+    result = process_item(item, _WORKER["options"], _WORKER["memo"])
     entries = []
     for cand in result.candidates:
         rec = cand.record
@@ -281,6 +286,30 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
     return statistics
 
 
+TASK_FILES = 64  # at most this many same-size items in one worker task ...
+TASK_BYTES = 64 << 20  # ... and at most this many bytes (the pool still ends evenly)
+
+
+def _tasks(items: list) -> list[list]:
+    """The items (largest first) cut into worker tasks: a run of items of one size, which is most often
+    one file under several names (the size order puts them side by side), goes to one worker, so
+    its memo cleans their records once rather than once in each worker."""
+    tasks: list[list] = []
+    last_size = None
+    for item in items:
+        size = item.size  # (a stat: asked once)
+        if size == last_size and len(tasks[-1]) < TASK_FILES and size * (len(tasks[-1]) + 1) <= TASK_BYTES:
+            tasks[-1].append(item)
+        else:
+            tasks.append([item])
+        last_size = size
+    return tasks
+
+
+def _clean_task(items: list) -> list[ItemResult]:
+    return [_clean_to_spool(item) for item in items]
+
+
 def _run(items, options, workers: int, progress: bool, spool_dir: Path) -> Iterator[ItemResult]:
     """Each item's result as its worker finishes it (the texts stay in the spool)."""
     bar = tqdm(total=len(items), unit="file", desc="cleaning", disable=not progress)
@@ -293,9 +322,9 @@ def _run(items, options, workers: int, progress: bool, spool_dir: Path) -> Itera
         else:
             with mp.get_context("fork").Pool(workers, initializer=_init_worker,
                                              initargs=(str(spool_dir), options)) as pool:
-                for res in pool.imap_unordered(_clean_to_spool, items, chunksize=1):
-                    yield res
-                    bar.update()
+                for results in pool.imap_unordered(_clean_task, _tasks(items), chunksize=1):
+                    yield from results
+                    bar.update(len(results))
     finally:
         bar.close()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -16,6 +16,7 @@ from . import contamination, dating, editorial, filters, unwrap
 from .dedup import fold_and_hash, signature
 from .document import ParseError, RawDocument
 from .formats import COLLECTIONS, parser_for
+from .memo import BoundedMemo
 from .normalise import apply_long_s, tidy_whitespace
 from .sidecar import Item
 
@@ -76,13 +77,13 @@ class ItemResult:
         c["chars"] += chars
 
 
-def _record(raw: RawDocument, meta: dict, text: str, year: Optional[int], words: int, year_source: Optional[str],
-            editorial_removed: dict, user: Optional[dict]) -> dict:
+def _record(raw: RawDocument, meta: dict, cleaned: "Cleaned", user: Optional[dict]) -> dict:
     origin = meta.get("url") or meta.get("origin") or ""
     if raw.part:
         origin = f"{origin}#{raw.part}"
     kind = raw.kind or meta.get("kind") or "other"
     date = raw.date or meta.get("date")
+    year = cleaned.year
     return {
         "source": meta.get("source") or meta.get("collection") or COLLECTIONS[meta["format"]],
         "source_id": meta["source_id"],
@@ -92,15 +93,15 @@ def _record(raw: RawDocument, meta: dict, text: str, year: Optional[int], words:
         "author": (user or {}).get("author") or meta.get("author") or raw.author,
         "date": str(date) if date is not None else (str(year) if year is not None else None),
         "year": year,
-        "year_source": year_source,
+        "year_source": cleaned.year_source,
         "decade": year // 10 * 10 if year is not None else None,
         "licence": meta.get("licence"),
         "origin": origin,
-        "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        "chars": len(text),
-        "words": words,
-        "editorial_removed": editorial_removed,
-        "text": text,
+        "sha256": cleaned.sha256,
+        "chars": len(cleaned.text),
+        "words": cleaned.words,
+        "editorial_removed": cleaned.apparatus,
+        "text": cleaned.text,
     }
 
 
@@ -115,7 +116,114 @@ def _residue_triggers(text: str, scanned: str, had_triggers: bool, matched: bool
     return contamination.TRIGGERS if had_triggers else contamination.SPACED_TRIGGERS
 
 
-def process_item(item: Item, options: CleaningOptions) -> ItemResult:
+class DocumentInput(NamedTuple):
+    """Everything the cleaning of one raw document reads besides the options, and so the memo's key:
+    clean_document is given only this, so nothing else can change its answer."""
+
+    text: str
+    kind: str
+    author: Optional[str]  # for the editorial apparatus (the record's, else the sidecar's)
+    record_date: Optional[str]
+    record_year: Optional[int]
+    removed: tuple  # (category, chars) the parser already cut out, in its order
+    registry_year: object  # the sidecar's year and date (dating's registry route)
+    registry_date: object
+    catalogue: object  # the sidecar's catalogue entry (dating's catalogue route)
+    user: Optional[dict]  # the --metadata entry for this file
+
+    @classmethod
+    def of(cls, raw: RawDocument, meta: dict, user: Optional[dict]) -> "DocumentInput":
+        return cls(raw.text, raw.kind or meta.get("kind") or "other", raw.author or meta.get("author"), raw.date,
+                   raw.year, tuple(raw.removed.items()), meta.get("year"), meta.get("date"),
+                   meta.get("catalogue"), user)
+
+    def key(self) -> tuple:
+        # repr: the small fields may be lists or dicts (unhashable); two inputs with one repr are equal
+        return self.text, repr(self[1:])
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """What cleaning one raw document gave: its counts, in the order they were made, and either the
+    filter that removed it or the cleaned document. A memo hands one Cleaned to every copy of a
+    record, so its dicts are never changed after it is made (the records that share them are
+    pickled, to the spool or to the main process, and read only)."""
+
+    year: Optional[int]
+    year_source: Optional[str]
+    contamination: tuple = ()  # the dicts of characters removed per category, added to the item's in turn
+    rejected: Optional[tuple] = None  # (filter name, chars) when a filter removed it
+    text: str = ""
+    words: int = 0
+    apparatus: dict = field(default_factory=dict)  # editorial_removed
+    exact_hash: str = ""
+    minhash: Optional[np.ndarray] = None
+    typography: int = 0
+    residue: Counter = field(default_factory=Counter)
+    sha256: str = ""
+
+
+def clean_document(doc: DocumentInput, options: CleaningOptions) -> Cleaned:
+    """Date, strip, re-space and filter one raw document; fold and hash the survivor for dedupe."""
+    settings, kind = options.filters, doc.kind
+    year, year_source = dating.resolve_year(
+        text=doc.text, kind=kind, meta={"year": doc.registry_year, "date": doc.registry_date,
+                                        "catalogue": doc.catalogue},
+        record_date=doc.record_date, record_year_value=doc.record_year, metadata=doc.user)
+    if year is None and options.require_year:
+        return Cleaned(year, year_source, rejected=("undated", len(doc.text)))
+    if filters.out_of_range(year, settings):
+        return Cleaned(year, year_source, rejected=("out_of_range", len(doc.text)))
+    text = apply_long_s(doc.text, options.long_s)
+    apparatus: Counter = Counter()
+    counted = []
+    if kind == "book":
+        stripped, apparatus = editorial.strip(text, author=doc.author, year=year)
+        if not options.keep_editorial:
+            text = stripped
+            counted.append(dict(apparatus))
+    suspects = contamination.suspect_lines(text)
+    text, removed = contamination.strip(text, suspects)
+    scanned, matched = text, bool(removed)
+    removed.update(dict(doc.removed))
+    counted.append(dict(removed))
+    unwrapped = kind == "book" and options.unwrap_books
+    if unwrapped:
+        text = unwrap.unwrap(text)
+    text = tidy_whitespace(text)
+    triggers = _residue_triggers(text, scanned, bool(suspects), matched, unwrapped)
+    removed_chars = sum(removed.values())
+    counted = tuple(counted)
+    if removed_chars and removed_chars > CONTAMINATED_SHARE * (removed_chars + len(text)):
+        return Cleaned(year, year_source, counted, rejected=("modern_contamination", len(text) + removed_chars))
+    measured = filters.measure(text, tidy=True)  # tidy_whitespace made it so
+    for name, rejects in (("too_short", lambda m, st: filters.too_short(m, st, kind)),
+                          ("not_english", filters.not_english), ("ocr_garbage", filters.ocr_garbage)):
+        if rejects(measured, settings):
+            return Cleaned(year, year_source, counted, rejected=(name, len(text)))
+    folded, exact = fold_and_hash(text)
+    return Cleaned(year, year_source, counted, text=text, words=measured.words,
+                   apparatus={} if options.keep_editorial else dict(apparatus), exact_hash=exact,
+                   minhash=signature(folded), typography=len(text.encode("utf-8")) - len(text),
+                   residue=contamination.residue(text, triggers),
+                   sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def _clean(doc: DocumentInput, options: CleaningOptions, memo: Optional[BoundedMemo]) -> Cleaned:
+    if memo is None:
+        return clean_document(doc, options)
+    memo.own(options)
+    key = doc.key()
+    cleaned = memo.get(key)
+    if cleaned is None:
+        cleaned = clean_document(doc, options)
+        memo.put(key, cleaned, len(doc.text) + len(cleaned.text))
+    return cleaned
+
+
+def process_item(item: Item, options: CleaningOptions, memo: Optional[BoundedMemo] = None) -> ItemResult:
+    """Parse one download item and clean each of its documents (`memo`: documents cleaned before,
+    reused when one is met again; the result is the same with or without it)."""
     meta = item.meta
     collection = meta.get("source") or meta.get("collection") or COLLECTIONS[meta["format"]]
     result = ItemResult(meta["source_id"], collection, str(item.path), 0)
@@ -134,54 +242,20 @@ def process_item(item: Item, options: CleaningOptions) -> ItemResult:
         result.error = f"{item.path}: unexpected {type(exc).__name__} in the {meta['format']} parser: {exc}"
         result.count("unreadable", 0)
         return result
-    settings = options.filters
     for index, raw in enumerate(raws):
         if raw.rejected:
             result.count(raw.rejected, len(raw.text))
             continue
-        kind = raw.kind or meta.get("kind") or "other"
         user = dating.metadata_entry(options.metadata, meta, item.path.name) if len(raws) == 1 else None
-        year, year_source = dating.resolve_year(text=raw.text, kind=kind, meta=meta, record_date=raw.date,
-                                                record_year_value=raw.year, metadata=user)
-        if year is None and options.require_year:
-            result.count("undated", len(raw.text))
+        cleaned = _clean(DocumentInput.of(raw, meta, user), options, memo)
+        for counts in cleaned.contamination:
+            if counts:  # (updating with an empty dict changes nothing)
+                result.contamination.update(counts)
+        if cleaned.rejected:
+            result.count(*cleaned.rejected)
             continue
-        if filters.out_of_range(year, settings):
-            result.count("out_of_range", len(raw.text))
-            continue
-        text = apply_long_s(raw.text, options.long_s)
-        apparatus: Counter = Counter()
-        if kind == "book":
-            stripped, apparatus = editorial.strip(text, author=raw.author or meta.get("author"), year=year)
-            if not options.keep_editorial:
-                text = stripped
-                result.contamination.update(apparatus)
-        suspects = contamination.suspect_lines(text)
-        text, removed = contamination.strip(text, suspects)
-        scanned, matched = text, bool(removed)
-        removed.update(raw.removed)
-        result.contamination.update(removed)
-        unwrapped = kind == "book" and options.unwrap_books
-        if unwrapped:
-            text = unwrap.unwrap(text)
-        text = tidy_whitespace(text)
-        triggers = _residue_triggers(text, scanned, bool(suspects), matched, unwrapped)
-        removed_chars = sum(removed.values())
-        if removed_chars and removed_chars > CONTAMINATED_SHARE * (removed_chars + len(text)):
-            result.count("modern_contamination", len(text) + removed_chars)
-            continue
-        measured = filters.measure(text)
-        for name, rejects in (("too_short", lambda m, st: filters.too_short(m, st, kind)),
-                              ("not_english", filters.not_english), ("ocr_garbage", filters.ocr_garbage)):
-            if rejects(measured, settings):
-                result.count(name, len(text))
-                break
-        else:
-            folded, exact = fold_and_hash(text)
-            result.candidates.append(Candidate(
-                record=_record(raw, meta, text, year, measured.words, year_source,
-                               {} if options.keep_editorial else dict(apparatus), user), exact_hash=exact,
-                minhash=signature(folded), order=(meta["source_id"], item.path.name, index),
-                rank=FORMAT_RANK.get(meta["format"], 2), typography=len(text.encode("utf-8")) - len(text),
-                residue=contamination.residue(text, triggers)))
+        result.candidates.append(Candidate(
+            record=_record(raw, meta, cleaned, user), exact_hash=cleaned.exact_hash, minhash=cleaned.minhash,
+            order=(meta["source_id"], item.path.name, index), rank=FORMAT_RANK.get(meta["format"], 2),
+            typography=cleaned.typography, residue=cleaned.residue))
     return result

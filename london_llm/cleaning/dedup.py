@@ -22,11 +22,11 @@ from .normalise import ascii_fold
 NUM_PERM = 128
 SEED = 1
 SHINGLE = 24
-SAMPLE_MOD = 16
+SAMPLE_MOD = 16  # a power of two (shingle_hashes samples with a mask)
 NEAR_MIN_CHARS = 2_000
 THRESHOLD = 0.8
 _BATCH = 20_000
-_SIG_BATCH = 4096
+_SIG_BATCH = 1024  # NUM_PERM x 1024 uint32: half a MB, within the L2 cache of a core
 
 
 def _identity(value):  # the shingle hashes are already 32-bit integers
@@ -80,19 +80,22 @@ def shingle_hashes(folded: str) -> np.ndarray:
     2**64): with S[j] = sum_{t<j} b[t] * P**-t, window i is (S[i+k] - S[i]) * P**(i+k-1).
     A handful of vector operations instead of k multiply-adds per character.
     """
-    data = np.frombuffer(folded.encode("ascii"), dtype=np.uint8).astype(np.uint64)
+    data = np.frombuffer(folded.encode("ascii"), dtype=np.uint8)
     n = data.size
     if n < SHINGLE:
         return np.zeros(0, dtype=np.uint64)
     inv_powers, powers = _powers(n)
     with np.errstate(over="ignore"):
-        prefix = np.zeros(n + 1, dtype=np.uint64)
-        data *= inv_powers
-        np.cumsum(data, dtype=np.uint64, out=prefix[1:])
+        prefix = np.empty(n + 1, dtype=np.uint64)
+        prefix[0] = 0
+        np.multiply(data, inv_powers, out=prefix[1:])  # widened to uint64 as it is multiplied
+        np.cumsum(prefix[1:], out=prefix[1:])
         hashes = prefix[SHINGLE:] - prefix[:-SHINGLE]
         hashes *= powers[SHINGLE - 1:]
-    hashes = (hashes ^ (hashes >> np.uint64(29))) & np.uint64(0xFFFFFFFF)
-    return hashes[hashes % SAMPLE_MOD == 0]  # repeats do not change a MinHash: no np.unique
+        hashes ^= np.right_shift(hashes, np.uint64(29), out=prefix[:hashes.size])  # prefix is spent
+    # the sample is chosen on the low bits, which the 32-bit mask keeps, so it is masked after
+    keep = (hashes & np.uint64(SAMPLE_MOD - 1)) == 0  # SAMPLE_MOD is a power of two: % as a mask
+    return hashes[keep] & np.uint64(0xFFFFFFFF)  # repeats do not change a MinHash: no np.unique
 
 
 # MurmurHash3's 32-bit finalizer, as datasketch's affine32 scheme pre-mixes each input hash.

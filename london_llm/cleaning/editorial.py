@@ -26,6 +26,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from typing import Optional
 
 CLASSES = ("producer_note", "modern_title_page", "contents", "editor_text", "footnote", "footnote_marker")
@@ -102,7 +103,7 @@ def _words(text: str) -> list[str]:
 def _producer_heading(para: Para) -> bool:
     """`Transcriber's Note:`, `[Transcribers notes`, `Note from the contributer`, `Producer's Note.`"""
     first = para.lines[0].strip().lstrip("[(").strip() if para.lines else ""
-    words = _words(first)[:5]
+    words = [m.group() for m in islice(_WORD.finditer(first), 5)]  # _words(first)[:5], not the whole line
     if not words:
         return False
     lowered = [w.lower() for w in words]

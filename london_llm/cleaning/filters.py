@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Optional
 
 # Function words of English from 1500 to 1913, with period forms (vnto, hath, doth, thee, ye).
@@ -80,30 +81,63 @@ _SHORT_CHARS = 2_000  # verdicts and sentence ends are looked for only in texts 
 
 # Latin-1 bytes of the letters _TOKEN matches (a-z, à-ÿ) kept, every other byte a space.
 _LETTER_BYTES = bytes(b if 97 <= b <= 122 or 224 <= b <= 255 else 32 for b in range(256))
-_FUNCTION_BYTES = frozenset(w.encode("ascii") for w in _FUNCTION_WORDS)
-_FOREIGN_BYTES = frozenset(w.encode("ascii") for w in _FOREIGN_WORDS)
 
 
-def _tokens(lowered: str) -> list[bytes]:
-    """_TOKEN's matches in lower-cased text, as Latin-1 bytes: one encode, translate and split, all
-    in C, several times faster than the regex. The same runs of letters: every character the
-    pattern can match is Latin-1, and any other becomes "?" (not a letter) in the encoding."""
-    return lowered.encode("latin-1", "replace").translate(_LETTER_BYTES).split()
+def _lowered_letters() -> bytes:
+    """_LETTER_BYTES after lower-casing: for Latin-1 text, translating its bytes through this table is
+    translating the bytes of text.lower(). Made from str.lower itself, so it cannot disagree with it
+    (every Latin-1 character lower-cases to one Latin-1 character)."""
+    lowered = [chr(b).lower() for b in range(256)]
+    assert all(len(c) == 1 and ord(c) < 256 for c in lowered)
+    return bytes(_LETTER_BYTES[ord(c)] for c in lowered)
 
 
-def measure(text: str) -> TextStats:
+_LOWERED_LETTER_BYTES = _lowered_letters()
+# English function words count 1 and foreign ones 1 << 32, so one pass of dict lookups counts both
+# (a sample has far fewer than 2**32 tokens); a word in both lists would count in both.
+_WEIGHTS = {w.encode("ascii"): (w in _FUNCTION_WORDS) + ((w in _FOREIGN_WORDS) << 32)
+            for w in _FUNCTION_WORDS | _FOREIGN_WORDS}
+_LOW32 = (1 << 32) - 1
+
+
+def _letters(sample: str) -> bytes:
+    """The lower-cased sample as Latin-1 bytes with every byte _TOKEN cannot match a space; its
+    split() is _TOKEN's matches: one encode and translate, in C, several times faster than the
+    regex. Exact: every character the pattern can match is Latin-1, and any other character
+    becomes "?" (not a letter) in the encoding of the lower-cased text. Latin-1 text (nearly all)
+    skips the lower-casing: the table does it."""
+    try:
+        return sample.encode("latin-1").translate(_LOWERED_LETTER_BYTES)
+    except UnicodeEncodeError:  # lower() first: U+212A, the Kelvin sign, lower-cases to the letter k
+        return sample.lower().encode("latin-1", "replace").translate(_LETTER_BYTES)
+
+
+def _tidy_words(text: str) -> int:
+    """len(text.split()) for a text tidy_whitespace leaves unchanged (its only whitespace single spaces
+    and newlines, none at either end, no line of spaces, at most one blank line in a row): the
+    spaces plus the lines that are not blank, counted without making a list of the words."""
+    if not text:
+        return 0
+    return text.count(" ") + text.count("\n") + 1 - text.count("\n\n")
+
+
+def measure(text: str, tidy: bool = False) -> TextStats:
+    """`tidy`: the caller knows text == normalise.tidy_whitespace(text) (the words are then counted
+    faster, to the same number)."""
     sample = _sample(text)
-    tokens = _tokens(sample.lower())
+    letters = _letters(sample)
+    tokens = letters.split()
     nonspace = len(sample) - sample.count(" ") - sample.count("\n")
     n = len(tokens) or 1
     short = len(text) <= _SHORT_CHARS
     # a trial's verdict is at its end: looked for there first (search from `pos` sees the real
     # text before it, so \b is judged as in a search of the whole text)
     verdict = bool(_VERDICT.search(text, max(0, len(text) - 400)) or _VERDICT.search(text)) if short else True
-    return TextStats(chars=len(text), words=len(text.split()),
-                     english=sum(map(_FUNCTION_BYTES.__contains__, tokens)) / n,  # counted in C
-                     foreign=sum(map(_FOREIGN_BYTES.__contains__, tokens)) / n,
-                     wordiness=sum(map(len, tokens)) / nonspace if nonspace > 0 else 0.0,
+    weights = sum(map(_WEIGHTS.get, tokens, repeat(0)))  # counted in C
+    return TextStats(chars=len(text), words=_tidy_words(text) if tidy else len(text.split()),
+                     english=(weights & _LOW32) / n, foreign=(weights >> 32) / n,
+                     # the letters in tokens: every byte of `letters` that is not a space
+                     wordiness=(len(letters) - letters.count(b" ")) / nonspace if nonspace > 0 else 0.0,
                      ends_sentence=bool(_SENTENCE_END.search(text[-40:])) if short else True,
                      verdict=verdict)
 

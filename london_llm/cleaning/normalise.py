@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
+
 LONG_S_MODES = ("normalise", "keep")
 _LIGATURES = {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st", "ſ": "s"}
 # Invisible or typesetting-only characters: zero-width joiners (Standard Ebooks' word joiner
@@ -81,10 +83,11 @@ def tidy_whitespace(text: str) -> str:
 def fix_tag_spacing(text: str) -> str:
     """Remove the space that markup boundaries leave before punctuation (`Oliver Smith ,`).
 
-    Expects single spaces (collapse first); plain replacements run at C speed.
+    Expects single spaces (collapse first); plain replacements run at C speed. The mark alone is
+    looked for first: a one-character search (memchr) settles most absent pairs faster.
     """
     for old, new in _TAG_SPACING:
-        if old in text:
+        if new in text and old in text:
             text = text.replace(old, new)
     return text
 
@@ -105,15 +108,31 @@ _ALNUM_BYTES = bytes(b + 32 if 65 <= b <= 90 else b if 97 <= b <= 122 or 48 <= b
                      for b in range(256))
 
 
+_NUMPY_COLLAPSE = 2048  # bytes: below this the split/join is the faster of the two (numpy's call overhead)
+
+
+def _collapse_spaces(data: bytes) -> bytes:
+    """b" ".join(data.split()) for bytes whose only whitespace is b" ": a space is kept where the byte
+    before it is not one (the first of each run), then the one space a run at the end leaves is
+    stripped. In numpy, about three times faster than splitting a long text into words."""
+    if len(data) < _NUMPY_COLLAPSE:
+        return b" ".join(data.split())
+    array = np.frombuffer(data, dtype=np.uint8)
+    space = array == 32
+    keep = ~space
+    keep[1:] |= keep[:-1].copy()
+    return array[keep].tobytes().strip(b" ")
+
+
 def ascii_fold(text: str) -> str:
     """Lower-case ASCII letters and digits only, one space between words (for dedup hashing).
 
     The ASCII, Latin-1 and UTF-8 files of one Gutenberg book fold to (almost) the same string.
     Speed: pure-ASCII text (most of the corpus) skips NFKD; then one bytes.translate and a C-level
-    split/join, about ten times faster than a regex substitution of every non-word run.
+    collapse of the spaces, about ten times faster than a regex substitution of every non-word run.
     """
     if text.isascii():
         data = text.replace("'", "").encode("ascii")
     else:
         data = unicodedata.normalize("NFKD", _FOLD_TABLE(text)).encode("ascii", "ignore")
-    return b" ".join(data.translate(_ALNUM_BYTES).split()).decode("ascii")
+    return _collapse_spaces(data.translate(_ALNUM_BYTES)).decode("ascii")

@@ -15,34 +15,15 @@ from london_llm.cleaning import documents as documents_format
 from london_llm.cleaning.build import BuildError, build_corpus
 from london_llm.cleaning.importer import import_from_dir
 from london_llm.cleaning.sidecar import write_sidecar
+from tests.cleaning.golden_slice import BUILD_SLICE
 
 REPO = Path(__file__).resolve().parents[2]
 CLEAN = REPO / "02_data_collection" / "clean_corpus.py"
 COUNT = REPO / "02_data_collection" / "count_tokens.py"
 
-# A slice of ../shared/corpus in its own layout: every format, and the same texts more than once.
-SUBSET = [
-    "gutenberg-gitenberg-format-variants/pg16215/16215.txt",  # Jack Sheppard, ASCII
-    "gutenberg-gitenberg-format-variants/pg16215/16215-8.txt",  # ... and ISO-8859-1
-    "gutenberg-gitenberg-format-variants/pg25063/25063.txt",
-    "gutenberg-gitenberg-format-variants/pg25063/25063-8.txt",
-    "gutenberg-london-books-rcdm-uga/texts/Shakespeare__Henry_V.txt",  # 1990s small print
-    "gutenberg-london-books-rcdm-uga/texts/Doyle_The_Cabman_s_StoryThe_Mysteries_of_a_London_Growler.txt",
-    "old-bailey-obo-xml-7.2/sessionsPapers/17280117.xml",
-    "old-bailey-obo-xml-7.2/sessionsPapers/17000115.xml",
-    "old-bailey-obo-xml-7.2/ordinarysAccounts/OA17500207.xml",  # also as text below
-    "old-bailey-ordinarys-accounts-txt/oa_txt/OA17500207.txt",
-    "old-bailey-ordinarys-accounts-txt/oa_txt/OA17480622.txt",
-    "old-bailey-api-json-samples/t17000115-17.json",  # also in the 17000115 session
-    "old-bailey-api-json-samples/housebreaking.json",
-    "london-lives-westminster-coroners-inquests/coroners_inquests/wa_coroners_inquests_v1-1.tsv",
-    "london-lives-westminster-coroners-inquests/coroners_inquests/wa_inq_txt/WACWIC652000005_652000004.txt",
-    "london-lives-pauper-examinations-removals/removal_orders/cdrv_removal_orders_v2_orders.tsv",
-    "standardebooks-pepys-diary/src/epub/text/chapter-10.xhtml",
-    "standardebooks-pepys-diary/src/epub/text/imprint.xhtml",
-    "eebo-tcp-london-samples/A81426.xml",
-    "ia-djvu-ocr-samples/philtrans01419782_01419782_djvu.txt",
-]
+# A slice of ../shared/corpus in its own layout: every format, and the same texts more than once
+# (the golden slice's files less four: tests/cleaning/golden_slice.py).
+SUBSET = BUILD_SLICE
 WORLD_LIBRARY = (b"<<THIS ELECTRONIC VERSION OF THE COMPLETE WORKS OF WILLIAM SHAKESPEARE IS COPYRIGHT 1990-1993 BY "
                  b"WORLD LIBRARY, INC., AND IS PROVIDED BY PROJECT GUTENBERG ETEXT OF ILLINOIS BENEDICTINE COLLEGE>>\r\n")
 
