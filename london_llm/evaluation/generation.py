@@ -115,8 +115,8 @@ def count_anachronisms(samples: list[Sample], matcher: Matcher, reference_year: 
 
 
 def words_found(samples: list[Sample]) -> list[dict]:
-    counts = Counter((h.term, h.year) for s in samples for h in s.hits)
-    return [{"term": t, "year": y, "count": c} for (t, y), c in counts.most_common()]
+    counts = Counter((h.term, h.year, h.kind) for s in samples for h in s.hits)
+    return [{"term": t, "year": y, "kind": k, "count": c} for (t, y, k), c in counts.most_common()]
 
 
 def unigram_texts(unigram, tokenizer, n: int, n_tokens: int, seed: int, suppressed: set[int]) -> list[str]:

@@ -38,6 +38,13 @@ class Hit:
     term: str
     year: int
     start: int
+    kind: str = "word"
+
+    @property
+    def definite(self) -> bool:
+        """False for a "sense" entry: a whole-word match cannot tell the later sense from the older
+        one ("the computers of the Navy Board" were clerks), so such a hit is only a possible one."""
+        return self.kind != "sense"
 
 
 def read_lexicon(path: Path) -> list[Entry]:
@@ -100,7 +107,7 @@ class Matcher:
                 if entry is None and not exact:  # an exact-case term also matched loosely: skip
                     continue
                 if entry is not None and entry.year > reference_year and m.start() not in hits:
-                    hits[m.start()] = Hit(entry.term, entry.year, m.start())
+                    hits[m.start()] = Hit(entry.term, entry.year, m.start(), entry.kind)
         return [hits[k] for k in sorted(hits)]
 
 

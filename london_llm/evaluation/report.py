@@ -104,8 +104,13 @@ def _details(task: str, d: dict) -> list[str]:
         out.append("")
     if task == "anachronism":
         found = d.get("words_found") or []
-        out.append("Words found: " + (", ".join(f"{w['term']} ({w['year']}) x{w['count']}" for w in found[:30])
-                                      or "none") + f" - in {d.get('words', 0)} words of {d.get('samples', 0)} samples.")
+
+        def word(w):  # a "sense" entry is only a possible anachronism (see lexicon.Hit.definite)
+            sense = ", a later sense" if w.get("kind") == "sense" else ""
+            return f"{w['term']} ({w['year']}{sense}) x{w['count']}"
+
+        out.append("Words found: " + (", ".join(word(w) for w in found[:30]) or "none")
+                   + f" - in {d.get('words', 0)} words of {d.get('samples', 0)} samples.")
         out.append("")
     if task == "mmlu" and d.get("by_category"):
         for key, title in (("by_category", "category"), ("by_subject", "subject")):

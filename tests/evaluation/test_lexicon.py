@@ -34,3 +34,23 @@ def test_a_known_count_of_anachronisms():
                        "motor car"]  # not 'sandwich' (1762) and never the town of Sandwich
     assert count_words(text) == 31  # e-mail is one word
     assert m.find("the computers of the Navy Board", 1913)[0].term == "computers"
+
+
+def test_a_later_sense_is_only_a_possible_anachronism():
+    """'computer' (one who computes) and 'wireless' (an adjective) are period words: a whole-word match
+    of a "sense" entry is kept apart from the definite hits, in the counts and in the report."""
+    from london_llm.evaluation.generation import Prompt, Sample, count_anachronisms, words_found
+    from london_llm.evaluation.lexicon import Matcher, read_lexicon
+    from london_llm.evaluation.report import _details
+
+    m = Matcher(read_lexicon(DATA / "lexicon.jsonl"))
+    samples = [Sample(Prompt("", "t"), "The computers of the Navy Board drove to the airport."),
+               Sample(Prompt("", "t"), "A computer came by the airport.")]
+    count_anachronisms(samples, m)
+    kinds = {h.term: (h.kind, h.definite) for s in samples for h in s.hits}
+    assert kinds == {"computers": ("sense", False), "computer": ("sense", False), "airport": ("word", True)}
+    found = words_found(samples)
+    assert found[0] == {"term": "airport", "year": 1919, "kind": "word", "count": 2}
+    assert {"term": "computer", "year": 1945, "kind": "sense", "count": 1} in found
+    text = "\n".join(_details("anachronism", {"words_found": found, "words": 20, "samples": 2}))
+    assert "airport (1919) x2" in text and "computer (1945, a later sense) x1" in text

@@ -144,6 +144,10 @@ def test_quick_mode_on_two_checkpoints(run):
         assert tasks["vocabulary"]["baselines"]["chance"]["acc"]["value"] == pytest.approx(0.5)
         ana = tasks["anachronism"]
         assert ana["metrics"]["per_1000_words"]["ci95"][1] > 0 and ana["details"]["words"] > 0
+        definite = ana["metrics"]["per_1000_words_definite"]  # without the "sense" entries' hits
+        assert definite["value"] <= ana["metrics"]["per_1000_words"]["value"]
+        assert ana["details"]["definite_hits"] <= ana["details"]["hits"]
+        assert all("per_1000_words_definite" in b for b in ana["baselines"].values())
         assert set(tasks["rouge"]["metrics"]) == {"rouge1", "rouge2", "rougeL"}
     report = (out / "report.md").read_text()
     assert "checkpoint-24" in report and "bpb_heldout" in report and "untrained" in report
