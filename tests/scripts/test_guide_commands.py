@@ -1,0 +1,120 @@
+"""Every command the user's guide (../shared/seed/TRAINING_GUIDE.md) names is a promise: each script
+it runs exists where the guide runs it from, and each flag it passes is one that script's --help
+documents. Read from the guide itself, so a new command in the guide is checked without a new test."""
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+GUIDE = REPO.parent / "shared" / "seed" / "TRAINING_GUIDE.md"
+STAGE_DIRS = sorted(p for p in REPO.iterdir() if p.is_dir() and re.match(r"\d\d_", p.name))
+RUNNERS = {"python", "python3", "torchrun"}
+
+
+def guide_commands(text: str) -> list[tuple[str, list[str]]]:
+    """(folder the command runs in, its words) for each python / torchrun / ./script command of the
+    guide: in its code blocks (a `cd` there moves the later lines of that block) and in inline code."""
+    commands: list[tuple[str, list[str]]] = []
+
+    def take(line: str, cwd: str) -> str:
+        line = line.split(" #", 1)[0].strip()
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            return cwd
+        if len(words) == 2 and words[0] == "cd":
+            return words[1]
+        if words and (words[0] in RUNNERS or re.fullmatch(r"\./[\w.-]+\.sh", words[0])):
+            commands.append((cwd, words))
+        return cwd
+
+    in_block, cwd = False, "."
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            in_block, cwd = not in_block, "."
+            continue
+        if in_block:
+            cwd = take(line, cwd)
+        else:
+            for inline in re.findall(r"`([^`]+)`", line):
+                take(inline, ".")
+    return commands
+
+
+def script_of(words: list[str]) -> tuple[str, list[str]]:
+    """The script a command runs and the flags it passes it (torchrun's own flags come before it)."""
+    at = next(i for i, w in enumerate(words) if w.endswith((".py", ".sh")))
+    flags = [w.split("=", 1)[0] for w in words[at + 1:] if w.startswith("--")]
+    return words[at], flags
+
+
+def resolve(cwd: str, script: str) -> list[Path]:
+    """Where the script can be: from the folder the guide is in, or (a bare name in a section that
+    says where, e.g. "in 04_training") a stage folder holding it."""
+    here = (REPO / cwd / script).resolve()
+    if here.is_file() or "/" in script.lstrip("./"):
+        return [here]
+    return [d / script for d in STAGE_DIRS if (d / script).is_file()] or [here]
+
+
+@pytest.fixture(scope="module")
+def commands() -> list[tuple[str, list[str]]]:
+    if not GUIDE.is_file():
+        pytest.skip(f"the user's guide is not at {GUIDE} (../shared/seed beside the repository)")
+    found = guide_commands(GUIDE.read_text(encoding="utf-8"))
+    assert len(found) > 40, "the guide's commands were not found: has its layout changed?"
+    return found
+
+
+def test_reading_the_guide():
+    text = "```bash\ncd 04_training\ntorchrun --nproc_per_node=2 train_model.py --resume_from_checkpoint c-1  # x\n" \
+           "```\nThen `python 03_tokenizer/test_tokenizer.py` and ` ./resume_training.sh checkpoint-500`.\n" \
+           "```\nnvidia-smi\npython -c \"import torch\"\n```"
+    found = guide_commands(text)
+    assert found[0] == ("04_training", ["torchrun", "--nproc_per_node=2", "train_model.py",
+                                        "--resume_from_checkpoint", "c-1"])
+    assert found[1] == (".", ["python", "03_tokenizer/test_tokenizer.py"])
+    assert script_of(found[0][1]) == ("train_model.py", ["--resume_from_checkpoint"])
+    assert len(found) == 4 and found[3][1][:2] == ["python", "-c"]  # -c: no script; skipped by the test
+
+
+def test_every_script_the_guide_runs_exists(commands):
+    missing = []
+    for cwd, words in commands:
+        if not any(w.endswith((".py", ".sh")) for w in words):
+            continue  # `python -c ...`
+        cwd_script = script_of(words)[0]
+        places = resolve(cwd, cwd_script)
+        if not any(p.is_file() for p in places):
+            missing.append(f"{cwd}: {' '.join(words)}")
+        elif cwd_script.endswith(".sh") and not any(p.stat().st_mode & 0o111 for p in places):
+            missing.append(f"{cwd}: {cwd_script} is not executable")
+    assert not missing, "the guide runs scripts this repository lacks:\n" + "\n".join(missing)
+
+
+def test_every_flag_the_guide_passes_is_documented(commands):
+    wanted: dict[Path, set[str]] = {}
+    for cwd, words in commands:
+        if any(w.endswith(".py") for w in words):
+            script, flags = script_of(words)
+            for place in resolve(cwd, script):
+                if place.is_file():
+                    wanted.setdefault(place, set()).update(flags)
+    assert len(wanted) >= 8  # train x2, the checkpoint checks, evaluation, inference, publishing, ...
+    # all --help runs at once: each is an interpreter start and an import of the stage
+    runs = {p: subprocess.Popen([sys.executable, str(p), "--help"], cwd=p.parent, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for p in wanted}
+    undocumented = []
+    for place, proc in runs.items():
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, f"{place.relative_to(REPO)} --help failed:\n{out[-2000:]}"
+        documented = set(re.findall(r"--[\w-]+", out))
+        undocumented += [f"{place.relative_to(REPO)} {f}" for f in sorted(wanted[place] - documented)]
+    assert not undocumented, "the guide passes flags the scripts' --help does not document:\n" + "\n".join(undocumented)
