@@ -12,7 +12,8 @@ It streams, so memory is bounded by the dedupe index, not by the corpus:
    dedup.Deduplicator (exact + datasketch MinHash LSH, compact for millions of documents).
 3. write: the kept records read back from the spool in (source id, file, index) order into
    documents.jsonl and the corpus file, each atomically; the spool is removed.
-The output is the same whatever the number of workers.
+The output is the same whatever the number of workers: documents.jsonl byte for byte, and statistics.json
+but for its timings (each count keyed in a fixed order, not the order the workers' results arrived in).
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ from .memo import MEMO_CHARS, BoundedMemo
 from .normalise import LONG_S_MODES
 from .sidecar import SidecarError, find_sidecars, read_sidecar
 from ..errors import LondonLLMError
+from ..tags import KINDS
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1  # of statistics.json (documents.jsonl: cleaning.documents.FORMAT_VERSION)
@@ -192,7 +194,7 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
                                                          min_chars=min_chars, min_words=min_words), long_s,
                               keep_editorial=keep_editorial, require_year=require_year, unwrap_books=unwrap_books,
                               metadata=load_metadata(metadata_file) if metadata_file else {})
-    items, errors = [], []
+    items, errors, item_errors = [], [], []
     for path in sidecars:
         try:
             items.append(read_sidecar(path))
@@ -207,10 +209,11 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
     try:
         per_source: dict[str, dict] = {}
         contamination_total: Counter = Counter()
+        source_names: dict[str, Counter] = {}  # source id -> its files' collection names
         entries: list[Entry] = []
         for res in _run(items, options, workers, progress, spool_dir):
             stats = per_source.setdefault(res.source_id, _source_stats())
-            stats["source"] = res.source
+            source_names.setdefault(res.source_id, Counter())[res.source] += 1
             stats["files"] += 1
             stats["bytes"] += res.bytes
             for name, counts in res.removed.items():
@@ -218,7 +221,7 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
             stats["contamination_chars_removed"].update(res.contamination)
             contamination_total.update(res.contamination)
             if res.error:
-                errors.append(res.error)
+                item_errors.append(res.error)
                 log.warning("unreadable: %s", res.error)
             entries.extend(res.candidates)
         parsed = time.perf_counter()
@@ -257,6 +260,9 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
                         "corpus_file": str(corpus_file)})
     finally:
         shutil.rmtree(spool_dir, ignore_errors=True)
+    errors += sorted(item_errors)  # (they arrive in the order the workers finish)
+    for sid, names in source_names.items():  # the name most of its files give (then the first by name)
+        per_source[sid]["source"] = min(names, key=lambda name: (-names[name], name))
     input_bytes = sum(s["bytes"] for s in per_source.values())
     seconds = time.perf_counter() - started
     statistics = {
@@ -264,18 +270,19 @@ def build_corpus(downloads_dir, processed_dir, corpus_file, metadata_dir, *, min
         "totals": {"files": sum(s["files"] for s in per_source.values()), "bytes": input_bytes,
                    "documents": len(kept), "chars": totals["chars"],
                    "words": totals["words"], "seconds": round(seconds, 2),
-                   "workers": workers, "removed": _sum_removed(per_source),
+                   "workers": workers, "removed": _ordered(_sum_removed(per_source), FILTER_DESCRIPTIONS),
                    "phase_seconds": {"parse_clean": round(parsed - started, 2),
                                      "deduplicate": round(deduplicated - parsed, 2),
                                      "write": round(seconds - (deduplicated - started), 2)},
                    "contamination_chars_removed": {c: contamination_total.get(c, 0) for c in CATEGORIES},
                    "residual_documents": {c: residual.get(c, 0) for c in CATEGORIES},
                    "undated": len(undated),
-                   "year_sources": dict(year_sources)},
+                   "year_sources": _ordered(year_sources)},
         "undated": {"documents": len(undated), "list": undated},
         "editorial_by_document": apparatus,  # characters of each apparatus class removed, per book
-        "sources": {sid: {**s, "kinds": dict(s["kinds"]),
-                          "contamination_chars_removed": dict(s["contamination_chars_removed"])}
+        "sources": {sid: {**s, "kinds": _ordered(s["kinds"], KINDS),
+                          "removed": _ordered(s["removed"], FILTER_DESCRIPTIONS),
+                          "contamination_chars_removed": _ordered(s["contamination_chars_removed"], CATEGORIES)}
                     for sid, s in sorted(per_source.items())},
         "filters": FILTER_DESCRIPTIONS,
         "errors": errors,
@@ -344,6 +351,13 @@ def _deduplicate(entries: list, threshold: float, per_source: dict, progress: bo
         else:
             _add_removed(per_source[entry.source_id], verdict[0], {"documents": 1, "chars": entry.chars})
     return kept
+
+
+def _ordered(counts: dict, order=()) -> dict:
+    """`counts` keyed in a fixed order: the keys of `order` first, then any other sorted. Counters filled
+    as results arrive keep their keys in arrival order, which with workers is not fixed."""
+    known = [k for k in order if k in counts]
+    return {k: counts[k] for k in known + sorted(set(counts) - set(known))}
 
 
 def _sum_removed(per_source: dict) -> dict:

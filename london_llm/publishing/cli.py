@@ -72,9 +72,10 @@ def run(args: argparse.Namespace, defaults: Defaults, log=print) -> int:
         repo_id = resolve_repo_id(api, repo_id)
     from . import facts  # torch and transformers come in here, after the quick checks
     from .eval_results import find_evaluation
-    from .export import MARKER, describe_files, export_checkpoint
+    from .export import MARKER, export_checkpoint
     from .hub import publish_folder
     from .licences import combine
+    from .listing import upload_listing
     from .roundtrip import check_roundtrip
     from .selection import choose_checkpoint
 
@@ -113,8 +114,7 @@ def run(args: argparse.Namespace, defaults: Defaults, log=print) -> int:
         f"(largest difference {export.max_abs_logit_diff:.3g})")
     log(f"Card licence: {export.front_matter['license']}, because {why}")
     if args.dry_run:
-        log(f"Dry run: these files would be uploaded to {repo_id} from {export.folder}:")
-        log(describe_files(export.files))
+        log(upload_listing(repo_id, export.folder, export.files))
         log(f"Exported folder: {export.folder}")
         return 0
     message = args.commit_message or f"Upload {args.model} {checkpoint.name} (step {export.step})"

@@ -35,8 +35,10 @@ from .card import read_front_matter
 MARKER = ".london_llm_dataset.json"
 SPLIT_NAMES = {"train": "train", "val": "validation"}  # pretokenization's names -> the Hub's
 SHARD_CHARS = 200_000_000  # ~200 MB of text per Parquet shard (the Hub's viewer likes < 500 MB files)
-FIELDS = ("id", "source", "source_id", "kind", "title", "author", "date", "year", "decade", "licence",
-          "origin", "sha256", "chars", "words", "text")
+# documents.jsonl's fields (cleaning.documents, format 3) in its order; one a document lacks (`series`
+# before format 3) is written as null, so any readable format exports to the same columns
+FIELDS = ("id", "source", "source_id", "kind", "series", "title", "author", "date", "year", "decade",
+          "licence", "origin", "sha256", "chars", "words", "text")
 
 
 @dataclass
@@ -214,7 +216,9 @@ def dataset_card(stats: CorpusStats, kept: set[str], left_out: dict[str, str], r
              "| Field | Meaning |", "|---|---|"]
     meaning = {"id": "stable document id (the split hashes it)", "source": "collection it came from",
                "source_id": "source id in the project's registry", "kind": "document kind (trial, ordinary, book, "
-               "diary, parish, pamphlet, ocr, other)", "title": "title", "author": "author, when known",
+               "diary, parish, pamphlet, ocr, other)",
+               "series": "record series within the kind, where the source names one (London Lives: "
+               "\"sessions papers\", \"coroners' inquests\" ...), else null", "title": "title", "author": "author, when known",
                "date": "date as recorded (year or ISO date)", "year": "year, when known",
                "decade": "decade, when known", "licence": "the source's licence, as recorded",
                "origin": "where the text came from (URL or file)", "sha256": "sha256 of the text",

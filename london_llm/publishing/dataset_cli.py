@@ -52,6 +52,7 @@ def run(args: argparse.Namespace, d: DatasetDefaults, log=print) -> int:
     from .corpus import corpus_stats
     from .dataset import MARKER, export_dataset
     from .hub import publish_folder
+    from .listing import upload_listing
 
     repo_id = args.repo_id
     api = None
@@ -76,10 +77,7 @@ def run(args: argparse.Namespace, d: DatasetDefaults, log=print) -> int:
     if export.left_out:
         log(f"Left out (licence forbids redistribution): {', '.join(sorted(export.left_out))}")
     if args.dry_run:
-        log(f"Dry run: these files would be uploaded to {repo_id} from {export.folder}:")
-        width = max(len(f[0]) for f in export.files)
-        for name, size, digest in export.files:
-            log(f"  {name:<{width}}  {size:>13,} B  sha256 {digest}")
+        log(upload_listing(repo_id, export.folder, export.files))
         log(f"Exported folder: {export.folder}")
         return 0
     publish_folder(export.folder, repo_id, repo_type="dataset", private=args.private,

@@ -12,7 +12,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 from london_llm import atomic
 from london_llm.training import checkpoint as ckpt
@@ -30,8 +30,7 @@ TOKENIZER_FILES = ckpt.TOKENIZER_FILES
 EXPORT_FILES = ("config.json", "generation_config.json", ckpt.WEIGHTS, *TOKENIZER_FILES, "README.md")
 
 
-@dataclass
-class ExportedFile:
+class ExportedFile(NamedTuple):  # a (path, bytes, sha256) triple, as listing.upload_listing takes
     name: str
     bytes: int
     sha256: str
@@ -161,9 +160,3 @@ def export_checkpoint(checkpoint: Path, out_dir: Path, *, card_inputs: Callable[
                                               "files": {f.name: f.sha256 for f in files}}, indent=2) + "\n")
     return Export(out_dir, checkpoint, int(state.get("step") or ckpt.step_of(checkpoint) or 0), files, meta, diff)
 
-
-def describe_files(files: list[ExportedFile]) -> str:
-    width = max(len(f.name) for f in files)
-    lines = [f"  {f.name:<{width}}  {f.bytes:>13,} B  sha256 {f.sha256}" for f in files]
-    lines.append(f"  {'total':<{width}}  {sum(f.bytes for f in files):>13,} B in {len(files)} files")
-    return "\n".join(lines)

@@ -311,3 +311,62 @@ def test_import_sidecars_carry_the_download_fields(built, shared_corpus):
     assert (sheppard["year"], sheppard["url"]) == (1839, "https://www.gutenberg.org/ebooks/16215")
     inquest = json.loads(next(downloads.glob("london_lives_coroners_inquests/*.meta.json")).read_text())
     assert inquest["date"] == "1760-02-18" and "John Ryal" in inquest["title"]
+
+
+def _mixed_downloads(root: Path, shared_corpus: Path) -> Path:
+    """Two sources whose files each add a different contamination category, filter or error: the
+    statistics' counts are keyed in the order results arrive unless the build fixes it."""
+    from cleaning.test_cleaning_units import LATIN
+    oa = shared_corpus / "old-bailey-ordinarys-accounts-txt/oa_txt"
+    raw = (shared_corpus / "gutenberg-london-books-rcdm-uga/texts/Collins_Basil.txt").read_text(encoding="utf-8")
+    tei = (shared_corpus / "old-bailey-obo-xml-7.2/sessionsPapers/17280117.xml").read_bytes()
+    files = {"local": {"url.txt": (oa / "OA17410318.txt").read_bytes() + b"\nSee https://www.oldbaileyonline.org/\n",
+                       "email.txt": (oa / "OA17480622.txt").read_bytes() + b"\nWrite to editor@example.org\n",
+                       "copy.txt": (oa / "OA17480622.txt").read_bytes(),
+                       "licence.txt": raw[raw.index("*** END OF THIS PROJECT GUTENBERG EBOOK"):].encode(),
+                       "short.txt": b"Guilty. Death."},
+             "other": {"latin.txt": LATIN.encode(), "short.txt": b"Acquitted."}}
+    for sid, named in files.items():
+        for name, data in named.items():
+            (root / sid).mkdir(parents=True, exist_ok=True)
+            (root / sid / name).write_bytes(data)
+            write_sidecar(root / sid / name, source_id=sid, kind="ordinary", fmt="plain_txt", year=1748)
+    for cut in (3000, 6000):  # two unreadable files: two errors
+        (root / "other" / f"cut{cut}.xml").write_bytes(tei[:cut])
+        write_sidecar(root / "other" / f"cut{cut}.xml", source_id="other", kind="trial", fmt="oldbailey_tei",
+                      year=1728)
+    return root
+
+
+def _statistics_text(metadata_dir: Path) -> str:
+    """statistics.json as written, less what differs between runs by nature: when and how fast, how many workers."""
+    stats = json.loads((metadata_dir / "statistics.json").read_text(encoding="utf-8"))
+    del stats["created"]
+    for key in ("seconds", "phase_seconds", "workers"):
+        del stats["totals"][key]
+    return json.dumps(stats, indent=2, ensure_ascii=False)  # key order kept as written
+
+
+def test_statistics_do_not_depend_on_the_order_results_arrive(tmp_path, shared_corpus, monkeypatch):
+    """The workers finish in any order: the same results in the opposite order give the same statistics.json."""
+    from london_llm.cleaning import build
+    downloads = _mixed_downloads(tmp_path / "downloads", shared_corpus)
+    build_corpus(downloads, tmp_path / "p1", tmp_path / "c1.txt", tmp_path / "m1", workers=1, progress=False)
+    run_in_order = build._run
+    monkeypatch.setattr(build, "_run", lambda *a, **k: reversed(list(run_in_order(*a, **k))))
+    stats = build_corpus(downloads, tmp_path / "p2", tmp_path / "c2.txt", tmp_path / "m2", workers=1,
+                         progress=False)
+    assert set(stats["sources"]["local"]["contamination_chars_removed"]) >= {"url", "email", "licence"}
+    assert {"not_english", "too_short", "unreadable"} <= set(stats["totals"]["removed"])
+    assert len(stats["errors"]) == 2
+    assert _statistics_text(tmp_path / "m2") == _statistics_text(tmp_path / "m1")
+    assert (tmp_path / "p2/documents.jsonl").read_bytes() == (tmp_path / "p1/documents.jsonl").read_bytes()
+
+
+def test_statistics_are_the_same_with_one_worker_and_two(tmp_path, shared_corpus):
+    downloads = _mixed_downloads(tmp_path / "downloads", shared_corpus)
+    for workers in (1, 2):
+        build_corpus(downloads, tmp_path / f"p{workers}", tmp_path / f"c{workers}.txt", tmp_path / f"m{workers}",
+                     workers=workers, progress=False)
+    assert _statistics_text(tmp_path / "m2") == _statistics_text(tmp_path / "m1")
+    assert (tmp_path / "p2/documents.jsonl").read_bytes() == (tmp_path / "p1/documents.jsonl").read_bytes()
