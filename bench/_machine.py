@@ -1,11 +1,15 @@
-"""What every benchmark prints about the machine it ran on: CPU model and flags, cores, load.
+"""What every benchmark prints about the machine it ran on: CPU model and flags, cores, load; and
+the one way a benchmark measures itself again under another malloc setting (a child process).
 
 One helper for all bench/ scripts, so their figures name the machine the same way.
 """
 from __future__ import annotations
 
+import json
 import os
 import platform
+import subprocess
+import sys
 from pathlib import Path
 
 # The instruction-set extensions that move these benchmarks' numbers (SIMD widths, FMA, SHA).
@@ -51,3 +55,27 @@ def load() -> str:
 def default_corpus_dir(root: Path) -> Path:
     """$LONDON_LLM_SHARED_CORPUS (as the tests use), else ../shared/corpus beside the repository."""
     return Path(os.environ.get("LONDON_LLM_SHARED_CORPUS") or root.parent / "shared" / "corpus")
+
+
+class ChildFailed(RuntimeError):
+    """rerun_with_allocator's child exited non-zero, or its last stdout line was no JSON object."""
+
+
+def rerun_with_allocator(script, allocator: str, args: list[str]) -> tuple[dict, list[str]]:
+    """`script` again in a child process, with `args` and `--allocator ALLOCATOR` (malloc's settings
+    are process-wide): the JSON object it printed last, and its stdout lines before that. "default"
+    sets LONDON_LLM_MALLOC=default (london_llm/allocator.py then keeps glibc's); others unset it."""
+    env = {k: v for k, v in os.environ.items() if k != "LONDON_LLM_MALLOC"}
+    if allocator == "default":
+        env["LONDON_LLM_MALLOC"] = "default"
+    done = subprocess.run([sys.executable, str(script), *args, "--allocator", allocator], env=env,
+                          capture_output=True, text=True)
+    lines = done.stdout.rstrip().splitlines()
+    try:
+        result = json.loads(lines[-1]) if done.returncode == 0 else None
+    except (ValueError, IndexError):
+        result = None
+    if not isinstance(result, dict):
+        tail = " | ".join(done.stderr.strip().splitlines()[-3:]) or f"nothing on stderr, stdout ending {lines[-1:]}"
+        raise ChildFailed(f"the child {Path(script).name} --allocator {allocator} failed (exit {done.returncode}): {tail}")
+    return result, lines[:-1]

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 import config  # noqa: E402
-from _machine import cpu_description  # noqa: E402
+from _machine import ChildFailed, cpu_description, rerun_with_allocator  # noqa: E402
 
 INTERESTING_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "neon")
 
@@ -295,16 +295,13 @@ def bench_memory(folders: dict, args) -> dict:
     for preset, folder in folders.items():
         if not cases_of(args.memory_cases, preset):
             continue
-        got = {}
-        for choice in ("tuned", "default"):
-            child = [sys.executable, str(Path(__file__).resolve()), "--memory_probe", str(folder), "--shapes", preset,
-                     "--allocator", choice, "--memory_cases", args.memory_cases, "--rounds", str(args.rounds),
-                     "--prompt_tokens", str(args.prompt_tokens)] + (["--threads", str(args.threads)] if args.threads else [])
-            env = dict(os.environ, LONDON_LLM_MALLOC="default") if choice == "default" else dict(os.environ)
-            done = subprocess.run(child, env=env, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise SystemExit(f"the {choice} child failed: {done.stderr.strip()[-2000:]}")
-            got[choice] = json.loads(done.stdout.strip().splitlines()[-1])
+        probe = ["--memory_probe", str(folder), "--shapes", preset, "--memory_cases", args.memory_cases,
+                 "--rounds", str(args.rounds), "--prompt_tokens", str(args.prompt_tokens)]
+        probe += ["--threads", str(args.threads)] if args.threads else []
+        try:
+            got = {choice: rerun_with_allocator(__file__, choice, probe)[0] for choice in ("tuned", "default")}
+        except ChildFailed as exc:
+            raise SystemExit(str(exc)) from None
         cfg = config.PRESETS[preset]
         print(f"\nmalloc on {preset} ({cfg.n_layer} x {cfg.n_embd}, vocab {cfg.vocab_size}; {got['tuned']['threads']} "
               f"thread(s); prompt {args.prompt_tokens} tokens; median of {args.rounds} calls after one warm-up; "
