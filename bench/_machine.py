@@ -14,6 +14,8 @@ from pathlib import Path
 
 # The instruction-set extensions that move these benchmarks' numbers (SIMD widths, FMA, SHA).
 FLAGS_OF_NOTE = ("avx512f", "avx512bw", "avx2", "avx", "fma", "sse4_2", "bmi2", "sha_ni", "asimd", "sve")
+# those that pick torch's matmul and attention kernels (the model benchmarks: inference, evaluation)
+MODEL_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "neon")
 
 
 def _cpuinfo() -> tuple[str, str]:
@@ -44,6 +46,13 @@ def cpu_description() -> str:
     shown = [f for f in FLAGS_OF_NOTE if f in flags]
     return (f"CPU: {cpu_model()}; {os.cpu_count()} logical cores; flags of note: {' '.join(shown) or 'none'}\n"
             f"CPU flags (all): {' '.join(flags) or 'unavailable'}")
+
+
+def cpu_summary(extra: str = "") -> str:
+    """One line: "CPU <model> (<n> cores; flags <the model benchmarks' flags it has>[; extra])"."""
+    flags = cpu_flags()
+    shown = " ".join(f for f in MODEL_FLAGS if f in flags) or "none of " + "/".join(MODEL_FLAGS)
+    return f"CPU {cpu_model()} ({os.cpu_count()} cores; flags {shown}{'; ' + extra if extra else ''})"
 
 
 def load() -> str:
@@ -77,5 +86,6 @@ def rerun_with_allocator(script, allocator: str, args: list[str]) -> tuple[dict,
         result = None
     if not isinstance(result, dict):
         tail = " | ".join(done.stderr.strip().splitlines()[-3:]) or f"nothing on stderr, stdout ending {lines[-1:]}"
-        raise ChildFailed(f"the child {Path(script).name} --allocator {allocator} failed (exit {done.returncode}): {tail}")
+        raise ChildFailed(f"the child {Path(script).name} --allocator {allocator} failed "
+                          f"(exit {done.returncode}): {tail}")
     return result, lines[:-1]

@@ -26,7 +26,6 @@ import argparse
 import concurrent.futures
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -40,9 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 import config  # noqa: E402
-from _machine import ChildFailed, cpu_description, rerun_with_allocator  # noqa: E402
-
-INTERESTING_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "neon")
+from _machine import ChildFailed, cpu_description, cpu_summary, load, rerun_with_allocator  # noqa: E402
 
 
 def parse(argv=None):
@@ -85,22 +82,10 @@ def set_allocator(choice: str) -> str:
 def machine() -> str:
     import torch
 
-    model, flags = platform.processor() or "?", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model in ("?", "x86_64", ""):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith(("flags", "Features")) and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    shown = [f for f in INTERESTING_FLAGS if f in flags]
-    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?", "?", "?")
     capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "?")()
     gpu = f"; GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
-    return (f"CPU {model} ({os.cpu_count()} cores; flags {' '.join(shown) or 'none of ' + '/'.join(INTERESTING_FLAGS)}; "
-            f"torch capability {capability}); torch {torch.__version__}, {torch.get_num_threads()} threads{gpu}; "
-            f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return (f"{cpu_summary('torch capability ' + capability)}; torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads{gpu}; load average {load()}")
 
 
 def make_folder(preset: str, root: Path) -> Path:
@@ -305,7 +290,7 @@ def bench_memory(folders: dict, args) -> dict:
         cfg = config.PRESETS[preset]
         print(f"\nmalloc on {preset} ({cfg.n_layer} x {cfg.n_embd}, vocab {cfg.vocab_size}; {got['tuned']['threads']} "
               f"thread(s); prompt {args.prompt_tokens} tokens; median of {args.rounds} calls after one warm-up; "
-              f"load average now {'%.2f %.2f %.2f' % os.getloadavg()})")
+              f"load average now {load()})")
         print(f"  RSS after loading: tuned {got['tuned']['rss_after_load_mib']} MiB, "
               f"defaults {got['default']['rss_after_load_mib']} MiB")
         print(f"  {'samples x tokens':<17}{'malloc':<10}{'tokens/s':>9}{'tokens/CPU-s':>13}{'sys s':>8}{'user s':>8}"

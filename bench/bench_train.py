@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import config  # noqa: E402
 from london_llm.settings import add_config_flags, resolve  # noqa: E402
-from _machine import ChildFailed, cpu_model, rerun_with_allocator  # noqa: E402
+from _machine import ChildFailed, cpu_flags, cpu_model, rerun_with_allocator  # noqa: E402
 
 
 def parse(argv=None):
@@ -173,7 +173,7 @@ def main(argv=None) -> int:
     import torch
 
     from london_llm.training.mfu import device_peak, mfu
-    from london_llm.training.precision import choose_device, choose_precision, cpu_flags, cpu_has_bf16
+    from london_llm.training.precision import choose_device, choose_precision, cpu_has_bf16
 
     if args.threads:
         torch.set_num_threads(args.threads)
