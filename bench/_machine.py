@@ -66,6 +66,16 @@ def default_corpus_dir(root: Path) -> Path:
     return Path(os.environ.get("LONDON_LLM_SHARED_CORPUS") or root.parent / "shared" / "corpus")
 
 
+def set_allocator(choice: str) -> str:
+    """Before any model is loaded: glibc's malloc as a benchmark's --allocator says; returns what is in force."""
+    from london_llm.allocator import keep_tensor_memory_warm
+
+    if choice == "default":
+        os.environ["LONDON_LLM_MALLOC"] = "default"  # so the code measured, if it tunes malloc itself, does not
+        return "glibc malloc defaults"
+    return keep_tensor_memory_warm() if choice == "tuned" else "as the inference core leaves it"
+
+
 class ChildFailed(RuntimeError):
     """rerun_with_allocator's child exited non-zero, or its last stdout line was no JSON object."""
 
@@ -73,7 +83,8 @@ class ChildFailed(RuntimeError):
 def rerun_with_allocator(script, allocator: str, args: list[str]) -> tuple[dict, list[str]]:
     """`script` again in a child process, with `args` and `--allocator ALLOCATOR` (malloc's settings
     are process-wide): the JSON object it printed last, and its stdout lines before that. "default"
-    sets LONDON_LLM_MALLOC=default (london_llm/allocator.py then keeps glibc's); others unset it."""
+    sets LONDON_LLM_MALLOC=default (london_llm/allocator.py then keeps glibc's); others unset it.
+    The child applies its --allocator with set_allocator."""
     env = {k: v for k, v in os.environ.items() if k != "LONDON_LLM_MALLOC"}
     if allocator == "default":
         env["LONDON_LLM_MALLOC"] = "default"

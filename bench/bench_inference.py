@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 import config  # noqa: E402
-from _machine import ChildFailed, cpu_description, cpu_summary, load, rerun_with_allocator  # noqa: E402
+from _machine import (ChildFailed, cpu_description, cpu_summary, load, rerun_with_allocator,  # noqa: E402
+                      set_allocator)
 
 
 def parse(argv=None):
@@ -65,18 +66,6 @@ def parse(argv=None):
                    help="shape:samples x new tokens, comma-separated, for --memory")
     p.add_argument("--memory_probe", help=argparse.SUPPRESS)  # a child of --memory: FOLDER of one shape
     return p.parse_args(argv)
-
-
-def set_allocator(choice: str) -> str:
-    """Before any model is loaded: glibc's malloc as `choice` says; returns what is in force."""
-    from london_llm.allocator import keep_tensor_memory_warm
-
-    if choice == "default":
-        os.environ["LONDON_LLM_MALLOC"] = "default"  # so the core, if it tunes malloc itself, does not
-        return "glibc malloc defaults"
-    if choice == "tuned":
-        return keep_tensor_memory_warm()
-    return "as the inference core leaves it"
 
 
 def machine() -> str:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import config  # noqa: E402
 from london_llm.settings import add_config_flags, resolve  # noqa: E402
-from _machine import ChildFailed, cpu_flags, cpu_model, rerun_with_allocator  # noqa: E402
+from _machine import ChildFailed, cpu_flags, cpu_model, rerun_with_allocator, set_allocator  # noqa: E402
 
 
 def parse(argv=None):
@@ -178,11 +178,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = choose_device(args.device)
-    allocator = "n/a"
-    if device.type == "cpu":
-        from london_llm.allocator import keep_tensor_memory_warm
-
-        allocator = keep_tensor_memory_warm() if args.allocator == "tuned" else "glibc malloc defaults"
+    allocator = set_allocator(args.allocator) if device.type == "cpu" else "n/a"
     tokens_per_step = cfg.batch_size * cfg.max_length * cfg.gradient_accumulation_steps
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"

@@ -1,4 +1,4 @@
-"""bench/_machine.py's rerun_with_allocator, on a tiny child script (no model, a second or so)."""
+"""bench/_machine.py's rerun_with_allocator and set_allocator, on a tiny child script (no model: a second)."""
 from __future__ import annotations
 
 import sys
@@ -10,7 +10,9 @@ from conftest import REPO
 sys.path.insert(0, str(REPO / "bench"))
 from _machine import ChildFailed, rerun_with_allocator  # noqa: E402
 
-CHILD = """import argparse, json, os, sys
+CHILD = f"""import argparse, json, os, sys
+sys.path[:0] = [{str(REPO)!r}, {str(REPO / "bench")!r}]
+from _machine import set_allocator
 p = argparse.ArgumentParser()
 p.add_argument("--allocator")
 p.add_argument("--fail", action="store_true")
@@ -19,7 +21,8 @@ args = p.parse_args()
 print("  a table line")
 if args.fail:
     sys.exit("the probe broke here")
-print("done" if args.no_json else json.dumps({"allocator": args.allocator, "env": os.environ.get("LONDON_LLM_MALLOC")}))
+env = os.environ.get("LONDON_LLM_MALLOC")
+print("done" if args.no_json else json.dumps({{"env": env, "malloc": set_allocator(args.allocator)}}))
 """
 
 
@@ -33,10 +36,12 @@ def child(tmp_path):
 def test_default_sets_the_variable_and_tuned_unsets_it(child, monkeypatch):
     monkeypatch.setenv("LONDON_LLM_MALLOC", "default")  # this process's own setting must not leak
     result, lines = rerun_with_allocator(child, "tuned", [])
-    assert result == {"allocator": "tuned", "env": None} and lines == ["  a table line"]
+    assert result["env"] is None and lines == ["  a table line"]
+    if sys.platform.startswith("linux"):
+        assert result["malloc"].startswith(("glibc malloc keeps", "allocator untouched")), result
     monkeypatch.delenv("LONDON_LLM_MALLOC")
     result, _ = rerun_with_allocator(child, "default", [])
-    assert result == {"allocator": "default", "env": "default"}
+    assert result == {"env": "default", "malloc": "glibc malloc defaults"}
 
 
 def test_a_failing_child_is_named_with_its_stderr_tail(child):
