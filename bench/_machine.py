@@ -40,12 +40,15 @@ def cpu_flags() -> list[str]:
     return _cpuinfo()[1].split()
 
 
+def cpu_line() -> str:
+    """One line: model, logical cores and the flags of note."""
+    shown = [f for f in FLAGS_OF_NOTE if f in cpu_flags()]
+    return f"CPU: {cpu_model()}; {os.cpu_count()} logical cores; flags of note: {' '.join(shown) or 'none'}"
+
+
 def cpu_description() -> str:
-    """Two lines: model, logical cores and the flags of note; then every flag."""
-    flags = cpu_flags()
-    shown = [f for f in FLAGS_OF_NOTE if f in flags]
-    return (f"CPU: {cpu_model()}; {os.cpu_count()} logical cores; flags of note: {' '.join(shown) or 'none'}\n"
-            f"CPU flags (all): {' '.join(flags) or 'unavailable'}")
+    """Two lines: cpu_line(), then every flag."""
+    return f"{cpu_line()}\nCPU flags (all): {' '.join(cpu_flags()) or 'unavailable'}"
 
 
 def cpu_summary(extra: str = "") -> str:
