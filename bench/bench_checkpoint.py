@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 import config  # noqa: E402
-from _machine import cpu_description, load  # noqa: E402
+from _machine import cpu_line, load  # noqa: E402
 
 
 def parse(argv=None):
@@ -177,7 +177,7 @@ def main(argv=None) -> int:
     from london_llm.allocator import keep_tensor_memory_warm
 
     malloc = keep_tensor_memory_warm()  # as training on a CPU runs
-    print(cpu_description().splitlines()[0])
+    print(cpu_line())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; malloc: {malloc}; load average {load()}; "
           f"writing under {args.dir}")
     Path(args.dir).mkdir(parents=True, exist_ok=True)

@@ -22,11 +22,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "bench"))
 
 from london_llm.collect.collector import CollectOptions, collect  # noqa: E402
 from london_llm.collect.http import HttpSettings  # noqa: E402
 from london_llm.collect.registry import load_registry  # noqa: E402
 from mirror_server import FaultPlan, MirrorServer  # noqa: E402
+from _machine import cpu_line  # noqa: E402
 
 
 def staged_sources(registry: Path, corpus: Path):
@@ -49,6 +51,7 @@ def main() -> int:
         print(f"error: corpus folder {args.corpus} not found (../shared/corpus beside the repository)", file=sys.stderr)
         return 2
     sources = staged_sources(args.registry, args.corpus)
+    print(cpu_line())
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} on {os.cpu_count()} cores; "
           f"{len(sources)} sources; faults {'on' if args.faults else 'off'}")
     for workers in args.workers:

@@ -24,7 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 import config  # noqa: E402
+from _machine import cpu_line  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -103,7 +105,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work_dir or tmp)
         work.mkdir(parents=True, exist_ok=True)
-        print(f"load before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
+        print(f"{cpu_line()}\nload before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
         docs, tok = inputs(args, work)
         cores = os.cpu_count() or 1
         # one process on all cores, one on one core (OpenMP threads suffer most on a busy machine),

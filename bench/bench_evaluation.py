@@ -30,11 +30,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from _machine import cpu_summary, load  # noqa: E402
 TASKS = ROOT / "05_evaluation" / "tasks"
 TRAIN = ROOT / "04_training" / "train_model_slm.py"
 TARGETS = {"quick": 120.0, "comprehensive": 600.0}  # seconds, for the tiny preset on a CPU
 PEER_TASK = ("history", "london_history")
-FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "neon")
 GUTENBERG_BODY = re.compile(r"\*\*\* ?START OF.*?\*\*\*(.*?)\*\*\* ?END OF", re.S | re.I)
 NOVEL_YEARS = {"FrancesBurney__Evelina": 1778, "HenryFielding__TomJones": 1749, "SamuelRichardson__Pamela": 1740,
                "TobiasSmollett__HumphryClinker": 1771, "TobiasSmollett__FerdinandFathom": 1753}
@@ -54,25 +55,6 @@ def parse(argv=None):
     p.add_argument("--baseline_tree", help="also time this other checkout's run_evaluation.py (e.g. an older "
                    "commit unpacked with git archive) on the same checkpoint, mode for mode, in the same run")
     return p.parse_args(argv)
-
-
-def machine() -> str:
-    model, flags = "?", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model == "?":
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith(("flags", "Features")) and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    shown = " ".join(f for f in FLAGS if f in flags) or "none of " + "/".join(FLAGS)
-    return f"CPU {model} ({os.cpu_count()} cores; flags {shown})"
-
-
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def environment() -> dict[str, str]:
@@ -160,7 +142,7 @@ def show_mode(mode: str, wall: float, results: dict, model: str) -> None:
     target = TARGETS.get(mode) if model == "tiny" else None
     verdict = "" if target is None else f" (target < {target:.0f} s: {'met' if wall < target else 'NOT met'})"
     print(f"\n--mode {mode}: {wall:.1f} s wall ({results['bench_cpu_seconds']:.1f} CPU-s) through "
-          f"run_evaluation.py{verdict}; {load()}")
+          f"run_evaluation.py{verdict}; load average {load()}")
     for ck in results["checkpoints"]:
         print(f"  {ck['name']}: {ck.get('seconds', float('nan')):.1f} s evaluating after its load")
         for phase, seconds in (ck.get("timings") or {}).items():
@@ -171,10 +153,10 @@ def show_mode(mode: str, wall: float, results: dict, model: str) -> None:
 
 def main(argv=None) -> int:
     args = parse(argv)
-    print(machine())
+    print(cpu_summary())
     import torch
 
-    print(f"torch {torch.__version__}, {load()}")
+    print(f"torch {torch.__version__}, load average {load()}")
     env = environment()
     with tempfile.TemporaryDirectory(prefix="bench_eval_") as tmp:
         work = Path(args.workdir).resolve() if args.workdir else Path(tmp)
@@ -191,7 +173,8 @@ def main(argv=None) -> int:
                                              tree=tree)
                 print(f"  the same through {tree}: {b_wall:.1f} s wall ({b_results['bench_cpu_seconds']:.1f} CPU-s); "
                       f"this tree takes {wall / b_wall:.2f}x its wall time, "
-                      f"{results['bench_cpu_seconds'] / b_results['bench_cpu_seconds']:.2f}x its CPU time; {load()}")
+                      f"{results['bench_cpu_seconds'] / b_results['bench_cpu_seconds']:.2f}x its CPU time; "
+                      f"load average {load()}")
         if args.no_peer:
             return 0
         # the same YAML task, every item, no baselines: our script against the lm_eval command
@@ -199,7 +182,7 @@ def main(argv=None) -> int:
                                  ["--mode", "comprehensive", "--tasks", PEER_TASK[0], "--no_baselines", *threads])
         ours = results["checkpoints"][0]["tasks"][PEER_TASK[0]]["metrics"]
         peer_wall, theirs = run_peer(ck, work / "out_lm_eval", env, batch_size=32)
-        print(f"\n{PEER_TASK[1]} ({ours['acc']['n']} questions), same checkpoint, batch size 32; {load()}")
+        print(f"\n{PEER_TASK[1]} ({ours['acc']['n']} questions), same checkpoint, batch size 32; load average {load()}")
         print(f"  run_evaluation.py --tasks {PEER_TASK[0]} --no_baselines: {wall:6.1f} s "
               f"({results['bench_cpu_seconds']:.1f} CPU-s)")
         print(f"  lm_eval --model hf --tasks {PEER_TASK[1]}:              {peer_wall:6.1f} s")

@@ -26,7 +26,6 @@ import argparse
 import concurrent.futures
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -40,9 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 import config  # noqa: E402
-from _machine import cpu_description  # noqa: E402
-
-INTERESTING_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "neon")
+from _machine import ChildFailed, cpu_line, cpu_summary, load, rerun_with_allocator, set_allocator  # noqa: E402
 
 
 def parse(argv=None):
@@ -70,37 +67,13 @@ def parse(argv=None):
     return p.parse_args(argv)
 
 
-def set_allocator(choice: str) -> str:
-    """Before any model is loaded: glibc's malloc as `choice` says; returns what is in force."""
-    from london_llm.allocator import keep_tensor_memory_warm
-
-    if choice == "default":
-        os.environ["LONDON_LLM_MALLOC"] = "default"  # so the core, if it tunes malloc itself, does not
-        return "glibc malloc defaults"
-    if choice == "tuned":
-        return keep_tensor_memory_warm()
-    return "as the inference core leaves it"
-
-
 def machine() -> str:
     import torch
 
-    model, flags = platform.processor() or "?", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model in ("?", "x86_64", ""):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith(("flags", "Features")) and not flags:
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    shown = [f for f in INTERESTING_FLAGS if f in flags]
-    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?", "?", "?")
     capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "?")()
     gpu = f"; GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
-    return (f"CPU {model} ({os.cpu_count()} cores; flags {' '.join(shown) or 'none of ' + '/'.join(INTERESTING_FLAGS)}; "
-            f"torch capability {capability}); torch {torch.__version__}, {torch.get_num_threads()} threads{gpu}; "
-            f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return (f"{cpu_summary('torch capability ' + capability)}; torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads{gpu}; load average {load()}")
 
 
 def make_folder(preset: str, root: Path) -> Path:
@@ -295,20 +268,17 @@ def bench_memory(folders: dict, args) -> dict:
     for preset, folder in folders.items():
         if not cases_of(args.memory_cases, preset):
             continue
-        got = {}
-        for choice in ("tuned", "default"):
-            child = [sys.executable, str(Path(__file__).resolve()), "--memory_probe", str(folder), "--shapes", preset,
-                     "--allocator", choice, "--memory_cases", args.memory_cases, "--rounds", str(args.rounds),
-                     "--prompt_tokens", str(args.prompt_tokens)] + (["--threads", str(args.threads)] if args.threads else [])
-            env = dict(os.environ, LONDON_LLM_MALLOC="default") if choice == "default" else dict(os.environ)
-            done = subprocess.run(child, env=env, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise SystemExit(f"the {choice} child failed: {done.stderr.strip()[-2000:]}")
-            got[choice] = json.loads(done.stdout.strip().splitlines()[-1])
+        probe = ["--memory_probe", str(folder), "--shapes", preset, "--memory_cases", args.memory_cases,
+                 "--rounds", str(args.rounds), "--prompt_tokens", str(args.prompt_tokens)]
+        probe += ["--threads", str(args.threads)] if args.threads else []
+        try:
+            got = {choice: rerun_with_allocator(__file__, choice, probe)[0] for choice in ("tuned", "default")}
+        except ChildFailed as exc:
+            raise SystemExit(str(exc)) from None
         cfg = config.PRESETS[preset]
         print(f"\nmalloc on {preset} ({cfg.n_layer} x {cfg.n_embd}, vocab {cfg.vocab_size}; {got['tuned']['threads']} "
               f"thread(s); prompt {args.prompt_tokens} tokens; median of {args.rounds} calls after one warm-up; "
-              f"load average now {'%.2f %.2f %.2f' % os.getloadavg()})")
+              f"load average now {load()})")
         print(f"  RSS after loading: tuned {got['tuned']['rss_after_load_mib']} MiB, "
               f"defaults {got['default']['rss_after_load_mib']} MiB")
         print(f"  {'samples x tokens':<17}{'malloc':<10}{'tokens/s':>9}{'tokens/CPU-s':>13}{'sys s':>8}{'user s':>8}"
@@ -418,7 +388,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(machine())
-    print(cpu_description().splitlines()[0] + f"; malloc: {allocator if not args.memory else 'see below'}")
+    print(cpu_line() + f"; malloc: {allocator if not args.memory else 'see below'}")
     summary = {}
     with tempfile.TemporaryDirectory(prefix="bench_inference_") as tmp:
         folders = {}

@@ -21,7 +21,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import config  # noqa: E402
+from _machine import cpu_line  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -187,6 +189,7 @@ def main(argv=None) -> int:
     parser.add_argument("--work_dir", type=Path, default=None, help="scratch folder (default: a temporary one)")
     args = parser.parse_args(argv)
 
+    print(cpu_line())
     print(f"machine: {os.cpu_count()} CPUs, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="bench_pretokenize."))
     work.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 import config  # noqa: E402
+from _machine import cpu_line  # noqa: E402
 
 from london_llm.tokenization.report import check_tokenizer  # noqa: E402
 from london_llm.tokenization.loading import tokenizer_info  # noqa: E402
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench_tokenizer_") as scratch:
         work = args.work_dir or Path(scratch)
-        print(f"before: {load()}", flush=True)
+        print(f"{cpu_line()}\nbefore: {load()}", flush=True)
         if args.documents:
             documents, origin = args.documents, "given with --documents"
         else:

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import config  # noqa: E402
 from london_llm.settings import add_config_flags, resolve  # noqa: E402
-from _machine import cpu_model  # noqa: E402
+from _machine import ChildFailed, cpu_flags, cpu_model, rerun_with_allocator, set_allocator  # noqa: E402
 
 
 def parse(argv=None):
@@ -174,16 +173,12 @@ def main(argv=None) -> int:
     import torch
 
     from london_llm.training.mfu import device_peak, mfu
-    from london_llm.training.precision import choose_device, choose_precision, cpu_flags, cpu_has_bf16
+    from london_llm.training.precision import choose_device, choose_precision, cpu_has_bf16
 
     if args.threads:
         torch.set_num_threads(args.threads)
     device = choose_device(args.device)
-    allocator = "n/a"
-    if device.type == "cpu":
-        from london_llm.allocator import keep_tensor_memory_warm
-
-        allocator = keep_tensor_memory_warm() if args.allocator == "tuned" else "glibc malloc defaults"
+    allocator = set_allocator(args.allocator) if device.type == "cpu" else "n/a"
     tokens_per_step = cfg.batch_size * cfg.max_length * cfg.gradient_accumulation_steps
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
@@ -255,19 +250,17 @@ def main(argv=None) -> int:
 def as_shipped(argv, speeds: dict) -> None:
     """nanoGPT's train.py as a user runs it gets glibc's malloc defaults (one process-wide setting,
     so a child process measures it), while ours tunes malloc by default: print both comparisons."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    child = [sys.executable, __file__, *argv, "--allocator", "default", "--no_eval", "--json"]
-    env = dict(os.environ, LONDON_LLM_MALLOC="default")
     print("re-measuring with glibc's malloc defaults in a child process ...", flush=True)
-    out = subprocess.run(child, env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        print(f"  child failed: {out.stderr.strip().splitlines()[-1:] or out.returncode}")
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        result, lines = rerun_with_allocator(__file__, "default", [*argv, "--no_eval", "--json"])
+    except ChildFailed as exc:
+        print(f"  {exc}")
         return
-    other = json.loads(out.stdout.strip().splitlines()[-1])["tok_s"]
-    for line in out.stdout.splitlines():
+    for line in lines:
         if line.startswith("  "):
             print("  [glibc defaults]" + line[1:])
-    shipped = next((v for k, v in other.items() if k.startswith("nanoGPT")), None)
+    shipped = next((v for k, v in result["tok_s"].items() if k.startswith("nanoGPT")), None)
     for label, tok_s in speeds.items():
         if label.startswith("ours") and "eval" not in label and shipped:
             print(f"  {label} (tuned malloc, our default) vs nanoGPT as shipped (glibc defaults): "
