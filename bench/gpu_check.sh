@@ -14,7 +14,7 @@
 # before it was ended shows. Without a GPU it refuses, says why, and exits 3 (nothing checked).
 # Usage: bench/gpu_check.sh. The python is found as the launchers find it ($LONDON_LLM_PYTHON,
 # $LONDON_LLM_VENV, helloLondon/, .venv/, else python3 from PATH, which must hold a CUDA build of
-# torch and the packages of requirements.txt that training imports).
+# torch, transformers, numpy, tqdm and pytest: what the steps import).
 set -uo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 source "$ROOT/10_scripts/launch_common.sh"
