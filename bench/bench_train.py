@@ -209,11 +209,19 @@ def main(argv=None) -> int:
     for label, (step, _, _) in contenders.items():
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
+        t0 = time.perf_counter()
         for _ in range(args.warmup):
             step()
+        sync(device)
+        # printed as it goes: on a GPU compilation is most of a run's time, and a run ended by a
+        # time limit (bench/gpu_check.sh) still says how far it got
+        print(f"  warm-up of {label}: {args.warmup} steps in {time.perf_counter() - t0:.1f} s (any compilation "
+              "included)", flush=True)
         if device.type == "cuda":
-            sync(device)
             peak_memory[label] = torch.cuda.max_memory_allocated(device)
+    if len(peak_memory) > 1:
+        print("  (peak mem: this process's while each ran, every contender's weights resident; "
+              "a contender alone uses less)")
     # round-robin, so load from other processes falls on every contender alike; median per contender
     times = {label: [] for label in contenders}
     for _ in range(args.rounds):
@@ -258,7 +266,7 @@ def as_shipped(argv, speeds: dict) -> None:
         print(f"  {exc}")
         return
     for line in lines:
-        if line.startswith("  "):
+        if line.startswith("  ") and not line.startswith(("  warm-up", "  (peak")):
             print("  [glibc defaults]" + line[1:])
     shipped = next((v for k, v in result["tok_s"].items() if k.startswith("nanoGPT")), None)
     for label, tok_s in speeds.items():

@@ -33,9 +33,41 @@ def test_gpu_check_steps_name_scripts_and_flags_that_exist():
     helps = {name: subprocess.run([sys.executable, str(REPO / "bench" / name), "--help"], capture_output=True,
                                   text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(REPO))).stdout
              for name in ("bench_train.py", "bench_distributed.py")}
-    for line in text.splitlines():
+    for line in text.replace("\\\n", " ").splitlines():  # a command with its continuation lines
         for name, help_text in helps.items():
             if f"bench/{name}" in line:
                 flags = [w for w in line.replace("\\", " ").split() if w.startswith("--")]
                 missing = [f for f in flags if f not in help_text]
                 assert not missing, (name, missing)
+
+
+def test_gpu_check_runs_its_steps_in_order_within_its_budget(tmp_path):
+    """On a (faked) GPU machine: every step starts, each with its limit cut to the budget left; a step
+    that outlives it is ended and reported, later ones are skipped for time, and the exit code says so."""
+    calls = tmp_path / "calls.log"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "nvidia-smi").write_text("#!/bin/sh\necho 0\n")
+    (fake / "python").write_text(f"""#!/bin/bash
+echo "$*" >> {calls}
+case "$*" in
+  *device_count*) echo 1;;
+  *"--model regular"*) exec sleep 60;;  # compiles for longer than the budget left
+esac
+exit 0
+""")
+    for f in fake.iterdir():
+        f.chmod(0o755)
+    env = dict(os.environ, LONDON_LLM_PYTHON=str(fake / "python"), PATH=f"{fake}:{os.environ['PATH']}",
+               GPU_CHECK_BUDGET_S="12")
+    started = time.monotonic()
+    out = subprocess.run([str(SCRIPT)], cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
+    took = time.monotonic() - started
+    assert out.returncode == 1, out.stdout + out.stderr
+    ran = calls.read_text().splitlines()
+    assert any("tests/training/test_cuda.py" in c for c in ran)
+    assert [("slm" if "--model slm" in c else "regular") for c in ran if "bench_train.py" in c] == ["slm", "regular"]
+    assert "TIMED OUT after" in out.stdout and "--model regular" in out.stdout.split("TIMED OUT after")[1]
+    assert "SKIPPED" in out.stdout and "not run, the budget (GPU_CHECK_BUDGET_S=12) spent" in out.stdout
+    assert "2-process NCCL run: skipped (1 GPU)" in out.stdout
+    assert took < 12 + 10 + 5  # the budget, timeout's kill grace, start-up

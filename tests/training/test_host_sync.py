@@ -18,6 +18,7 @@ from london_llm.settings import TrainConfig
 from london_llm.training import loop
 from london_llm.training.distributed import DistContext
 from london_llm.training.precision import choose_precision
+from transformers_eager_reads import quiet_transformers_eager_checks
 
 STEPS, LOG_EVERY = 12, 4
 PACKAGE = str(Path(loop.__file__).resolve().parents[1])
@@ -72,3 +73,49 @@ def test_no_host_read_per_step(tmp_path, gloo_rank, monkeypatch):
     # per step: a per-step read would show up STEPS times at one place
     per_site = Counter(reads.sites)
     assert max(per_site.values()) <= 4 and len(reads.sites) < STEPS, per_site
+
+
+class AllHostReads(TorchDispatchMode):
+    """Every host read of a tensor's value, by the file that asked for it (outside torch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.files = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten._local_scalar_dense.default:
+            frame = sys._getframe(1)
+            while frame is not None and "/torch/" in frame.f_code.co_filename:
+                frame = frame.f_back
+            self.files.append(Path(frame.f_code.co_filename).name if frame is not None else "?")
+        return func(*args, **(kwargs or {}))
+
+
+def test_an_eager_step_reads_the_host_only_in_transformers_checks_which_the_cuda_test_quiets(monkeypatch):
+    """tests/training/test_cuda.py's eager no-sync case relies on this: its only host reads are
+    transformers' own (two per forward), and quieting those leaves none."""
+    from london_llm.training.fused_loss import CausalLMLoss
+    from london_llm.training.model import build_model
+    from london_llm.training.optim import make_optimizer
+
+    cfg = TrainConfig(n_layer=1, n_head=2, n_embd=32, max_length=16, vocab_size=200, batch_size=2)
+    cpu = torch.device("cpu")
+    raw = build_model(cfg, 200, 0, 0, seed=0).train()
+    model, optimizer = CausalLMLoss(raw), make_optimizer(raw, cfg, cpu)
+    precision = choose_precision(cpu, "fp32")
+    scaler = precision.grad_scaler()
+    rows = torch.randint(0, 200, (2, 17), generator=torch.Generator().manual_seed(0))
+
+    def step():
+        loop.optimizer_step(model, raw, optimizer, scaler, lambda: (rows[:, :-1], rows[:, 1:]), precision, 2, 1.0, cpu)
+
+    step()  # warm-up: the optimizer's state
+    reads = AllHostReads()
+    with reads:
+        step()
+    assert Counter(reads.files) == {"modeling_utils.py": 2, "masking_utils.py": 2}, reads.files
+    quiet_transformers_eager_checks(monkeypatch, raw)
+    reads = AllHostReads()
+    with reads:
+        step()
+    assert reads.files == []
