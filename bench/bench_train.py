@@ -84,7 +84,7 @@ def ours(cfg, precision):
     import torch
 
     from london_llm.training.fused_loss import CausalLMLoss
-    from london_llm.training.model import build_model, flops_per_token
+    from london_llm.training.model import build_model, flops_per_token, whole_sequence_attention
     from london_llm.training.optim import make_optimizer
     from london_llm.training.loop import optimizer_step
 
@@ -93,7 +93,7 @@ def ours(cfg, precision):
     optimizer = make_optimizer(model, cfg, device)
     scaler = precision.grad_scaler()
     use_compile = cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
-    run_model = CausalLMLoss(model)
+    run_model = CausalLMLoss(whole_sequence_attention(model))  # as the trainer runs it
     run_model = torch.compile(run_model) if use_compile else run_model
     data = batches(cfg.vocab_size, cfg.batch_size, cfg.max_length)
 
@@ -133,11 +133,11 @@ def ours_eval(cfg, precision):
     import torch
 
     from london_llm.training.fused_loss import CausalLMLoss
-    from london_llm.training.model import build_model
+    from london_llm.training.model import build_model, whole_sequence_attention
 
     device = precision.device
     model = build_model(cfg, cfg.vocab_size, 0, 0, seed=cfg.seed).to(device)
-    run_model = CausalLMLoss(model).eval()
+    run_model = CausalLMLoss(whole_sequence_attention(model)).eval()
     use_compile = cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
     run_model = torch.compile(run_model) if use_compile else run_model
     data = batches(cfg.vocab_size, cfg.batch_size, cfg.max_length)

@@ -31,7 +31,7 @@ from london_llm.training.batches import EpochBatches, validation_batches
 from london_llm.training.errors import TrainingError
 from london_llm.training.fused_loss import CausalLMLoss
 from london_llm.training.mfu import device_peak, mfu
-from london_llm.training.model import build_model, flops_per_token
+from london_llm.training.model import build_model, flops_per_token, whole_sequence_attention
 from london_llm.training.nonfinite import DivergedError, DivergenceWatch, LogWindow, divergence_message
 from london_llm.training.optim import (learning_rate, make_optimizer, resume_anchor, set_learning_rate,
                                        step_unless_nonfinite)
@@ -219,7 +219,8 @@ def train(job: TrainJob) -> TrainResult:
     flops_tok = flops_per_token(raw_model, cfg.n_layer, cfg.n_embd, cfg.max_length)
     peak = device_peak(device, job.precision.name, job.peak_flops)
     use_compile = compile_wanted(cfg, device)
-    model = CausalLMLoss(raw_model)  # forward = loss, fused with the output projection
+    # forward = loss, fused with the output projection; causal SDPA without a mask, compiled too
+    model = CausalLMLoss(whole_sequence_attention(raw_model))
     model = torch.compile(model) if use_compile else model
     if ctx.enabled:
         model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)

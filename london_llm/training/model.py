@@ -52,6 +52,28 @@ def build_model(config: TrainConfig, vocab_size: int, bos_id: int, eos_id: int,
     return model
 
 
+# The attention the training loss runs (see whole_sequence_attention).
+WHOLE_SEQUENCE_ATTENTION = "london_llm_whole_sequence_sdpa"
+
+
+def whole_sequence_attention(model: GPT2LMHeadModel) -> GPT2LMHeadModel:
+    """Switch a model that only ever sees whole, unpadded causal sequences (training and its
+    validation loss) to SDPA with is_causal and no mask, eager or compiled.
+
+    Eager, transformers already calls SDPA so. Under torch.compile it cannot tell that the mask is
+    plain causal (before torch 2.14, see masking_utils._ignore_causal_mask_sdpa), so it builds the
+    mask and hands it to SDPA, and a mask rules out the flash kernel. transformers makes no mask for
+    an attention name without a mask function: this one is its own SDPA function under another name.
+    Padding would be ignored, so it is for the training loss only: the name is not saved in
+    config.json (transformers does not write it), so every checkpoint loads with plain sdpa."""
+    from transformers import AttentionInterface
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    AttentionInterface.register(WHOLE_SEQUENCE_ATTENTION, sdpa_attention_forward)
+    model.config._attn_implementation = WHOLE_SEQUENCE_ATTENTION
+    return model
+
+
 def generation_config(model_config: GPT2Config) -> GenerationConfig:
     """Sampling defaults, with the padded embedding rows suppressed (they are not tokens)."""
     real = getattr(model_config, "tokenizer_vocab_size", model_config.vocab_size)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from london_llm.training.fused_loss import CausalLMLoss
-from london_llm.training.model import build_model
+from london_llm.training.model import build_model, whole_sequence_attention
 from london_llm.training.optim import make_optimizer
 from london_llm.training.precision import choose_precision
 from london_llm.settings import TrainConfig
@@ -20,8 +20,8 @@ CFG = TrainConfig(n_layer=2, n_head=4, n_embd=128, max_length=128, vocab_size=40
 DEVICE = torch.device("cuda", 0)
 
 
-def small_model():
-    return build_model(CFG, CFG.vocab_size, 0, 0, seed=0).to(DEVICE).train()
+def small_model():  # with the attention the trainer gives it (causal SDPA without a mask, compiled too)
+    return whole_sequence_attention(build_model(CFG, CFG.vocab_size, 0, 0, seed=0)).to(DEVICE).train()
 
 
 def batches():

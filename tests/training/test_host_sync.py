@@ -95,12 +95,12 @@ def test_an_eager_step_reads_the_host_only_in_transformers_checks_which_the_cuda
     """tests/training/test_cuda.py's eager no-sync case relies on this: its only host reads are
     transformers' own (two per forward), and quieting those leaves none."""
     from london_llm.training.fused_loss import CausalLMLoss
-    from london_llm.training.model import build_model
+    from london_llm.training.model import build_model, whole_sequence_attention
     from london_llm.training.optim import make_optimizer
 
     cfg = TrainConfig(n_layer=1, n_head=2, n_embd=32, max_length=16, vocab_size=200, batch_size=2)
     cpu = torch.device("cpu")
-    raw = build_model(cfg, 200, 0, 0, seed=0).train()
+    raw = build_model(cfg, 200, 0, 0, seed=0).train()  # plain sdpa first: both of transformers' checks
     model, optimizer = CausalLMLoss(raw), make_optimizer(raw, cfg, cpu)
     precision = choose_precision(cpu, "fp32")
     scaler = precision.grad_scaler()
@@ -114,6 +114,11 @@ def test_an_eager_step_reads_the_host_only_in_transformers_checks_which_the_cuda
     with reads:
         step()
     assert Counter(reads.files) == {"modeling_utils.py": 2, "masking_utils.py": 2}, reads.files
+    whole_sequence_attention(raw)  # as the trainer (and the CUDA test) run it: no mask is built
+    reads = AllHostReads()
+    with reads:
+        step()
+    assert Counter(reads.files) == {"modeling_utils.py": 2}, reads.files
     quiet_transformers_eager_checks(monkeypatch, raw)
     reads = AllHostReads()
     with reads:
