@@ -5,8 +5,9 @@ its ending made plain.
 Plain `torchrun` ends every failed run with its ChildFailedError report and exit status 1, and a
 stopped one (Ctrl-C, SIGTERM, SIGHUP) with a SignalException traceback. The workers have already
 said what happened (rank 0's one ERROR line, or its "stopped at step N after saving ..." line), so
-here a worker's status 2 (a known problem, README "Exit status") is passed on silently, another
-failure prints torchrun's report once and passes its status on, and a stop signal ends with one
+here a worker's status 2 (a known problem, README "Exit status") is passed on silently, even
+when torchrun's SIGTERM reached the other workers first; another failure prints torchrun's report
+once and passes its status on (1 where the workers were only signalled); and a stop signal ends with one
 line and 128 + the signal number, as a shell reports a signalled command.
 
     10_scripts/torchrun_launch.py --nproc_per_node=2 --standalone 04_training/train_model_slm.py ...
@@ -32,11 +33,14 @@ def main(argv: list[str]) -> int:
     try:
         run(args)
     except ChildFailedError as exc:
-        _, failure = exc.get_first_failure()
-        if failure.exitcode == 2:
+        codes = [f.exitcode for f in exc.failures.values()]
+        # a known problem: a worker's 2, the others 2 too or ended by torchrun's SIGTERM, which can
+        # reach the rank that said why before it exits (torchrun then names that rank the root cause)
+        if 2 in codes and all(code == 2 or code < 0 for code in codes):
             return 2
         print(exc.format_msg() if hasattr(exc, "format_msg") else str(exc), file=sys.stderr)
-        return failure.exitcode if failure.exitcode > 0 else 1
+        unexplained = [code for code in codes if code > 0 and code != 2]  # not a signal, not a known problem
+        return unexplained[0] if unexplained else 1
     except SignalException as exc:
         name = signal.Signals(exc.sigval).name
         print(f"[torchrun] {name}: the workers were asked to save and stop (see their last lines above)",
