@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 import config  # noqa: E402
-from _machine import ChildFailed, cpu_line, cpu_summary, load, rerun_with_allocator, set_allocator  # noqa: E402
+from _machine import ChildFailed, cpu_summary, load, rerun_with_allocator, set_allocator  # noqa: E402
 
 
 def parse(argv=None):
@@ -388,7 +388,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(machine())
-    print(cpu_line() + f"; malloc: {allocator if not args.memory else 'see below'}")
+    print(f"malloc: {allocator if not args.memory else 'see below'}")  # (the CPU is on the line above)
     summary = {}
     with tempfile.TemporaryDirectory(prefix="bench_inference_") as tmp:
         folders = {}
