@@ -25,20 +25,28 @@ PACKAGE = str(Path(loop.__file__).resolve().parents[1])
 
 
 class HostReads(TorchDispatchMode):
-    """Records where in london_llm a tensor's value was read on the host (aten._local_scalar_dense)."""
+    """Records where a tensor's value was read on the host (aten._local_scalar_dense): the first frame
+    outside torch and this file."""
 
     def __init__(self):
         super().__init__()
-        self.sites = []
+        self.frames = []  # (file path, line)
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         if func is torch.ops.aten._local_scalar_dense.default:
             frame = sys._getframe(1)
             while frame is not None and ("/torch/" in frame.f_code.co_filename or frame.f_code.co_filename == __file__):
                 frame = frame.f_back
-            if frame is not None and frame.f_code.co_filename.startswith(PACKAGE):
-                self.sites.append(f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno}")
+            self.frames.append((frame.f_code.co_filename, frame.f_lineno) if frame is not None else ("?", 0))
         return func(*args, **(kwargs or {}))
+
+    @property
+    def sites(self) -> list[str]:  # the reads in london_llm, as file:line
+        return [f"{Path(f).name}:{line}" for f, line in self.frames if f.startswith(PACKAGE)]
+
+    @property
+    def files(self) -> list[str]:  # every read, by the file that asked for it
+        return [Path(f).name for f, _ in self.frames]
 
 
 @pytest.fixture
@@ -75,22 +83,6 @@ def test_no_host_read_per_step(tmp_path, gloo_rank, monkeypatch):
     assert max(per_site.values()) <= 4 and len(reads.sites) < STEPS, per_site
 
 
-class AllHostReads(TorchDispatchMode):
-    """Every host read of a tensor's value, by the file that asked for it (outside torch)."""
-
-    def __init__(self):
-        super().__init__()
-        self.files = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        if func is torch.ops.aten._local_scalar_dense.default:
-            frame = sys._getframe(1)
-            while frame is not None and "/torch/" in frame.f_code.co_filename:
-                frame = frame.f_back
-            self.files.append(Path(frame.f_code.co_filename).name if frame is not None else "?")
-        return func(*args, **(kwargs or {}))
-
-
 def test_an_eager_step_reads_the_host_only_in_transformers_checks_which_the_cuda_test_quiets(monkeypatch):
     """tests/training/test_cuda.py's eager no-sync case relies on this: its only host reads are
     transformers' own (two per forward), and quieting those leaves none."""
@@ -110,17 +102,17 @@ def test_an_eager_step_reads_the_host_only_in_transformers_checks_which_the_cuda
         loop.optimizer_step(model, raw, optimizer, scaler, lambda: (rows[:, :-1], rows[:, 1:]), precision, 2, 1.0, cpu)
 
     step()  # warm-up: the optimizer's state
-    reads = AllHostReads()
+    reads = HostReads()
     with reads:
         step()
     assert Counter(reads.files) == {"modeling_utils.py": 2, "masking_utils.py": 2}, reads.files
     whole_sequence_attention(raw)  # as the trainer (and the CUDA test) run it: no mask is built
-    reads = AllHostReads()
+    reads = HostReads()
     with reads:
         step()
     assert Counter(reads.files) == {"modeling_utils.py": 2}, reads.files
     quiet_transformers_eager_checks(monkeypatch, raw)
-    reads = AllHostReads()
+    reads = HostReads()
     with reads:
         step()
     assert reads.files == []
