@@ -604,8 +604,7 @@ class Run:
 
         samples = run(loaded, "anachronism samples")
 
-        def rate(samples_, definite_only=False):
-            count_anachronisms(samples_, matcher)
+        def rate(samples_, definite_only=False):  # of samples already counted (count_anachronisms)
             per_sample = [sum(1 for h in s.hits if h.definite or not definite_only) for s in samples_]
             hits = sum(per_sample)
             words = sum(s.words for s in samples_)
@@ -615,19 +614,17 @@ class Run:
             return metric(value if words else math.nan, se, words, higher_is_better=False, ci95=ci), hits, words
 
         def rates(samples_):  # every hit, and without the "sense" entries a word match cannot confirm
+            count_anachronisms(samples_, matcher)
             return {"per_1000_words": rate(samples_)[0], "per_1000_words_definite": rate(samples_, True)[0]}
 
+        count_anachronisms(samples, matcher)
         m, hits, words = rate(samples)
         definite, definite_hits, _ = rate(samples, definite_only=True)
         metrics = {"per_1000_words": m, "per_1000_words_definite": definite}
         period_samples = [Sample(s.prompt, s.text) for s in samples]
         count_anachronisms(period_samples, matcher, by_prompt_year=True)
-        p_hits = sum(len(s.hits) for s in period_samples)
         if words:
-            low, high = poisson_interval(p_hits)
-            metrics["per_1000_words_vs_prompt_year"] = metric(
-                *ratio_stderr([1000 * len(s.hits) for s in period_samples], [s.words for s in period_samples]),
-                words, higher_is_better=False, ci95=(1000 * low / words, 1000 * high / words))
+            metrics["per_1000_words_vs_prompt_year"] = rate(period_samples)[0]
         base: dict[str, dict] = {}
         if self.s.baselines:
             ul = self._as_loaded(loaded, self.untrained(loaded))
@@ -642,7 +639,8 @@ class Run:
                 ref = [Sample(Prompt("", "heldout"), p.text) for p in held["passages"]]
                 base["chance"] = rates(ref)
         return {"engine": "london_llm (inference core)", "metrics": metrics, "baselines": base,
-                "details": {"hits": hits, "definite_hits": definite_hits, "words": words, "samples": len(samples), "prompts": len(prompts),
+                "details": {"hits": hits, "definite_hits": definite_hits, "words": words, "samples": len(samples),
+                            "prompts": len(prompts),
                             "words_found": words_found(samples), "cutoff_year": CUTOFF_YEAR,
                             "sampling": {"temperature": 0.8, "top_p": 0.95, "max_new_tokens": b.gen_tokens,
                                          "seed": self.s.seed},

@@ -218,7 +218,8 @@ def dataset_card(stats: CorpusStats, kept: set[str], left_out: dict[str, str], r
                "source_id": "source id in the project's registry", "kind": "document kind (trial, ordinary, book, "
                "diary, parish, pamphlet, ocr, other)",
                "series": "record series within the kind, where the source names one (London Lives: "
-               "\"sessions papers\", \"coroners' inquests\" ...), else null", "title": "title", "author": "author, when known",
+               "\"sessions papers\", \"coroners' inquests\" ...), else null",
+               "title": "title", "author": "author, when known",
                "date": "date as recorded (year or ISO date)", "year": "year, when known",
                "decade": "decade, when known", "licence": "the source's licence, as recorded",
                "origin": "where the text came from (URL or file)", "sha256": "sha256 of the text",
