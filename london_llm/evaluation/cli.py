@@ -18,7 +18,7 @@ TASKS_DIR = Path(__file__).resolve().parents[2] / "05_evaluation" / "tasks"
 
 
 def build_parser(prog: str, presets: Sequence[str], default_model: str) -> argparse.ArgumentParser:
-    from london_llm.evaluation.runner import DEFAULT_TASKS, MODES, TASKS
+    from london_llm.evaluation.run_settings import DEFAULT_TASKS, MODES, TASKS
     from london_llm.inference.flags import HelpFormatter, add_model_flags
 
     p = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0],
@@ -64,7 +64,7 @@ def _offline() -> None:
 
 def _tasks(args) -> tuple[str, ...]:
     from london_llm.evaluation.errors import EvaluationError
-    from london_llm.evaluation.runner import DEFAULT_TASKS, TASKS
+    from london_llm.evaluation.run_settings import DEFAULT_TASKS, TASKS
 
     text = args.tasks.strip()
     tasks = list(DEFAULT_TASKS if text == "" else TASKS if text == "all" else
@@ -124,7 +124,8 @@ def main(argv: Optional[list[str]] = None, *, prog: str = "run_evaluation.py", p
 def _evaluate(args, paths, output_dir: Path, log, command: list[str]) -> int:
     from london_llm.evaluation import plots, report
     from london_llm.evaluation.results import write_results
-    from london_llm.evaluation.runner import Settings, evaluate
+    from london_llm.evaluation.run_settings import Settings
+    from london_llm.evaluation.runner import evaluate
 
     tasks = _tasks(args)
     start = _startup(args, paths)
