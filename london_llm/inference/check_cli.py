@@ -5,16 +5,18 @@ import argparse
 from pathlib import Path
 from typing import Callable, Optional
 
-from london_llm.inference.flags import HelpFormatter
+from london_llm.inference.flags import (HelpFormatter, add_checkpoints_dir_flag, add_device_flag, add_home_flag,
+                                        add_model_flag, add_sampler_flags, add_tag_flags)
 
 
 def build_parser(prog: str, description: str, default_model: str, presets) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=description,
                                 formatter_class=HelpFormatter)
-    p.add_argument("--model", choices=sorted(presets), default=default_model, help="whose checkpoints to check")
-    p.add_argument("--home", help="artifact root (default: $LONDON_LLM_HOME or the repository)")
-    p.add_argument("--checkpoints_dir", "--checkpoints-dir", "--output_dir",
-                   help="folder holding checkpoint-N/ (default: the model's checkpoint folder)")
+    # the flags that mean here what they mean for inference_unified.py are shared (flags.py); --seed
+    # and --max_new_tokens are this command's own: a fixed seed (the same samples each check) and 60 tokens
+    add_model_flag(p, default_model, presets)
+    add_home_flag(p)
+    add_checkpoints_dir_flag(p, "--output_dir")  # --output_dir: the training scripts' name for the folder
     p.add_argument("--checkpoint_path", "--checkpoint-path",
                    help="checkpoint-N, checkpoint-N.pt or a folder path (default: the newest complete one)")
     p.add_argument("--list-checkpoints", "--list_checkpoints", dest="list_checkpoints", action="store_true",
@@ -25,21 +27,15 @@ def build_parser(prog: str, description: str, default_model: str, presets) -> ar
                    help="type prompts and /commands (/help lists them); Ctrl-D, /exit or Ctrl-C twice ends")
     p.add_argument("--max_new_tokens", "--max-new-tokens", type=int, default=60,
                    help="tokens to generate (prompt + these must fit the context, else an error says what fits)")
-    p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (0: greedy)")
-    p.add_argument("--top_k", "--top-k", type=int, default=50, help="sample from the k most likely tokens (0: off)")
-    p.add_argument("--top_p", "--top-p", type=float, default=None, help="nucleus sampling (default: off)")
+    add_sampler_flags(p)
     p.add_argument("--seed", type=int, default=1234, help="sampling seed")
-    p.add_argument("--kind", default=None,
-                   help="document kind tag prompts start with, as training documents do (default: book when the "
-                        "tokenizer knows it; 'none' for no tag)")
-    p.add_argument("--period", default=None, help="period tag, e.g. 1750-1774 (default: none)")
-    p.add_argument("--year", type=int, default=None, help="the period tag holding this year")
+    add_tag_flags(p, list_tags=False)
     p.add_argument("--data_dir", "--data-dir",
                    help="pretokenized data for the validation loss (default: the one the checkpoint trained on)")
     p.add_argument("--eval_batches", "--eval-batches", type=int, default=20,
                    help="validation batches to average (0 skips the validation loss)")
     p.add_argument("--batch_size", "--batch-size", type=int, default=4, help="sequences per validation batch")
-    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
+    add_device_flag(p)
     return p
 
 

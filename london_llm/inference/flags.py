@@ -45,12 +45,10 @@ def add_model_flags(p: argparse.ArgumentParser, default_model: str, presets, *, 
     else:
         p.add_argument("--checkpoint", "--checkpoint_path", "--model_path", dest="checkpoint",
                        help=f"{spec} (default: the newest complete checkpoint)")
-    p.add_argument("--model", choices=list(presets), default=default_model,
-                   help="whose checkpoint folder checkpoint-N names are looked up in (config.py's paths)")
-    p.add_argument("--checkpoints_dir", "--checkpoints-dir",
-                   help="folder holding checkpoint-N/ (default: the --model's checkpoint folder)")
-    p.add_argument("--home", help="artifact root (default: $LONDON_LLM_HOME or the repository)")
-    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
+    add_model_flag(p, default_model, presets)
+    add_checkpoints_dir_flag(p)
+    add_home_flag(p)
+    add_device_flag(p)
     if dtype:
         p.add_argument("--dtype", default="auto", help="auto (bf16/fp16 on GPU, fp32 on CPU) | fp32 | bf16 | fp16")
     else:
@@ -59,11 +57,10 @@ def add_model_flags(p: argparse.ArgumentParser, default_model: str, presets, *, 
 
 
 def add_sampling_flags(p: argparse.ArgumentParser) -> None:
+    """The sampling flags of inference_unified.py."""
     p.add_argument("--max_length", "--max_new_tokens", "--max-new-tokens", dest="max_new_tokens", type=int,
                    default=100, help="tokens to generate (prompt + these must fit the model's context)")
-    p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (0: greedy)")
-    p.add_argument("--top_k", "--top-k", type=int, default=50, help="sample from the k most likely tokens (0: off)")
-    p.add_argument("--top_p", "--top-p", type=float, default=None, help="nucleus sampling: smallest set with this mass")
+    add_sampler_flags(p)
     p.add_argument("--min_p", type=float, default=None, help="drop tokens below min_p x the top token's probability")
     p.add_argument("--repetition_penalty", type=float, default=1.0, help="above 1 discourages repeats (1: off)")
     p.add_argument("--greedy", action="store_true", help="always the most likely token (no sampling)")
@@ -71,11 +68,48 @@ def add_sampling_flags(p: argparse.ArgumentParser) -> None:
                    help="sampling seed: sample j uses seed+j, so a run is reproducible (default: a fresh one, printed)")
     p.add_argument("--stop", action="append", default=[],
                    help="stop when this text appears; it is not included (repeatable)")
+    add_tag_flags(p, list_tags=True)
+
+
+# --- one flag (or a few that go together) each: the model commands above and the checkpoint check
+# (check_cli) share these, so a flag that means the same thing is written once ----------------------
+
+def add_model_flag(p: argparse.ArgumentParser, default_model: str, presets) -> None:
+    p.add_argument("--model", choices=list(presets), default=default_model,
+                   help="whose checkpoint folder checkpoint-N names are looked up in (config.py's paths)")
+
+
+def add_checkpoints_dir_flag(p: argparse.ArgumentParser, *aliases: str) -> None:
+    """aliases: further names a command has always accepted (the checkpoint check's --output_dir)."""
+    p.add_argument("--checkpoints_dir", "--checkpoints-dir", *aliases,
+                   help="folder holding checkpoint-N/ (default: the --model's checkpoint folder)")
+
+
+def add_home_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--home", help="artifact root (default: $LONDON_LLM_HOME or the repository)")
+
+
+def add_device_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU) | cpu | cuda | cuda:N | mps")
+
+
+def add_sampler_flags(p: argparse.ArgumentParser) -> None:
+    """--temperature, --top_k, --top_p (SamplingParams' own fields, the same defaults everywhere)."""
+    p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (0: greedy)")
+    p.add_argument("--top_k", "--top-k", type=int, default=50, help="sample from the k most likely tokens (0: off)")
+    p.add_argument("--top_p", "--top-p", type=float, default=None,
+                   help="nucleus sampling: the smallest set of tokens with this much probability (default: off)")
+
+
+def add_tag_flags(p: argparse.ArgumentParser, *, list_tags: bool) -> None:
+    """--kind, --period, --year: the conditioning tags a prompt starts with, as training documents do.
+    list_tags: the command has --list_tags, which the help of --kind points to."""
     p.add_argument("--kind", default=None,
-                   help="document kind tag, e.g. book, trial, ordinary (default: book when the model knows it; "
-                        "'none' for no tag); --list_tags shows this model's values")
+                   help="document kind tag prompts start with, as training documents do, e.g. book, trial, ordinary "
+                        "(default: book when the model knows it; 'none' for no tag)"
+                        + ("; --list_tags shows this model's values" if list_tags else ""))
     p.add_argument("--period", default=None, help="period tag, e.g. 1750-1774 (default: none)")
-    p.add_argument("--year", type=int, default=None, help="choose the period holding this year")
+    p.add_argument("--year", type=int, default=None, help="the period tag holding this year")
 
 
 @dataclass(frozen=True)
