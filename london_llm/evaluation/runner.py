@@ -102,7 +102,8 @@ class Run:
         self.device = str(loaded.device)
         started = time.perf_counter()
         with _timed(timings, "heldout"):
-            held = self.data.heldout(files) if any(t in self.s.tasks for t in ("bpb", "conditioning", "anachronism", "rouge")) else None
+            needs_heldout = any(t in self.s.tasks for t in ("bpb", "conditioning", "anachronism", "rouge"))
+            held = self.data.heldout(files) if needs_heldout else None
         cfg = loaded.model.config
         entry: dict[str, Any] = {
             "name": loaded.path.name, "path": str(loaded.path), "step": loaded.step, "sha256": loaded.sha256,
