@@ -1,67 +1,128 @@
-"""What every benchmark prints about the machine it ran on: CPU model and flags, cores, load; and
-the one way a benchmark measures itself again under another malloc setting (a child process).
+"""What every benchmark prints about the machine it ran on, and how it counts CPU time: one CPU line
+(model, cores, the instruction sets of note, native bf16), `load before:` / `load after:` lines in
+one format, one CPU-seconds clock; and the one way a benchmark measures itself again under another
+malloc setting (a child process).
 
-One helper for all bench/ scripts, so their figures name the machine the same way.
+One helper for all bench/ scripts, so their figures name the machine the same way: no other bench
+script reads /proc/cpuinfo or the load average itself (tests/scripts/test_bench_machine.py).
 """
 from __future__ import annotations
 
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
-# The instruction-set extensions that move these benchmarks' numbers (SIMD widths, FMA, SHA).
-FLAGS_OF_NOTE = ("avx512f", "avx512bw", "avx2", "avx", "fma", "sse4_2", "bmi2", "sha_ni", "asimd", "sve")
-# those that pick torch's matmul and attention kernels (the model benchmarks: inference, evaluation)
-MODEL_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "neon")
-
-
-def _cpuinfo() -> tuple[str, str]:
-    model, flags = "", ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and not model:
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith(("flags", "Features")) and not flags:
-                flags = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return model, flags
+# The instruction sets that move this project's speed: SIMD width and FMA pick torch's matmul
+# kernels; AVX-512 BF16, AMX and Arm's BF16 make bf16 autocast a speed-up (native bf16); SVE is
+# Arm's wide SIMD. A CPU's line names those it has and those it lacks, so nothing is assumed.
+X86_SETS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
+ARM_SETS = ("asimd", "sve", "sve2", "bf16")
+# native bf16 as london_llm.training.precision.cpu_has_bf16 decides it (without importing torch here;
+# tests/scripts/test_bench_machine.py checks the two agree)
+X86_NATIVE_BF16 = ("avx512_bf16", "amx_bf16")
+# aarch64's /proc/cpuinfo names no model, only implementer and part numbers (those lscpu knows)
+ARM_PARTS = {("0x41", "0xd0b"): "Arm Cortex-A76", ("0x41", "0xd0c"): "Arm Neoverse-N1",
+             ("0x41", "0xd40"): "Arm Neoverse-V1", ("0x41", "0xd49"): "Arm Neoverse-N2",
+             ("0x41", "0xd4f"): "Arm Neoverse-V2", ("0x41", "0xd84"): "Arm Neoverse-V3"}
 
 
-def cpu_model() -> str:
-    """The CPU's model name (/proc/cpuinfo), else what the platform module knows."""
-    return _cpuinfo()[0] or platform.processor() or platform.machine() or "unknown"
+@dataclass(frozen=True)
+class Cpu:
+    model: str
+    arch: str  # "x86", "arm", or "" where the flags are not known
+    flags: frozenset
+
+    @property
+    def native_bf16(self) -> Optional[bool]:
+        """None where the flags are unknown (no /proc/cpuinfo): not guessed."""
+        if self.arch == "x86":
+            return any(f in self.flags for f in X86_NATIVE_BF16)
+        if self.arch == "arm":
+            return "bf16" in self.flags
+        return None
 
 
-def cpu_flags() -> list[str]:
-    return _cpuinfo()[1].split()
+def read_cpu(text: Optional[str] = None) -> Cpu:
+    """The first processor of /proc/cpuinfo (or of `text`): model, architecture, flags. The only
+    place a benchmark reads /proc/cpuinfo."""
+    if text is None:
+        try:
+            text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            if values:  # a blank line ends the first processor's block
+                break
+            continue
+        values.setdefault(key.strip(), value.strip())
+    if "flags" in values:
+        arch, flags = "x86", values["flags"]
+    elif "Features" in values:
+        arch, flags = "arm", values["Features"]
+    else:
+        arch, flags = "", ""
+    model = values.get("model name") or values.get("Hardware") or ""
+    if not model and arch == "arm":
+        part = (values.get("CPU implementer", "?"), values.get("CPU part", "?"))
+        model = ARM_PARTS.get(part) or f"Arm CPU (implementer {part[0]}, part {part[1]})"
+    if not model:
+        model = f"{platform.processor() or platform.machine() or 'unknown CPU'} (no model name in /proc/cpuinfo)"
+    return Cpu(model, arch, frozenset(flags.split()))
 
 
-def cpu_line() -> str:
-    """One line: model, logical cores and the flags of note."""
-    shown = [f for f in FLAGS_OF_NOTE if f in cpu_flags()]
-    return f"CPU: {cpu_model()}; {os.cpu_count()} logical cores; flags of note: {' '.join(shown) or 'none'}"
+def cores() -> str:
+    """Logical cores, and those this process may use where fewer (an affinity mask, a container)."""
+    total = os.cpu_count() or 1
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else total
+    return f"{total} cores" + (f" ({usable} usable here)" if usable < total else "")
 
 
-def cpu_description() -> str:
-    """Two lines: cpu_line(), then every flag."""
-    return f"{cpu_line()}\nCPU flags (all): {' '.join(cpu_flags()) or 'unavailable'}"
+def cpu_description(cpu: Optional[Cpu] = None, cores_text: Optional[str] = None) -> str:
+    """The one CPU line every benchmark prints first:
+    "CPU: <model>, <n> cores; instruction sets: <those of note it has> (lacks: <the others>); native bf16: yes|no"."""
+    cpu = read_cpu() if cpu is None else cpu
+    wanted = {"x86": X86_SETS, "arm": ARM_SETS}.get(cpu.arch)
+    if wanted is None:
+        sets = "unknown (no flags in /proc/cpuinfo)"
+    else:
+        have = [f for f in wanted if f in cpu.flags]
+        lacks = [f for f in wanted if f not in cpu.flags]
+        sets = (" ".join(have) or "none of note") + (f" (lacks: {' '.join(lacks)})" if lacks else "")
+    bf16 = {True: "yes", False: "no", None: "unknown"}[cpu.native_bf16]
+    return f"CPU: {cpu.model}, {cores_text or cores()}; instruction sets: {sets}; native bf16: {bf16}"
 
 
-def cpu_summary(extra: str = "") -> str:
-    """One line: "CPU <model> (<n> cores; flags <the model benchmarks' flags it has>[; extra])"."""
-    flags = cpu_flags()
-    shown = " ".join(f for f in MODEL_FLAGS if f in flags) or "none of " + "/".join(MODEL_FLAGS)
-    return f"CPU {cpu_model()} ({os.cpu_count()} cores; flags {shown}{'; ' + extra if extra else ''})"
+def load(averages: Optional[tuple[float, float, float]] = None) -> str:
+    """The 1, 5 and 15 minute load averages on the machine's cores (on a shared machine wall times move
+    with them): "0.52 0.61 0.70 (1/5/15 min) on 2 cores"."""
+    if averages is None:
+        try:
+            averages = os.getloadavg()
+        except (AttributeError, OSError):  # not on every platform
+            return f"unavailable on {os.cpu_count() or 1} cores"
+    one, five, fifteen = averages
+    return f"{one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min) on {os.cpu_count() or 1} cores"
 
 
-def load() -> str:
-    """The 1, 5 and 15 minute load averages (on a shared machine wall times move with them)."""
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+def load_line(when: str, averages: Optional[tuple[float, float, float]] = None) -> str:
+    """"load before: ...", "load after: ...": the lines around every benchmark's figures."""
+    return f"load {when}: {load(averages)}"
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process (all its threads) and of its children waited for: the
+    figure another job's load cannot inflate. Take differences; a child counts once it has been reaped."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def default_corpus_dir(root: Path) -> Path:

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 import config  # noqa: E402
-from _machine import cpu_line, load  # noqa: E402
+from _machine import cpu_description, load, load_line  # noqa: E402
 
 
 def parse(argv=None):
@@ -177,14 +177,15 @@ def main(argv=None) -> int:
     from london_llm.allocator import keep_tensor_memory_warm
 
     malloc = keep_tensor_memory_warm()  # as training on a CPU runs
-    print(cpu_line())
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; malloc: {malloc}; load average {load()}; "
-          f"writing under {args.dir}")
+    print(cpu_description())
+    print(load_line("before"))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; malloc: {malloc}; writing under {args.dir}")
     Path(args.dir).mkdir(parents=True, exist_ok=True)
     summary = {}
     with tempfile.TemporaryDirectory(prefix=".bench_checkpoint_", dir=args.dir) as tmp:
         for preset in [p.strip() for p in args.presets.split(",") if p.strip()]:
             summary[preset] = bench(preset, Path(tmp), args.rounds)
+    print(load_line("after"))
     print("\n" + json.dumps(summary))
     return 0
 

@@ -12,7 +12,6 @@ The mirror runs in this process on 127.0.0.1, so the figures measure the client'
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from london_llm.collect.collector import CollectOptions, collect  # noqa: E402
 from london_llm.collect.http import HttpSettings  # noqa: E402
 from london_llm.collect.registry import load_registry  # noqa: E402
 from mirror_server import FaultPlan, MirrorServer  # noqa: E402
-from _machine import cpu_line  # noqa: E402
+from _machine import cpu_description, load_line  # noqa: E402
 
 
 def staged_sources(registry: Path, corpus: Path):
@@ -51,9 +50,9 @@ def main() -> int:
         print(f"error: corpus folder {args.corpus} not found (../shared/corpus beside the repository)", file=sys.stderr)
         return 2
     sources = staged_sources(args.registry, args.corpus)
-    print(cpu_line())
-    print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} on {os.cpu_count()} cores; "
-          f"{len(sources)} sources; faults {'on' if args.faults else 'off'}")
+    print(cpu_description())
+    print(load_line("before"))
+    print(f"{len(sources)} sources; faults {'on' if args.faults else 'off'}")
     for workers in args.workers:
         faults = FaultPlan(retry_after=0, stall_seconds=0.6) if args.faults else None
         settings = HttpSettings(timeout=0.5 if args.faults else 10, max_retries=9, backoff=0.0, rate_limit=0)
@@ -74,6 +73,7 @@ def main() -> int:
                 print(f"  failed {o.key}: {o.reason}")
         finally:
             shutil.rmtree(out, ignore_errors=True)
+    print(load_line("after"))
     return 0
 
 

@@ -14,14 +14,13 @@ seconds, the phases, and the peer a user would otherwise write: a bare lxml pars
 with the text of every <p> extracted (single process, and one process per core), timed in the same
 run, with the ratio. The build's workers clean a repeated record once each (cleaning.memo), so the
 run with repeats measures mostly the parse and the dedupe of the copies; the unique set measures
-the whole cleaning of every record. The CPU model, its flags and the load average are printed first: on a shared
+the whole cleaning of every record. The CPU line and the load average are printed first: on a shared
 machine the wall times move with the load; the CPU seconds and the ratios measured in one run move less.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import config  # noqa: E402
-from _machine import cpu_description, default_corpus_dir, load  # noqa: E402
+from _machine import cpu_description, cpu_seconds, default_corpus_dir, load, load_line  # noqa: E402
 
 from london_llm.cleaning.build import build_corpus  # noqa: E402
 from london_llm.cleaning.importer import import_from_dir  # noqa: E402
@@ -80,11 +79,6 @@ class PeakRss:
         self.peak = max(self.peak, self._tree_rss(os.getpid()))
 
 
-def _cpu_seconds() -> float:
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
 # -- the bare-lxml peer ------------------------------------------------------------------------
 def _bare_lxml_file(path: str) -> int:
     """What a user would write: parse the XML, join the text of each <p>, collapse whitespace."""
@@ -99,13 +93,13 @@ def _bare_lxml_file(path: str) -> int:
 
 def bare_lxml(files: list[Path], workers: int) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of the bare-lxml peer over `files` with `workers` processes."""
-    cpu_before, start = _cpu_seconds(), time.perf_counter()
+    cpu_before, start = cpu_seconds(), time.perf_counter()
     if workers == 1:
         sum(_bare_lxml_file(str(f)) for f in files)
     else:
         with ProcessPoolExecutor(workers) as pool:  # the pool's processes are waited for on leaving
             sum(pool.map(_bare_lxml_file, map(str, files), chunksize=4))
-    return time.perf_counter() - start, _cpu_seconds() - cpu_before
+    return time.perf_counter() - start, cpu_seconds() - cpu_before
 
 
 # -- inputs -------------------------------------------------------------------------------------
@@ -150,13 +144,13 @@ def oldbailey_input(corpus: Path, downloads: Path, size_gb: float, as_zip: bool)
 
 # -- runs ---------------------------------------------------------------------------------------
 def run_build(run_dir: Path, workers: int, progress: bool) -> tuple[dict, float, float, int]:
-    cpu_before = _cpu_seconds()
+    cpu_before = cpu_seconds()
     with PeakRss() as rss:
         start = time.perf_counter()
         stats = build_corpus(run_dir / "downloads", run_dir / "processed", run_dir / "corpus.txt",
                              run_dir / "metadata", workers=workers, progress=progress)
         seconds = time.perf_counter() - start
-    return stats, seconds, _cpu_seconds() - cpu_before, rss.peak
+    return stats, seconds, cpu_seconds() - cpu_before, rss.peak
 
 
 def report(label: str, stats: dict, seconds: float, cpu_s: float, peak: int, peers: dict[int, tuple],
@@ -284,10 +278,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--progress", action="store_true", help="show progress bars")
     args = p.parse_args(argv)
     print(cpu_description())
-    print(f"load average before: {load()}  (a shared machine: wall times move with the load)")
+    print(load_line("before"))  # a shared machine: wall times move with the load
     if args.dedup_docs:
         bench_dedup(args.dedup_docs, args.long_share)
     if args.dedup_docs and not args.corpus_dir.is_dir():
+        print("\n" + load_line("after"))
         return 0
     if not args.corpus_dir.is_dir():
         print(f"error: no corpus at {args.corpus_dir} (../shared/corpus beside the repository)", file=sys.stderr)
@@ -298,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.out is None:
             shutil.rmtree(out, ignore_errors=True)
-    print(f"\nload average after: {load()}")
+    print("\n" + load_line("after"))
     return 0
 
 

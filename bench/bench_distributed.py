@@ -8,7 +8,7 @@ fast the monitor reads and plots a full-length metrics log.
 Training figures are tokens/s from the run's own metrics log (median over logging windows,
 the first dropped as warm-up) and wall-clock including start-up. Inputs: the project's documents
 and tokenizer when they exist, else a small documents file and tokenizer built from
-../shared/corpus (as the tests do). Note the machine load (`uptime`) beside any figure.
+../shared/corpus (as the tests do). Note the machine load (printed) beside any figure.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 import config  # noqa: E402
-from _machine import cpu_line  # noqa: E402
+from _machine import cpu_description, load_line  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -105,7 +105,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work_dir or tmp)
         work.mkdir(parents=True, exist_ok=True)
-        print(f"{cpu_line()}\nload before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
+        print(cpu_description())
+        print(load_line("before"), flush=True)
         docs, tok = inputs(args, work)
         cores = os.cpu_count() or 1
         # one process on all cores, one on one core (OpenMP threads suffer most on a busy machine),
@@ -122,7 +123,7 @@ def main(argv=None) -> int:
         m = monitor_figures(args.log_steps, work)
         print(f"monitor: {m['records']:,} records ({m['bytes'] / 1e6:.1f} MB) read + status in "
               f"{m['read_and_status_s'] * 1000:.0f} ms; 5 PNGs in {m['plots_s']:.2f} s")
-        print(f"load after: {os.getloadavg()[0]:.2f} (1 min)")
+        print(load_line("after"))
     return 0
 
 

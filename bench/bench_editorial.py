@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import config  # noqa: E402
-from _machine import cpu_description, default_corpus_dir  # noqa: E402
+from _machine import cpu_description, cpu_seconds, default_corpus_dir, load_line  # noqa: E402
 
 from london_llm.cleaning import contamination, editorial, gutenberg_txt, unwrap  # noqa: E402
 from london_llm.cleaning.build import build_corpus  # noqa: E402
@@ -34,10 +34,6 @@ from london_llm.collect.registry import load_registry  # noqa: E402
 REGISTRY = config.ROOT / "02_data_collection" / "data_sources.json"
 
 
-def _cpu() -> float:
-    return time.process_time()
-
-
 def step_costs(corpus_dir: Path) -> None:
     files = sorted(corpus_dir.glob("gutenberg-*/**/*.txt"))
     totals = {"parse": 0.0, "editorial": 0.0, "unwrap": 0.0, "residue": 0.0}
@@ -45,18 +41,18 @@ def step_costs(corpus_dir: Path) -> None:
     for path in files:
         data = path.read_bytes()
         size += len(data)
-        start = _cpu()
+        start = cpu_seconds()
         raw = gutenberg_txt.parse(data, {})[0]
-        totals["parse"] += _cpu() - start
-        start = _cpu()
+        totals["parse"] += cpu_seconds() - start
+        start = cpu_seconds()
         text, _ = editorial.strip(raw.text, author=raw.author)
-        totals["editorial"] += _cpu() - start
-        start = _cpu()
+        totals["editorial"] += cpu_seconds() - start
+        start = cpu_seconds()
         text = unwrap.unwrap(text)
-        totals["unwrap"] += _cpu() - start
-        start = _cpu()
+        totals["unwrap"] += cpu_seconds() - start
+        start = cpu_seconds()
         contamination.residue(text)
-        totals["residue"] += _cpu() - start
+        totals["residue"] += cpu_seconds() - start
     print(f"\nbook steps over {len(files)} Gutenberg files ({size / 1e6:.1f} MB), CPU seconds (per MB):")
     for name, seconds in totals.items():
         print(f"  {name:10} {seconds:7.2f} s  ({seconds / (size / 1e6):.3f} s/MB)")
@@ -77,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="bench_editorial."))
     try:
         print(cpu_description())
-        print(f"load before {os.getloadavg()[0]:.2f}")
+        print(load_line("before"))
         start = time.perf_counter()
         import_from_dir(args.corpus_dir, out / "downloads", registry=load_registry(REGISTRY))
         stats = build_corpus(out / "downloads", out / "processed", out / "corpus.txt", out / "metadata",
@@ -102,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fragments removed (too_short): {totals['removed'].get('too_short', {}).get('documents', 0)}")
         if args.steps:
             step_costs(args.corpus_dir)
+        print(load_line("after"))
     finally:
         if not args.out:
             shutil.rmtree(out, ignore_errors=True)

@@ -12,7 +12,7 @@ its numbers equal ours.
 Without --checkpoint it builds a small documents.jsonl from ../shared/corpus (Gutenberg novels and
 Ordinary's Accounts, as the tests do), trains a tokenizer and the `tiny` preset for --steps steps
 at the preset's own context (128) through 04_training/train_model_slm.py in a temp folder, and
-evaluates that checkpoint. Prints figures, asserts nothing; the CPU, its flags and the load
+evaluates that checkpoint. Prints figures, asserts nothing; the CPU line and the load
 average are printed first: quote them with the times (the machine may be shared).
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from _machine import cpu_summary, load  # noqa: E402
+from _machine import cpu_description, cpu_seconds, load, load_line  # noqa: E402
 TASKS = ROOT / "05_evaluation" / "tasks"
 TRAIN = ROOT / "04_training" / "train_model_slm.py"
 TARGETS = {"quick": 120.0, "comprehensive": 600.0}  # seconds, for the tiny preset on a CPU
@@ -102,30 +102,23 @@ def train_checkpoint(work: Path, corpus: Path, steps: int, env: dict) -> Path:
     return ck
 
 
-def children_cpu() -> float:
-    import resource
-
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_ours(ck: Path, model: str, out: Path, env: dict, extra: list[str], tree: Path = ROOT) -> tuple[float, dict]:
     if tree != ROOT:
         env = dict(env, PYTHONPATH=str(tree))
-    started, cpu = time.perf_counter(), children_cpu()
+    started, cpu = time.perf_counter(), cpu_seconds()
     r = subprocess.run([sys.executable, str(tree / "05_evaluation" / "run_evaluation.py"), "--model", model, "--checkpoint", str(ck), "--output_dir", str(out),
                         *extra], cwd=out.parent, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if r.returncode:
         raise SystemExit(f"run_evaluation.py {' '.join(extra)} failed:\n{r.stderr[-3000:]}")
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    results["bench_cpu_seconds"] = children_cpu() - cpu  # less sensitive to other jobs than wall time
+    results["bench_cpu_seconds"] = cpu_seconds() - cpu  # less sensitive to other jobs than wall time
     return wall, results
 
 
 def run_peer(ck: Path, out: Path, env: dict, batch_size: int) -> tuple[float, dict]:
     """What a user would type: the lm_eval command on the checkpoint folder and our YAML task."""
-    started, cpu = time.perf_counter(), children_cpu()
+    started, cpu = time.perf_counter(), cpu_seconds()
     r = subprocess.run([sys.executable, "-m", "lm_eval", "--model", "hf", "--model_args", f"pretrained={ck}",
                         "--include_path", str(TASKS), "--tasks", PEER_TASK[1], "--device", "cpu",
                         "--batch_size", str(batch_size), "--output_path", str(out)],
@@ -134,7 +127,7 @@ def run_peer(ck: Path, out: Path, env: dict, batch_size: int) -> tuple[float, di
     if r.returncode:
         raise SystemExit(f"lm_eval failed:\n{r.stderr[-3000:]}")
     (result_file,) = out.rglob("results_*.json")
-    print(f"  (lm_eval: {children_cpu() - cpu:.1f} CPU-s)")
+    print(f"  (lm_eval: {cpu_seconds() - cpu:.1f} CPU-s)")
     return wall, json.loads(result_file.read_text(encoding="utf-8"))["results"][PEER_TASK[1]]
 
 
@@ -151,12 +144,33 @@ def show_mode(mode: str, wall: float, results: dict, model: str) -> None:
     print(f"  start-up (Python, imports), charts and report: {wall - inside:.1f} s")
 
 
+def compare_with_peer(ck: Path, model: str, work: Path, env: dict, threads: list[str]) -> None:
+    """The same YAML task, every item, no baselines: our script against the lm_eval command."""
+    wall, results = run_ours(ck, model, work / "out_peer", env,
+                             ["--mode", "comprehensive", "--tasks", PEER_TASK[0], "--no_baselines", *threads])
+    ours = results["checkpoints"][0]["tasks"][PEER_TASK[0]]["metrics"]
+    peer_wall, theirs = run_peer(ck, work / "out_lm_eval", env, batch_size=32)
+    print(f"\n{PEER_TASK[1]} ({ours['acc']['n']} questions), same checkpoint, batch size 32; load average {load()}")
+    print(f"  run_evaluation.py --tasks {PEER_TASK[0]} --no_baselines: {wall:6.1f} s "
+          f"({results['bench_cpu_seconds']:.1f} CPU-s)")
+    print(f"  lm_eval --model hf --tasks {PEER_TASK[1]}:              {peer_wall:6.1f} s")
+    same = True
+    for name in ("acc", "acc_norm"):
+        a, b = ours[name]["value"], theirs[f"{name},none"]
+        se_a, se_b = ours[name]["stderr"], theirs[f"{name}_stderr,none"]
+        match = abs(a - b) < 1e-9 and abs(se_a - se_b) < 1e-9
+        same &= match
+        print(f"  {name:<9} ours {a:.6f} ± {se_a:.6f}   lm_eval {b:.6f} ± {se_b:.6f}   {'equal' if match else 'DIFFER'}")
+    print("  the numbers match" if same else "  THE NUMBERS DIFFER")
+
+
 def main(argv=None) -> int:
     args = parse(argv)
-    print(cpu_summary())
+    print(cpu_description())
+    print(load_line("before"), flush=True)
     import torch
 
-    print(f"torch {torch.__version__}, load average {load()}")
+    print(f"torch {torch.__version__}")
     env = environment()
     with tempfile.TemporaryDirectory(prefix="bench_eval_") as tmp:
         work = Path(args.workdir).resolve() if args.workdir else Path(tmp)
@@ -175,27 +189,10 @@ def main(argv=None) -> int:
                       f"this tree takes {wall / b_wall:.2f}x its wall time, "
                       f"{results['bench_cpu_seconds'] / b_results['bench_cpu_seconds']:.2f}x its CPU time; "
                       f"load average {load()}")
-        if args.no_peer:
-            return 0
-        # the same YAML task, every item, no baselines: our script against the lm_eval command
-        wall, results = run_ours(ck, args.model, work / "out_peer", env,
-                                 ["--mode", "comprehensive", "--tasks", PEER_TASK[0], "--no_baselines", *threads])
-        ours = results["checkpoints"][0]["tasks"][PEER_TASK[0]]["metrics"]
-        peer_wall, theirs = run_peer(ck, work / "out_lm_eval", env, batch_size=32)
-        print(f"\n{PEER_TASK[1]} ({ours['acc']['n']} questions), same checkpoint, batch size 32; load average {load()}")
-        print(f"  run_evaluation.py --tasks {PEER_TASK[0]} --no_baselines: {wall:6.1f} s "
-              f"({results['bench_cpu_seconds']:.1f} CPU-s)")
-        print(f"  lm_eval --model hf --tasks {PEER_TASK[1]}:              {peer_wall:6.1f} s")
-        same = True
-        for name in ("acc", "acc_norm"):
-            a, b = ours[name]["value"], theirs[f"{name},none"]
-            se_a, se_b = ours[name]["stderr"], theirs[f"{name}_stderr,none"]
-            match = abs(a - b) < 1e-9 and abs(se_a - se_b) < 1e-9
-            same &= match
-            print(f"  {name:<9} ours {a:.6f} ± {se_a:.6f}   lm_eval {b:.6f} ± {se_b:.6f}   {'equal' if match else 'DIFFER'}")
-        print("  the numbers match" if same else "  THE NUMBERS DIFFER")
+        if not args.no_peer:
+            compare_with_peer(ck, args.model, work, env, threads)
+    print(load_line("after"))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

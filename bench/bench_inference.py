@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 import config  # noqa: E402
-from _machine import ChildFailed, cpu_summary, load, rerun_with_allocator, set_allocator  # noqa: E402
+from _machine import (ChildFailed, cpu_description, cpu_seconds, load, load_line, rerun_with_allocator,  # noqa: E402
+                      set_allocator)
 
 
 def parse(argv=None):
@@ -67,13 +68,13 @@ def parse(argv=None):
     return p.parse_args(argv)
 
 
-def machine() -> str:
+def torch_line() -> str:
+    """What the common CPU line lacks: the kernels torch picked (its CPU capability), threads, any GPU."""
     import torch
 
     capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "?")()
     gpu = f"; GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
-    return (f"{cpu_summary('torch capability ' + capability)}; torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads{gpu}; load average {load()}")
+    return f"torch {torch.__version__}, capability {capability}, {torch.get_num_threads()} threads{gpu}"
 
 
 def make_folder(preset: str, root: Path) -> Path:
@@ -110,11 +111,11 @@ def timed(fn, device) -> tuple[float, float]:
 
     if device.type == "cuda":
         torch.cuda.synchronize()
-    t, c = time.perf_counter(), time.process_time()
+    t, c = time.perf_counter(), cpu_seconds()
     fn()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return time.perf_counter() - t, time.process_time() - c
+    return time.perf_counter() - t, cpu_seconds() - c
 
 
 def bench_decoding(preset: str, folder: Path, args) -> dict:
@@ -387,8 +388,9 @@ def main(argv=None) -> int:
         return 0
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(machine())
-    print(f"malloc: {allocator if not args.memory else 'see below'}")  # (the CPU is on the line above)
+    print(cpu_description())
+    print(load_line("before"), flush=True)
+    print(f"{torch_line()}; malloc: {allocator if not args.memory else 'see below'}")
     summary = {}
     with tempfile.TemporaryDirectory(prefix="bench_inference_") as tmp:
         folders = {}
@@ -398,11 +400,10 @@ def main(argv=None) -> int:
                 summary[preset] = bench_decoding(preset, folders[preset], args)
         if args.memory:
             summary["malloc"] = bench_memory(folders, args)
-            print("\n" + json.dumps(summary))
-            return 0
-        if args.api_shape:
+        elif args.api_shape:
             folder = folders.get(args.api_shape) or make_folder(args.api_shape, Path(tmp))
             summary["api"] = bench_api(args.api_shape, folder, args)
+    print(load_line("after"))
     print("\n" + json.dumps(summary))
     return 0
 

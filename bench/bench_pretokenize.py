@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import config  # noqa: E402
-from _machine import cpu_line  # noqa: E402
+from _machine import cpu_description, load_line  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -189,8 +189,8 @@ def main(argv=None) -> int:
     parser.add_argument("--work_dir", type=Path, default=None, help="scratch folder (default: a temporary one)")
     args = parser.parse_args(argv)
 
-    print(cpu_line())
-    print(f"machine: {os.cpu_count()} CPUs, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(cpu_description())
+    print(load_line("before"), flush=True)
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="bench_pretokenize."))
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -209,7 +209,7 @@ def main(argv=None) -> int:
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
-    print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(load_line("after"))
     return 0
 
 

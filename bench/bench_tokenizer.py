@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -23,22 +22,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 import config  # noqa: E402
-from _machine import cpu_line  # noqa: E402
+from _machine import cpu_description, cpu_seconds, load_line  # noqa: E402
 
 from london_llm.tokenization.report import check_tokenizer  # noqa: E402
 from london_llm.tokenization.loading import tokenizer_info  # noqa: E402
 from london_llm.tokenization.training import train_tokenizer  # noqa: E402
-
-
-def cpu_seconds() -> float:
-    """User + system CPU time of this process and its threads: the figure load cannot inflate."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load average {one:.2f} (1 min) {five:.2f} (5 min) on {os.cpu_count()} CPUs"
 
 
 def build_documents(corpus: Path, work: Path) -> tuple[Path, str]:
@@ -73,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench_tokenizer_") as scratch:
         work = args.work_dir or Path(scratch)
-        print(f"{cpu_line()}\nbefore: {load()}", flush=True)
+        print(cpu_description())
+        print(load_line("before"), flush=True)
         if args.documents:
             documents, origin = args.documents, "given with --documents"
         else:
@@ -83,13 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         size = documents.stat().st_size
         print(f"documents: {documents} ({size / 1e6:.1f} MB; {origin})", flush=True)
 
-        print(f"before training: {load()}", flush=True)
+        print(load_line("before training"), flush=True)
         started, cpu_started = time.perf_counter(), cpu_seconds()
         folder = train_tokenizer(documents, work / "tokenizer", vocab_size=args.vocab_size, show_progress=True)
         total, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
         info = tokenizer_info(folder)
         data = info["training_data"]
-        print(f"after training: {load()}")
+        print(load_line("after training"))
         print(f"TRAINING: {info['vocab_size']:,} tokens from {data['training_documents']:,} documents, "
               f"{data['chars']:,} chars ({size / 1e6:.1f} MB): {info['training_seconds']:.1f} s BPE training, "
               f"{total:.1f} s including the scan and writing the folder ({size / 1e6 / total:.1f} MB/s)")
@@ -101,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             report = check_tokenizer(folder, documents, max_chars_per_kind=500_000)
             print(json.dumps({k: report[k] for k in ("round_trip", "compression_by_kind", "comparison",
                                                      "failures") if k in report}, indent=2, ensure_ascii=False))
-            print(f"after checks: {load()}")
+        print(load_line("after"))
     return 0
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import config  # noqa: E402
 from london_llm.settings import add_config_flags, resolve  # noqa: E402
-from _machine import ChildFailed, cpu_flags, cpu_model, rerun_with_allocator, set_allocator  # noqa: E402
+from _machine import ChildFailed, cpu_description, load_line, rerun_with_allocator, set_allocator  # noqa: E402
 
 
 def parse(argv=None):
@@ -173,22 +172,20 @@ def main(argv=None) -> int:
     import torch
 
     from london_llm.training.mfu import device_peak, mfu
-    from london_llm.training.precision import choose_device, choose_precision, cpu_has_bf16
+    from london_llm.training.precision import choose_device, choose_precision
 
     if args.threads:
         torch.set_num_threads(args.threads)
     device = choose_device(args.device)
     allocator = set_allocator(args.allocator) if device.type == "cpu" else "n/a"
     tokens_per_step = cfg.batch_size * cfg.max_length * cfg.gradient_accumulation_steps
-    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    print(f"device {device} ({name}); torch {torch.__version__}; load average {load[0]:.2f}")
+    print(cpu_description())
+    print(load_line("before"), flush=True)
+    print(f"device {device} ({name}); torch {torch.__version__}; allocator: {allocator}")
     print(f"shape: {cfg.n_layer} layers, {cfg.n_head} heads, width {cfg.n_embd}, context {cfg.max_length}, "
           f"batch {cfg.batch_size} x accum {cfg.gradient_accumulation_steps}, vocab {cfg.vocab_size}; "
           f"median of {args.rounds} rounds x {args.steps} steps after {args.warmup} warm-up")
-    flags = " ".join(sorted(f for f in cpu_flags() if f in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")))
-    print(f"CPU: {cpu_model()}; instruction sets: {flags or 'unknown'}; native bf16: "
-          f"{'yes' if cpu_has_bf16() else 'no'}; allocator: {allocator}")
     contenders = {}  # label -> (step function, flops per token or None, peak)
     if not args.no_reference:
         ref_precision = "fp32" if device.type != "cuda" else "autocast"
@@ -248,10 +245,11 @@ def main(argv=None) -> int:
             if args.project_tokens:
                 line += f"  ({args.project_tokens:.3g} tokens in {args.project_tokens / tok_s / 60:,.0f} min)"
         print(line)
-    if args.json:
-        print(json.dumps({"tok_s": speeds, "allocator": args.allocator}))
     if device.type == "cpu" and args.allocator == "tuned" and yard and not args.no_as_shipped:
         as_shipped(argv, speeds)
+    print(load_line("after"))
+    if args.json:  # last: rerun_with_allocator reads a child's last line
+        print(json.dumps({"tok_s": speeds, "allocator": args.allocator}))
     return 0
 
 
