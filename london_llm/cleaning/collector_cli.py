@@ -142,6 +142,10 @@ def run_cleaning(args, data_dir: Path) -> int:
         print(f"error: cleaning failed: {exc}", file=sys.stderr)
         return 2
     totals = stats.get("totals", {}) if isinstance(stats, dict) else {}
+    errors = stats.get("errors") if isinstance(stats, dict) else None
+    if errors:  # e.g. an HTML page saved as a book's .txt: the terminal shows only errors, so say it here
+        print(f"warning: {len(errors)} unreadable file(s) left out of the corpus, listed in metadata/statistics.json "
+              f"'errors' (fix or remove them and rerun); first: {errors[0]}", file=sys.stderr)
     if totals.get("undated"):
         print(f"warning: {totals['undated']} undated document(s), listed in metadata/statistics.json 'undated' "
               "(date them with --metadata FILE, or drop them with --require-year)", file=sys.stderr)

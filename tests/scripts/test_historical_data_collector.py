@@ -225,3 +225,19 @@ def test_from_dir_with_nothing_recognisable_says_so(tmp_path):
     result = collector("--from-dir", str(src), "--home", str(tmp_path / "home"))
     assert result.returncode == 2 and "page.html" in result.stderr and "known source" in result.stderr
     assert "run 02_data_collection" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreadable_file_is_named_on_the_terminal(shared_corpus, tmp_path):
+    """An HTML page saved as a book's .txt is left out; the terminal (errors only) must say so, not just the log."""
+    texts = tmp_path / "copy" / "gutenberg-london-books-rcdm-uga" / "texts"
+    texts.mkdir(parents=True)
+    (texts / "Dickens_A_Christmas_Carol.txt").symlink_to(
+        shared_corpus / "gutenberg-london-books-rcdm-uga" / "texts" / "Dickens_A_Christmas_Carol.txt")
+    (texts / "Dickens_Oliver_Twist.txt").write_text(
+        "<!DOCTYPE html><html><head><title>Oliver Twist</title></head><body>"
+        + "<p>Oliver walked the streets of London in the year 1837.</p>" * 300 + "</body></html>")
+    result = collector("--from-dir", str(tmp_path / "copy"), "--home", str(tmp_path / "home"), "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    said = [line for line in result.stderr.splitlines() if "unreadable" in line]
+    assert len(said) == 1 and "Dickens_Oliver_Twist.txt" in said[0] and "HTML" in said[0], result.stderr
+
