@@ -241,3 +241,36 @@ def test_an_unreadable_file_is_named_on_the_terminal(shared_corpus, tmp_path):
     said = [line for line in result.stderr.splitlines() if "unreadable" in line]
     assert len(said) == 1 and "Dickens_Oliver_Twist.txt" in said[0] and "HTML" in said[0], result.stderr
 
+
+def test_ctrl_c_while_cleaning_is_one_line_and_the_rerun_finishes(shared_corpus, tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while the workers clean: one line,
+    no traceback from the parent or its workers, nothing half-written; the same command then finishes."""
+    import os
+    import signal
+    import time
+
+    src = tmp_path / "copy" / "old-bailey-obo-xml-7.2" / "sessionsPapers"
+    src.mkdir(parents=True)
+    for xml in sorted((shared_corpus / "old-bailey-obo-xml-7.2" / "sessionsPapers").glob("*.xml"))[:60]:
+        (src / xml.name).symlink_to(xml)
+    args = [sys.executable, str(SCRIPT), "--from-dir", str(tmp_path / "copy"), "--home", str(tmp_path / "home"),
+            "--clean-workers", "2"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    # wait for the cleaning bar to move: the pool is running then
+    seen, deadline = "", time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        seen += os.read(proc.stderr.fileno(), 4096).decode(errors="replace")
+        if "cleaning:" in seen and "/60 [" in seen and " 0/60 [" not in seen.rsplit("cleaning:", 1)[-1]:
+            break
+    assert proc.poll() is None, "the cleaning finished before it could be interrupted: " + seen[-500:]
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    err = seen + err
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
+    assert "interrupted" in err and "rerun the same command" in err
+    processed = tmp_path / "home" / "data" / "london_historical" / "processed"
+    assert not (processed / "documents.jsonl").exists()
+    rerun = collector(*args[2:], "--no-progress")
+    assert rerun.returncode == 0 and "cleaned:" in rerun.stdout, rerun.stderr[-2000:]
