@@ -188,7 +188,9 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, root: Path, prog: Opt
             from london_llm.cleaning.importer import import_from_dir
             counts = import_from_dir(args.from_dir.expanduser().resolve(), downloads, registry=registry)
         except (ImportError, OSError, ValueError) as exc:
-            print(f"error: --from-dir {args.from_dir}: {exc}", file=sys.stderr)
+            said = str(exc)  # the importer's own messages already start with the flag and folder
+            print(f"error: {said if said.startswith('--from-dir') else f'--from-dir {args.from_dir}: {said}'}",
+                  file=sys.stderr)
             return 2
         print(f"imported from {args.from_dir}: {json.dumps(counts, default=str)}")
         if not counts.get("imported") and not counts.get("skipped"):

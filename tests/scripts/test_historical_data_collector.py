@@ -215,6 +215,7 @@ def test_from_dir_imports_real_layouts_offline(shared_corpus, tmp_path):
 def test_from_dir_that_is_missing_is_named(tmp_path):
     result = collector("--from-dir", str(tmp_path / "nowhere"), "--home", str(tmp_path))
     assert result.returncode == 2 and "nowhere" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("--from-dir") == 1, result.stderr  # not "--from-dir X: --from-dir X is not ..."
 
 
 def test_from_dir_with_nothing_recognisable_says_so(tmp_path):
