@@ -92,3 +92,18 @@ def test_a_shared_environment_keeps_the_other_checkouts_install(tmp_path):
     main.rmdir()  # the checkout it pointed at is gone: install this one
     create_environment(env, REPO / "requirements.txt", project=REPO, upgrade_pip=False)
     assert calls.read_text().splitlines()[-1].endswith(f"-e {REPO}")
+
+
+def test_checkpoints_are_reported_per_model_not_by_folder(tmp_path):
+    """After ./run.sh trained tiny on a CPU, the report said "[yes] 04 regular checkpoints" (the regular
+    model's folder is the others' parent) and nothing of tiny's tokenizer or checkpoints."""
+    models = tmp_path / "09_models"
+    (models / "checkpoints" / "tiny" / "checkpoint-60").mkdir(parents=True)
+    (models / "checkpoints" / "tiny" / "checkpoint-120").mkdir()
+    (models / "tokenizers" / "london_historical_tokenizer_tiny").mkdir(parents=True)
+    (models / "tokenizers" / "london_historical_tokenizer_tiny" / "tokenizer.json").write_text("{}")
+    out = _check(tmp_path, tmp_path).stdout
+    assert f"[ no] 04 regular checkpoints: {models / 'checkpoints' / 'checkpoint-N'}" in out, out
+    assert "[ no] 04 SLM checkpoints" in out
+    assert f"[yes] 04 tiny checkpoints: {models / 'checkpoints' / 'tiny' / 'checkpoint-120'}" in out, out
+    assert "[yes] 03 tiny tokenizer" in out and "[ no] 03 tokenizer:" in out
