@@ -397,6 +397,19 @@ def _records(kept: list, spool_dir: Path, corpus_fh) -> Iterator[dict]:
             fh.close()
 
 
+def nothing_kept(stats: dict) -> Optional[str]:
+    """Why an empty corpus is empty (one line, for the command lines to refuse it), or None when the
+    build kept documents: the next stage would only say "no documents" without the reasons."""
+    totals = stats.get("totals") or {}
+    if totals.get("documents"):
+        return None
+    removed = ", ".join(f"{reason} {v['documents']}" for reason, v in sorted((totals.get("removed") or {}).items(),
+                                                                           key=lambda kv: -kv[1]["documents"]))
+    return (f"no document survived the cleaning ({totals.get('files', 0)} file(s) read; removed: {removed or 'none'}; "
+            "details in metadata/statistics.json and the log): check the files (unreadable: not the format their "
+            "folder says) and the filters (--min-year/--max-year, --require-year)")
+
+
 def _write_outputs(kept: list, spool_dir: Path, jsonl: Path, corpus_file: Path, meta: dict) -> dict:
     """documents.jsonl (+ its meta, cleaning.documents' writer) and the corpus file, each atomically,
     in one pass over the spool."""

@@ -127,7 +127,7 @@ def list_sources(sources) -> None:
 
 def run_cleaning(args, data_dir: Path) -> int:
     try:
-        from london_llm.cleaning.build import BuildError, build_corpus
+        from london_llm.cleaning.build import BuildError, build_corpus, nothing_kept
     except ImportError as exc:
         print(f"error: the cleaning library is not available ({exc}); use --download-only", file=sys.stderr)
         return 2
@@ -151,6 +151,10 @@ def run_cleaning(args, data_dir: Path) -> int:
               "(date them with --metadata FILE, or drop them with --require-year)", file=sys.stderr)
     print("cleaned: " + ", ".join(f"{k} {totals[k]:,}" for k in ("files", "documents", "chars", "words")
                                   if isinstance(totals.get(k), int)))
+    empty = nothing_kept(stats) if isinstance(stats, dict) else None
+    if empty:  # exit 0 here let ./run.sh go on to a tokenizer stage that can only say "no documents"
+        print(f"error: {empty}", file=sys.stderr)
+        return 2
     print(f"corpus: {data_dir / 'london_historical_corpus_comprehensive.txt'}")
     return 0
 

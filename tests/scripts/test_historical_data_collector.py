@@ -275,3 +275,22 @@ def test_ctrl_c_while_cleaning_is_one_line_and_the_rerun_finishes(shared_corpus,
     assert not (processed / "documents.jsonl").exists()
     rerun = collector(*args[2:], "--no-progress")
     assert rerun.returncode == 0 and "cleaned:" in rerun.stdout, rerun.stderr[-2000:]
+
+
+def test_a_corpus_that_comes_out_empty_is_an_error_with_the_reasons(shared_corpus, tmp_path):
+    """Only unusable files (a truncated XML session, random bytes as a book, an empty book): the build
+    kept no document, yet the collector said 'cleaned: ... documents 0' and exited 0, so ./run.sh went on
+    to a tokenizer stage that could only say 'no documents'."""
+    src = tmp_path / "copy"
+    xml = sorted((shared_corpus / "old-bailey-obo-xml-7.2" / "sessionsPapers").glob("*.xml"))[0]
+    (src / "old-bailey-obo-xml-7.2" / "sessionsPapers").mkdir(parents=True)
+    (src / "old-bailey-obo-xml-7.2" / "sessionsPapers" / xml.name).write_bytes(xml.read_bytes()[:30_000])
+    texts = src / "gutenberg-london-books-rcdm-uga" / "texts"
+    texts.mkdir(parents=True)
+    (texts / "Binary_Book.txt").write_bytes(bytes(range(256)) * 80)
+    (texts / "Empty_Book.txt").write_bytes(b"")
+    result = collector("--from-dir", str(src), "--home", str(tmp_path / "home"), "--no-progress")
+    assert result.returncode == 2, result.stdout + result.stderr
+    said = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(said) == 1 and "no document survived the cleaning" in said[0] and "unreadable 1" in said[0], said
+    assert "Traceback" not in result.stderr
