@@ -29,7 +29,7 @@ USAGE
 }
 
 MODEL="" NPROC="" NNODES=1 NODE_RANK="" RDZV_ENDPOINT="" DRY_RUN=0 HOME_DIR="" CHECKPOINT="" OUTPUT_GIVEN=0
-PASS=()
+PASS=() EXTRA=()  # EXTRA: the words for the training script, as given (PASS also carries --home)
 while [ $# -gt 0 ]; do
   take_launcher_option "$@"
   if [ "$CONSUMED" -gt 0 ]; then shift "$CONSUMED"; continue; fi
@@ -40,12 +40,12 @@ while [ $# -gt 0 ]; do
     --resume_from_checkpoint=*|--resume-from-checkpoint=*) CHECKPOINT="${1#*=}"; shift;;
     --output_dir|--output-dir) OUTPUT_GIVEN=1; PASS+=("$1" "${2:-}"); shift 2 || die "$1 needs a folder";;
     --output_dir=*|--output-dir=*) OUTPUT_GIVEN=1; PASS+=("$1"); shift;;
-    -*) PASS+=("$1"); shift;;
+    -*) PASS+=("$1"); EXTRA+=("$1"); shift;;
     *)  # the checkpoint is the first word that names one (checkpoint-N, or a folder); others are flag values
       if [ -z "$CHECKPOINT" ] && { [[ "$(basename -- "$1")" =~ ^checkpoint-[0-9]+(\.pt)?$ ]] || [ -d "$1" ]; }; then
         CHECKPOINT="$1"
       else
-        PASS+=("$1")
+        PASS+=("$1"); EXTRA+=("$1")
       fi
       shift;;
   esac
@@ -57,6 +57,11 @@ STATUS=("$PY" "$ROOT/10_scripts/training_status.py")
 [ -n "$HOME_DIR" ] && STATUS+=(--home "$HOME_DIR")
 [ -n "$MODEL" ] && STATUS+=(--model "$MODEL")
 
+if [ -z "$CHECKPOINT" ] && [ "${#EXTRA[@]}" -gt 0 ]; then
+  # e.g. a mistyped name (chekpoint-500): listing and exiting 0 would drop the resume asked for silently
+  die "no checkpoint to resume in '${EXTRA[*]}': give checkpoint-N, checkpoint-N.pt or a checkpoint folder" \
+      "(./resume_training.sh alone lists them)"
+fi
 if [ -z "$CHECKPOINT" ]; then
   "${STATUS[@]}" --list_checkpoints
   echo

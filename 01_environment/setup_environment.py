@@ -15,6 +15,15 @@ import config  # noqa: E402
 from london_llm.environment import create_environment, machine_report  # noqa: E402
 
 
+def newest_checkpoint(folder: Path) -> Path:
+    """The folder's newest checkpoint-N/ (reported as the row's path), else `folder/checkpoint-N`, which
+    does not exist: the regular model's folder is the others' parent, so the folder itself always
+    existed once any model had trained, and the report said yes for checkpoints that were not there."""
+    steps = [(int(d.name.split("-", 1)[1]), d) for d in folder.glob("checkpoint-*")
+             if d.is_dir() and d.name.split("-", 1)[1].isdigit()]
+    return max(steps)[1] if steps else folder / "checkpoint-N"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true",
@@ -28,15 +37,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.check:
+        from london_llm.settings import model_tokenizer_dir
+
         p = config.paths(args.home)
         artifacts = {
             "02 downloads": p.downloads_dir,
             "02 cleaned documents": p.documents_file,
             "02 corpus": p.corpus_file,
             "03 tokenizer": p.tokenizer_dir / "tokenizer.json",
+            "03 tiny tokenizer (./run.sh on a CPU)": model_tokenizer_dir(p.tokenizer_dir, "tiny") / "tokenizer.json",
             "04 SLM pretokenized data": p.pretokenized_dir("slm") / "metadata.json",
-            "04 SLM checkpoints": p.checkpoint_dir("slm"),
-            "04 regular checkpoints": p.checkpoint_dir("regular"),
+            "04 SLM checkpoints": newest_checkpoint(p.checkpoint_dir("slm")),
+            "04 regular checkpoints": newest_checkpoint(p.checkpoint_dir("regular")),
+            "04 tiny checkpoints": newest_checkpoint(p.checkpoint_dir("tiny")),
         }
         report = machine_report(artifacts, disk_path=p.home)
         print(f"Project root: {config.ROOT}\nArtifact root: {p.home}")

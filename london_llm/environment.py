@@ -134,9 +134,40 @@ def create_environment(env_dir: Path, requirements: Path, project: Optional[Path
     return python
 
 
+_INSTALLED_FROM = ("import importlib.metadata as m\n"
+                   "try: print(m.distribution('london-llm').read_text('direct_url.json') or '')\n"
+                   "except Exception: pass")
+
+
+def other_checkout(python: Path, project: Path) -> Optional[Path]:
+    """The other checkout the environment's london-llm is installed editable from, when it still exists:
+    a shared environment (LONDON_LLM_VENV pointing at another checkout's) that a worktree's ./run.sh
+    must not re-point, or that checkout's own commands would import this one's code."""
+    import json
+    from urllib.parse import unquote, urlparse
+
+    out = subprocess.run([str(python), "-c", _INSTALLED_FROM], capture_output=True, text=True).stdout.strip()
+    try:
+        info = json.loads(out) if out else {}
+    except ValueError:
+        return None
+    url = urlparse(info.get("url", "")) if isinstance(info, dict) else None
+    if not url or url.scheme != "file" or not (info.get("dir_info") or {}).get("editable"):
+        return None
+    installed = Path(unquote(url.path))
+    return installed if installed.is_dir() and installed.resolve() != Path(project).resolve() else None
+
+
 def install_project(python: Path, project: Path) -> None:
     """`pip install -e project --no-deps`, building with the environment's own setuptools when it
-    has one (no download of a build environment), else in pip's isolated build environment."""
+    has one (no download of a build environment), else in pip's isolated build environment.
+    An environment already holding another existing checkout's editable install keeps it: the
+    numbered scripts import their own checkout's london_llm through their bootstrap line anyway."""
+    other = other_checkout(python, project)
+    if other is not None:
+        print(f"Keeping the editable install of {other} in this environment (shared with that checkout); "
+              f"{project}'s scripts import their own london_llm")
+        return
     has_setuptools = subprocess.run([str(python), "-c", "import setuptools"], capture_output=True).returncode == 0
     print(f"Installing {project} in editable mode")
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",

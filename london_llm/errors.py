@@ -18,12 +18,21 @@ class LondonLLMError(Exception):
     exit_code = EXIT_USAGE
 
 
+EXIT_INTERRUPTED = 130  # the shell's own status for a command ended by Ctrl-C (128 + SIGINT)
+
+
 def run_command(main: Callable[..., int], argv=None, **kwargs) -> int:
     """What every numbered script's door calls: `main(argv, **kwargs)`, with a LondonLLMError that
     escapes it printed as one line (no traceback: the message says what to do) and mapped to its
-    exit code. Any other exception is a bug and keeps its traceback."""
+    exit code. Ctrl-C that reaches it (a stage without its own handling, e.g. the corpus build or
+    the tokenizer training) is one line too: every artifact is written atomically, so rerunning is
+    the whole remedy. Any other exception is a bug and keeps its traceback."""
     try:
         return main(argv, **kwargs)
     except LondonLLMError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:
+        print("\ninterrupted (Ctrl-C) before it finished; nothing half-written is used: rerun the same command",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED

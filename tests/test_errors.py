@@ -39,6 +39,21 @@ def test_a_command_exit_status_and_arguments_pass_through():
     assert seen == [(["a"], {"paths_fn": len})]
 
 
+def test_ctrl_c_is_one_line_and_the_shells_status(capsys):
+    # e.g. Ctrl-C during historical_data_collector.py's cleaning printed a KeyboardInterrupt traceback
+    def main(argv):
+        raise KeyboardInterrupt
+
+    try:
+        status = run_command(main)
+    except KeyboardInterrupt:  # escaping, it would also end this pytest session
+        pytest.fail("Ctrl-C escaped run_command: the user sees a traceback")
+    assert status == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "rerun the same command" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_any_other_exception_is_a_bug_and_keeps_its_traceback():
     def main(argv):
         raise KeyError("bug")

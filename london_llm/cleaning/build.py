@@ -24,6 +24,7 @@ import multiprocessing as mp
 import os
 import pickle
 import shutil
+import signal
 import tempfile
 import time
 from collections import Counter
@@ -122,6 +123,13 @@ def _init_worker(folder: str, options: CleaningOptions) -> None:
     # per worker; each copy still reaches the dedupe index and is counted there as before
     _WORKER["spool"], _WORKER["options"] = _Spool(Path(folder)), options
     _WORKER["memo"] = BoundedMemo(MEMO_CHARS)
+
+
+def _init_pool_worker(folder: str, options: CleaningOptions) -> None:
+    # Ctrl-C reaches the whole process group: the parent alone answers it (one line, then the pool is
+    # terminated), so a worker ignores it rather than print its own KeyboardInterrupt traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(folder, options)
 
 
 def _clean_to_spool(item) -> ItemResult:
@@ -327,7 +335,7 @@ def _run(items, options, workers: int, progress: bool, spool_dir: Path) -> Itera
                 yield _clean_to_spool(item)
                 bar.update()
         else:
-            with mp.get_context("fork").Pool(workers, initializer=_init_worker,
+            with mp.get_context("fork").Pool(workers, initializer=_init_pool_worker,
                                              initargs=(str(spool_dir), options)) as pool:
                 for results in pool.imap_unordered(_clean_task, _tasks(items), chunksize=1):
                     yield from results
@@ -387,6 +395,19 @@ def _records(kept: list, spool_dir: Path, corpus_fh) -> Iterator[dict]:
     finally:
         for fh in handles.values():
             fh.close()
+
+
+def nothing_kept(stats: dict) -> Optional[str]:
+    """Why an empty corpus is empty (one line, for the command lines to refuse it), or None when the
+    build kept documents: the next stage would only say "no documents" without the reasons."""
+    totals = stats.get("totals") or {}
+    if totals.get("documents"):
+        return None
+    removed = ", ".join(f"{reason} {v['documents']}" for reason, v in sorted((totals.get("removed") or {}).items(),
+                                                                           key=lambda kv: -kv[1]["documents"]))
+    return (f"no document survived the cleaning ({totals.get('files', 0)} file(s) read; removed: {removed or 'none'}; "
+            "details in metadata/statistics.json and the log): check the files (unreadable: not the format their "
+            "folder says) and the filters (--min-year/--max-year, --require-year)")
 
 
 def _write_outputs(kept: list, spool_dir: Path, jsonl: Path, corpus_file: Path, meta: dict) -> dict:

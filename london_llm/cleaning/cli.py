@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional
 
-from london_llm.cleaning.build import build_corpus
+from london_llm.cleaning.build import build_corpus, nothing_kept
 from london_llm.cleaning.dating import MetadataError
 from london_llm.cleaning.dedup import THRESHOLD
 from london_llm.cleaning.filters import FilterSettings
@@ -139,4 +139,8 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, prog: Optional[str] =
         log.error("%s", exc)
         return 2
     print(json.dumps(stats, indent=2) if args.json else report(stats))
+    empty = nothing_kept(stats)
+    if empty:
+        log.error("%s", empty)
+        return 2
     return 0

@@ -127,7 +127,7 @@ def list_sources(sources) -> None:
 
 def run_cleaning(args, data_dir: Path) -> int:
     try:
-        from london_llm.cleaning.build import BuildError, build_corpus
+        from london_llm.cleaning.build import BuildError, build_corpus, nothing_kept
     except ImportError as exc:
         print(f"error: the cleaning library is not available ({exc}); use --download-only", file=sys.stderr)
         return 2
@@ -142,11 +142,19 @@ def run_cleaning(args, data_dir: Path) -> int:
         print(f"error: cleaning failed: {exc}", file=sys.stderr)
         return 2
     totals = stats.get("totals", {}) if isinstance(stats, dict) else {}
+    errors = stats.get("errors") if isinstance(stats, dict) else None
+    if errors:  # e.g. an HTML page saved as a book's .txt: the terminal shows only errors, so say it here
+        print(f"warning: {len(errors)} unreadable file(s) left out of the corpus, listed in metadata/statistics.json "
+              f"'errors' (fix or remove them and rerun); first: {errors[0]}", file=sys.stderr)
     if totals.get("undated"):
         print(f"warning: {totals['undated']} undated document(s), listed in metadata/statistics.json 'undated' "
               "(date them with --metadata FILE, or drop them with --require-year)", file=sys.stderr)
     print("cleaned: " + ", ".join(f"{k} {totals[k]:,}" for k in ("files", "documents", "chars", "words")
                                   if isinstance(totals.get(k), int)))
+    empty = nothing_kept(stats) if isinstance(stats, dict) else None
+    if empty:  # exit 0 here let ./run.sh go on to a tokenizer stage that can only say "no documents"
+        print(f"error: {empty}", file=sys.stderr)
+        return 2
     print(f"corpus: {data_dir / 'london_historical_corpus_comprehensive.txt'}")
     return 0
 
@@ -184,7 +192,9 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, root: Path, prog: Opt
             from london_llm.cleaning.importer import import_from_dir
             counts = import_from_dir(args.from_dir.expanduser().resolve(), downloads, registry=registry)
         except (ImportError, OSError, ValueError) as exc:
-            print(f"error: --from-dir {args.from_dir}: {exc}", file=sys.stderr)
+            said = str(exc)  # the importer's own messages already start with the flag and folder
+            print(f"error: {said if said.startswith('--from-dir') else f'--from-dir {args.from_dir}: {said}'}",
+                  file=sys.stderr)
             return 2
         print(f"imported from {args.from_dir}: {json.dumps(counts, default=str)}")
         if not counts.get("imported") and not counts.get("skipped"):

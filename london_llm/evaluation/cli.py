@@ -88,8 +88,8 @@ def _startup(args, paths):
 
     try:
         return startup(args, lambda _home: paths)
-    except InferenceError as exc:
-        raise EvaluationError(str(exc) if args.checkpoint else f"{exc} (or pass --checkpoint)") from None
+    except InferenceError as exc:  # its message names the fix (--checkpoint where a checkpoint is missing)
+        raise EvaluationError(str(exc)) from None
 
 
 def _setup_logging(path: Path) -> Callable[[str], None]:

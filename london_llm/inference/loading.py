@@ -140,6 +140,7 @@ def newest_checkpoint(checkpoints_dir: Path, log=lambda message: None) -> Path:
     if path is not None:
         return Path(path).resolve()
     raise InferenceError(f"no complete checkpoint in {root}: train first (04_training/train_model_slm.py), "
+                         "pass --model for the preset you trained (./run.sh trains tiny on a CPU), "
                          "or pass --checkpoint with a folder")
 
 

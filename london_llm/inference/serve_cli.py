@@ -37,6 +37,23 @@ def build_parser(prog: str, description: str, default_model: str, presets) -> ar
     return p
 
 
+def port_problem(host: str, port: int) -> Optional[str]:
+    """Why the server could not listen on host:port, or None. Checked before the model loads: uvicorn's
+    own answer (a port already in use) is several log lines and exit 3, after the "Serving" line."""
+    import errno
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.create_server((host, port), family=family):  # SO_REUSEADDR, as uvicorn binds
+            return None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return (f"{host}:{port} is already in use (another serve.py?): stop that server, or pass "
+                    "--port N for another port")
+        return f"cannot listen on {host}:{port} ({exc.strerror or exc}): check --host and --port"
+
+
 def main(argv: Optional[list[str]], *, prog: str = "serve.py", description: str = __doc__.splitlines()[0],
          default_model: str = "slm", presets=("slm", "regular", "tiny"), paths_fn: Callable) -> int:
     args = build_parser(prog, description, default_model, presets).parse_args(argv)
@@ -51,6 +68,10 @@ def main(argv: Optional[list[str]], *, prog: str = "serve.py", description: str 
         return 2
     if args.queue_size < 1 or args.max_batch < 1:
         print("ERROR: --queue_size and --max_batch must be at least 1", file=sys.stderr)
+        return 2
+    taken = port_problem(args.host, args.port)
+    if taken:
+        print(f"ERROR: {taken}", file=sys.stderr)
         return 2
     try:  # what can be checked at once is, before the port opens: a wrong name is an error, not a 503
         start = startup(args, paths_fn)

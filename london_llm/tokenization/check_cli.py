@@ -57,6 +57,7 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, prog: Optional[str] =
         if documents is None:  # the file it was trained on; else this machine's default location
             recorded = Path(tokenizer_info(args.tokenizer_dir)["training_data"]["documents_file"])
             documents = recorded if recorded.is_file() else paths_fn().documents_file
+        log.info("checking %s on held-out documents of %s ...", args.tokenizer_dir, documents)
         report = check_tokenizer(args.tokenizer_dir, documents, args.max_chars_per_kind,
                                  compare=not args.no_comparison)
     except TokenizerError as exc:

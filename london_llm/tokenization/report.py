@@ -46,6 +46,9 @@ def _tagged_round_trip(tokenizer, tags: list[str]) -> list[str]:
 
 def compare_with_modern(backend, info: dict, historical: list[str]) -> dict:
     """Train a same-size byte-level BPE on modern English; compression of both on both kinds of text."""
+    # the slow part of the check (~20 s on a small CPU): say so while it runs, not only when it is done
+    log.info("comparison: training a %d-token byte-level BPE on modern English (the Python standard library's "
+             "docs; --no_comparison skips it)", info["vocab_size"])
     texts = modern_english_texts()
     train, held = split_held_out(texts)
     started = time.perf_counter()

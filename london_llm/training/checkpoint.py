@@ -200,6 +200,8 @@ def verify(path: Path, deep: bool = True) -> Optional[str]:
     path = Path(path)
     manifest_file = path / MANIFEST
     if not manifest_file.is_file():
+        if not_a_checkpoint(path):
+            return "not a training checkpoint (no manifest.json or trainer_state.json in it)"
         return "no manifest.json (the save was interrupted)"
     try:
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
@@ -282,20 +284,38 @@ def resolve(root: Path, name: str, flag: str = "--resume_from_checkpoint",
         candidates = [root / given] if _NAME.match(given.name) else [Path.cwd() / given]
     else:
         candidates = [Path.cwd() / given] + ([Path(home) / given] if home is not None else [])
+        if _NAME.match(given.name) and root.parts[-len(given.parent.parts):] == given.parent.parts:
+            # the guide's `09_models/checkpoints/slm/checkpoint-N.pt`, typed in 04_training/: the path
+            # ends in `root` itself, so it names a checkpoint of this folder wherever it is run from
+            candidates.append(root / given.name)
     for c in candidates:
         if c.is_dir():
             return c.resolve()
+    files = [c for c in candidates if c.is_file()]
+    if files:
+        raise CheckpointNotFound(f"{files[0]} is a file, not a checkpoint folder: pass the checkpoint-N folder "
+                                 f"itself (it holds {WEIGHTS} and {TRAINER_STATE}). {describe_available(root)}.")
     where = " or ".join(str(c) for c in candidates)
     what = (f"Pass one of these to {flag}, {otherwise}." if list_checkpoints(root) else
             f"Check the name and --model (each model has its own folder), {otherwise}.")
     raise CheckpointNotFound(f"Checkpoint not found: {name!r} (looked for {where}). {describe_available(root)}. {what}")
 
 
+def not_a_checkpoint(path: Path) -> bool:
+    """True for a folder the training never wrote as a checkpoint (some other folder given by mistake):
+    it has neither the manifest nor the trainer state, so "the save was interrupted" would be wrong."""
+    return not (Path(path) / MANIFEST).exists() and not (Path(path) / TRAINER_STATE).exists()
+
+
 def require_good(path: Path) -> None:
     problem = verify(path, deep=True)
+    if problem and not_a_checkpoint(path):  # a wrong folder: never advise deleting it
+        raise CheckpointError(f"{path} is {problem}: pass a checkpoint-N folder the training wrote "
+                              "(python 04_training/test_checkpoint.py --list-checkpoints lists them).")
     if problem:
         raise CheckpointError(f"checkpoint {path} is unusable: {problem}. Pick an earlier one "
-                              f"(--list-checkpoints) or delete it to fall back automatically.")
+                              "(python 04_training/test_checkpoint.py --list-checkpoints lists them) "
+                              "or delete it to fall back automatically.")
 
 
 # --- reading -----------------------------------------------------------------------------------

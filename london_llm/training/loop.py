@@ -311,7 +311,10 @@ def train(job: TrainJob) -> TrainResult:
                     break  # nothing more is saved: the last good checkpoint stays the newest
 
             is_last = step == steps_total
-            if step % cfg.eval_steps == 0 or is_last:
+            # a stop skips the evaluation: it saves at once (the slm preset's evaluation on a CPU takes
+            # minutes, and plain torchrun kills a run 30 s after passing a stop on); every rank agrees on
+            # `stopping`, so all skip it alike
+            if (step % cfg.eval_steps == 0 or is_last) and not stopping:
                 t0 = time.perf_counter()
                 progress.last_val = estimate_loss(model, val_tokens, job)
                 train_est = estimate_loss(model, train_tokens, job)

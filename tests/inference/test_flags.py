@@ -132,3 +132,14 @@ def test_help_shows_a_default_once_and_never_none():
         assert re.search(r"\(default: (slm|regular)\)", text) and "(default: auto)" in text, name
         assert all(a.help for a in parser._actions), (name, [a.dest for a in parser._actions if not a.help])
     assert "(default: 0.8)" in parsers()["inference"].format_help()  # a default the help does not state is added
+
+
+def test_no_checkpoint_for_the_default_model_points_at_model(tmp_path, home):
+    # the guide's `python inference_unified.py --interactive` defaults to slm; after ./run.sh on a CPU only
+    # tiny exists, and the message must say how to reach it
+    from london_llm.inference.errors import InferenceError
+    from london_llm.inference.flags import startup
+
+    (tmp_path / "ck").mkdir()
+    with pytest.raises(InferenceError, match="no complete checkpoint.*--model for the preset you trained.*tiny"):
+        startup(args(tmp_path, model="slm"), no_paths)

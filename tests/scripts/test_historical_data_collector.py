@@ -215,6 +215,7 @@ def test_from_dir_imports_real_layouts_offline(shared_corpus, tmp_path):
 def test_from_dir_that_is_missing_is_named(tmp_path):
     result = collector("--from-dir", str(tmp_path / "nowhere"), "--home", str(tmp_path))
     assert result.returncode == 2 and "nowhere" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("--from-dir") == 1, result.stderr  # not "--from-dir X: --from-dir X is not ..."
 
 
 def test_from_dir_with_nothing_recognisable_says_so(tmp_path):
@@ -225,3 +226,71 @@ def test_from_dir_with_nothing_recognisable_says_so(tmp_path):
     result = collector("--from-dir", str(src), "--home", str(tmp_path / "home"))
     assert result.returncode == 2 and "page.html" in result.stderr and "known source" in result.stderr
     assert "run 02_data_collection" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreadable_file_is_named_on_the_terminal(shared_corpus, tmp_path):
+    """An HTML page saved as a book's .txt is left out; the terminal (errors only) must say so, not just the log."""
+    texts = tmp_path / "copy" / "gutenberg-london-books-rcdm-uga" / "texts"
+    texts.mkdir(parents=True)
+    (texts / "Dickens_A_Christmas_Carol.txt").symlink_to(
+        shared_corpus / "gutenberg-london-books-rcdm-uga" / "texts" / "Dickens_A_Christmas_Carol.txt")
+    (texts / "Dickens_Oliver_Twist.txt").write_text(
+        "<!DOCTYPE html><html><head><title>Oliver Twist</title></head><body>"
+        + "<p>Oliver walked the streets of London in the year 1837.</p>" * 300 + "</body></html>")
+    result = collector("--from-dir", str(tmp_path / "copy"), "--home", str(tmp_path / "home"), "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    said = [line for line in result.stderr.splitlines() if "unreadable" in line]
+    assert len(said) == 1 and "Dickens_Oliver_Twist.txt" in said[0] and "HTML" in said[0], result.stderr
+
+
+def test_ctrl_c_while_cleaning_is_one_line_and_the_rerun_finishes(shared_corpus, tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while the workers clean: one line,
+    no traceback from the parent or its workers, nothing half-written; the same command then finishes."""
+    import os
+    import signal
+    import time
+
+    src = tmp_path / "copy" / "old-bailey-obo-xml-7.2" / "sessionsPapers"
+    src.mkdir(parents=True)
+    for xml in sorted((shared_corpus / "old-bailey-obo-xml-7.2" / "sessionsPapers").glob("*.xml"))[:60]:
+        (src / xml.name).symlink_to(xml)
+    args = [sys.executable, str(SCRIPT), "--from-dir", str(tmp_path / "copy"), "--home", str(tmp_path / "home"),
+            "--clean-workers", "2"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    # wait for the cleaning bar to move: the pool is running then
+    seen, deadline = "", time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        seen += os.read(proc.stderr.fileno(), 4096).decode(errors="replace")
+        if "cleaning:" in seen and "/60 [" in seen and " 0/60 [" not in seen.rsplit("cleaning:", 1)[-1]:
+            break
+    assert proc.poll() is None, "the cleaning finished before it could be interrupted: " + seen[-500:]
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    err = seen + err
+    assert proc.returncode == 130, err[-3000:]
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
+    assert "interrupted" in err and "rerun the same command" in err
+    processed = tmp_path / "home" / "data" / "london_historical" / "processed"
+    assert not (processed / "documents.jsonl").exists()
+    rerun = collector(*args[2:], "--no-progress")
+    assert rerun.returncode == 0 and "cleaned:" in rerun.stdout, rerun.stderr[-2000:]
+
+
+def test_a_corpus_that_comes_out_empty_is_an_error_with_the_reasons(shared_corpus, tmp_path):
+    """Only unusable files (a truncated XML session, random bytes as a book, an empty book): the build
+    kept no document, yet the collector said 'cleaned: ... documents 0' and exited 0, so ./run.sh went on
+    to a tokenizer stage that could only say 'no documents'."""
+    src = tmp_path / "copy"
+    xml = sorted((shared_corpus / "old-bailey-obo-xml-7.2" / "sessionsPapers").glob("*.xml"))[0]
+    (src / "old-bailey-obo-xml-7.2" / "sessionsPapers").mkdir(parents=True)
+    (src / "old-bailey-obo-xml-7.2" / "sessionsPapers" / xml.name).write_bytes(xml.read_bytes()[:30_000])
+    texts = src / "gutenberg-london-books-rcdm-uga" / "texts"
+    texts.mkdir(parents=True)
+    (texts / "Binary_Book.txt").write_bytes(bytes(range(256)) * 80)
+    (texts / "Empty_Book.txt").write_bytes(b"")
+    result = collector("--from-dir", str(src), "--home", str(tmp_path / "home"), "--no-progress")
+    assert result.returncode == 2, result.stdout + result.stderr
+    said = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(said) == 1 and "no document survived the cleaning" in said[0] and "unreadable 1" in said[0], said
+    assert "Traceback" not in result.stderr

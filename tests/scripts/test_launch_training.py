@@ -178,7 +178,10 @@ def test_resume_script_explains_what_is_wrong(tmp_path, elsewhere):
     make_checkpoint(home / "09_models" / "checkpoints", 500, 3.9)
     cases = [(["checkpoint-7465"], "checkpoint not found: 'checkpoint-7465'"),
              (["checkpoint-500"], "exists for several models (slm, regular): pass --model"),
-             (["checkpoint-500", "--fresh"], "to start over use ./launch_training.sh")]
+             (["checkpoint-500", "--fresh"], "to start over use ./launch_training.sh"),
+             # a mistyped name, or flags alone, used to list the checkpoints and exit 0: the resume was dropped
+             (["chekpoint-500"], "no checkpoint to resume in 'chekpoint-500'"),
+             (["--max_steps", "900"], "no checkpoint to resume in '--max_steps 900'")]
     for args, message in cases:
         out = sh(RESUME, *args, "--home", str(home), "--dry_run", cwd=elsewhere, check=False)
         assert out.returncode == 2 and message in out.stderr, (args, out.stderr)

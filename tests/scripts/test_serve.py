@@ -284,3 +284,17 @@ def test_wrong_checkpoint_exits_with_a_message(tiny_checkpoint):  # noqa: F811
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "checkpoint-999" in run.stderr and "checkpoint-30" in run.stderr
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
+
+
+def test_a_port_in_use_is_one_line_before_anything_loads(tmp_path):
+    """uvicorn's own answer was four log lines ("[Errno 98] ... address already in use", shutdown lines)
+    and exit 3, after a "Serving ..." line."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        run = subprocess.run([sys.executable, str(SERVE), "--checkpoints_dir", str(tmp_path), "--port", str(port)],
+                             capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"127.0.0.1:{port} is already in use" in lines[0] and "--port" in lines[0], run.stderr

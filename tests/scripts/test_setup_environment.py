@@ -67,3 +67,43 @@ def test_the_project_is_installed_editable_without_touching_the_pins(tmp_path):
     assert lines[0] == f"-m pip install -q -r {REPO / 'requirements.txt'}"
     assert lines[-1].startswith("-m pip install -q --no-deps") and lines[-1].endswith(f"-e {REPO}")
     assert "--no-build-isolation" in lines[-1]  # the stand-in "has" setuptools: its import check exits 0
+
+
+def test_a_shared_environment_keeps_the_other_checkouts_install(tmp_path):
+    """LONDON_LLM_VENV=<main>/helloLondon ./run.sh in a worktree, with requirements.txt changed since the
+    environment was made, re-pointed the shared environment's editable london_llm at the worktree: the
+    main checkout's own commands then ran the worktree's code."""
+    import json
+
+    from london_llm.environment import create_environment
+
+    main = tmp_path / "main"
+    main.mkdir()
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    calls = tmp_path / "calls.txt"
+    url = json.dumps({"url": main.as_uri(), "dir_info": {"editable": True}})
+    fake = env / "bin" / "python"  # answers the metadata query as an environment installed from `main` would
+    fake.write_text(f"#!/bin/sh\necho \"$@\" >> {calls}\n"
+                    f"case \"$2\" in *direct_url*) echo '{url}';; esac\n")
+    fake.chmod(0o755)
+    create_environment(env, REPO / "requirements.txt", project=REPO, upgrade_pip=False)
+    assert not [line for line in calls.read_text().splitlines() if "-e " in line]  # no editable re-install
+    main.rmdir()  # the checkout it pointed at is gone: install this one
+    create_environment(env, REPO / "requirements.txt", project=REPO, upgrade_pip=False)
+    assert calls.read_text().splitlines()[-1].endswith(f"-e {REPO}")
+
+
+def test_checkpoints_are_reported_per_model_not_by_folder(tmp_path):
+    """After ./run.sh trained tiny on a CPU, the report said "[yes] 04 regular checkpoints" (the regular
+    model's folder is the others' parent) and nothing of tiny's tokenizer or checkpoints."""
+    models = tmp_path / "09_models"
+    (models / "checkpoints" / "tiny" / "checkpoint-60").mkdir(parents=True)
+    (models / "checkpoints" / "tiny" / "checkpoint-120").mkdir()
+    (models / "tokenizers" / "london_historical_tokenizer_tiny").mkdir(parents=True)
+    (models / "tokenizers" / "london_historical_tokenizer_tiny" / "tokenizer.json").write_text("{}")
+    out = _check(tmp_path, tmp_path).stdout
+    assert f"[ no] 04 regular checkpoints: {models / 'checkpoints' / 'checkpoint-N'}" in out, out
+    assert "[ no] 04 SLM checkpoints" in out
+    assert f"[yes] 04 tiny checkpoints: {models / 'checkpoints' / 'tiny' / 'checkpoint-120'}" in out, out
+    assert "[yes] 03 tiny tokenizer" in out and "[ no] 03 tokenizer:" in out

@@ -52,6 +52,8 @@ def test_check_script_passes_and_reports_compression(pipeline_home, tmp_path):
     for kind in ("book", "ocr", "ordinary", "parish"):
         assert f"round trip {kind}" in out
     assert "FAILED" not in out and "all checks passed" in out
+    # the ~20 s comparison is announced while it runs, before the results (which come when all is done)
+    assert out.index("checking ") < out.index("comparison: training a") < out.index("round trip book"), out
     report = json.loads((pipeline_home / "logs" / "tokenizer_report.json").read_text(encoding="utf-8"))
     assert all(r["exact"] and r["source"] == "held out" for r in report["round_trip"].values())
     comparison = report["comparison"]

@@ -159,3 +159,28 @@ def test_plain_torchrun_killing_its_workers_after_its_timeout_leaves_the_last_st
     assert proc.returncode != 0, console[-3000:]  # torchrun's own ending (docs/training.md)
     assert_saved_mid_step(out, log_file, "SIGTERM")
     resume_and_compare("torchrun", inputs, out, log_file, reference)
+
+
+def test_a_stop_at_an_evaluation_step_saves_without_evaluating_first(inputs, tmp_path):
+    """A stop during a step that ends at an evaluation point (or the last step) saved only after the
+    evaluation: the slm preset on a CPU spent 6 minutes evaluating after Ctrl-C (eval_iters 50), and under
+    plain torchrun its SIGKILL 30 s after the stop would have lost the step. Now it saves at once."""
+    from training_runs import metric_lines
+
+    out, log_file = tmp_path / "out", tmp_path / "train.log"
+    flags = [*tiny_flags(inputs, STEPS, **{"--eval_steps": "2", "--save_steps": "100"}), "--output_dir", str(out),
+             "--log_file", str(log_file)]
+    proc = subprocess.Popen([sys.executable, str(TRAIN_SLM), *flags], cwd=inputs["root"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=dict(os.environ, **{SLOW: "0,3"}))
+    try:
+        wait_for_step(out, 1, [proc])
+        time.sleep(1.0)  # inside step 2, which waits 3 s and ends at an evaluation point
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=120)
+    finally:
+        kill_quietly(proc)
+    assert proc.returncode == 0, log_file.read_text(encoding="utf-8")[-3000:]
+    assert stop_of(log_file.read_text(encoding="utf-8"))[0] == 2
+    assert not [r for r in metric_lines(out) if "eval/val_loss" in r and r.get("step") == 2], metric_lines(out)
+    from london_llm.training.checkpoint import verify
+    assert verify(out / "checkpoint-2") is None

@@ -39,8 +39,8 @@ def test_checkpoints_verify_list_resolve_and_prune(tmp_path):
     # folder is never silently swapped in, and the message says where it looked
     relative = f"{tmp_path.name}/checkpoint-20.pt"
     assert ckpt.resolve(tmp_path, relative, home=tmp_path.parent) == (tmp_path / "checkpoint-20").resolve()
-    with pytest.raises(ckpt.CheckpointNotFound, match=f"looked for {Path.cwd() / tmp_path.name}/checkpoint-20"):
-        ckpt.resolve(tmp_path, relative)
+    with pytest.raises(ckpt.CheckpointNotFound, match=f"looked for {Path.cwd()}/elsewhere/checkpoint-20"):
+        ckpt.resolve(tmp_path, "elsewhere/checkpoint-20.pt")
     with pytest.raises(ckpt.CheckpointNotFound, match="slm/checkpoint-20"):
         ckpt.resolve(tmp_path, "09_models/checkpoints/slm/checkpoint-20.pt", home=tmp_path)
     assert torch.load(tmp_path / "checkpoint-30" / "optimizer.pt", weights_only=True)["optimizer"]["param_groups"]
@@ -83,3 +83,35 @@ def test_a_malformed_manifest_is_reported_not_raised(tmp_path):
         manifest.write_text(bad, encoding="utf-8")
         assert "unreadable manifest.json" in ckpt.verify(tmp_path / "checkpoint-20")
         assert ckpt.newest_good(tmp_path, log=lambda m: None) == tmp_path / "checkpoint-10"
+
+
+def test_the_guides_paths_files_and_other_folders(tmp_path, monkeypatch):
+    # the guide runs `cd 04_training; python test_checkpoint_slm.py --checkpoint_path
+    # 09_models/checkpoints/slm/checkpoint-N.pt`: a path ending in the model's own folder names its checkpoint
+    root = tmp_path / "home" / "09_models" / "checkpoints" / "slm"
+    model = build_model(SMALL, vocab_size=100, bos_id=0, eos_id=0)
+    _save(root, 20, model)
+    elsewhere = tmp_path / "home" / "04_training"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for name in ("09_models/checkpoints/slm/checkpoint-20.pt", "checkpoints/slm/checkpoint-20", "slm/checkpoint-20"):
+        assert ckpt.resolve(root, name) == (root / "checkpoint-20").resolve()
+    with pytest.raises(ckpt.CheckpointNotFound):  # another model's folder is still never swapped in
+        ckpt.resolve(root, "09_models/checkpoints/tiny/checkpoint-20")
+    # a file where a checkpoint folder is expected is named as a file, not "not found"
+    page = tmp_path / "page.html"
+    page.write_text("<html></html>", encoding="utf-8")
+    with pytest.raises(ckpt.CheckpointNotFound, match=r"page.html is a file, not a checkpoint folder.*checkpoint-20"):
+        ckpt.resolve(root, str(page))
+    # some other folder is "not a training checkpoint", and the message never says to delete it
+    corpus = tmp_path / "my_corpus"
+    corpus.mkdir()
+    assert "not a training checkpoint" in ckpt.verify(corpus)
+    with pytest.raises(ckpt.CheckpointError) as err:
+        ckpt.require_good(corpus)
+    assert "not a training checkpoint" in str(err.value) and "delete" not in str(err.value)
+    assert "interrupted" not in str(err.value)
+    # a real checkpoint whose manifest is missing is still an interrupted save
+    (root / "checkpoint-20" / "manifest.json").unlink()
+    with pytest.raises(ckpt.CheckpointError, match="the save was interrupted.*delete it"):
+        ckpt.require_good(root / "checkpoint-20")
