@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -81,7 +82,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
             return InteractiveSession(engine, settings, history_file=None).run()
         return 0
     except LondonLLMError as exc:
-        print(f"ERROR: {exc}")
+        print(f"ERROR: {exc}", file=sys.stderr)  # stderr: a redirected report must not swallow it
         return exc.exit_code
 
 

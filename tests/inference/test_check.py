@@ -66,7 +66,7 @@ def test_the_checkpoint_script_exits_2_on_a_truncated_val_bin(tmp_path):
                           str(tmp_path / "ckpts"), "--data_dir", str(data), "--prompt", "x", "--max_new_tokens", "2"],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 2, run.stdout + run.stderr
-    assert "val.bin is unusable" in run.stdout and "no held-out data" not in run.stdout
+    assert "val.bin is unusable" in run.stderr and "no held-out data" not in run.stdout + run.stderr
 
 
 def _tagged_tokenizer(out):

@@ -27,7 +27,9 @@ def check(capsys, *args):
     capsys.readouterr()
     code = main([str(a) for a in args], prog="test_checkpoint.py", description="check", default_model="slm",
                 presets=config.PRESETS, paths_fn=config.paths)
-    return code, capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "ERROR" not in captured.out  # errors go to stderr, where a redirected report cannot hide them
+    return code, captured.out + captured.err
 
 
 def test_the_check_samples_with_tags_through_the_core(tiny_checkpoint, capsys, monkeypatch):  # noqa: F811
@@ -58,6 +60,19 @@ def test_the_check_samples_with_tags_through_the_core(tiny_checkpoint, capsys, m
 def test_max_new_tokens_past_the_context_is_refused_not_capped(tiny_checkpoint, capsys):  # noqa: F811
     code, out = check(capsys, "--checkpoints_dir", tiny_checkpoint.parent, "--max_new_tokens", 200, "--eval_batches", 0)
     assert code == 2 and "context of 96 tokens" in out and "at most 94 new tokens" in out
+
+
+def test_an_error_goes_to_stderr_in_one_line(tiny_checkpoint, capsys):  # noqa: F811
+    import config
+    from london_llm.inference.check_cli import main
+
+    capsys.readouterr()
+    code = main(["--checkpoints_dir", str(tiny_checkpoint.parent), "--checkpoint_path", "checkpoint-999999"],
+                prog="test_checkpoint.py", description="check", default_model="slm",
+                presets=config.PRESETS, paths_fn=config.paths)
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert captured.err.startswith("ERROR: ") and captured.err.count("\n") == 1 and "checkpoint-999999" in captured.err
     code, out = check(capsys, "--checkpoints_dir", tiny_checkpoint.parent, "--kind", "spaceship", "--eval_batches", 0)
     assert code == 2 and "spaceship" in out and "ordinary" in out
     code, out = check(capsys, "--checkpoints_dir", tiny_checkpoint.parent, "--max_new_tokens", 94, "--eval_batches", 0,

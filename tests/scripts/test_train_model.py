@@ -168,11 +168,11 @@ def test_checkpoint_script_lists_and_generates(reference, setup, capsys):
     assert "checkpoint-24: step 24" in interactive.stdout  # the newest by default
     assert "> The prisoner was indicted for" in interactive.stdout and "tokens/s" in interactive.stdout  # the core's session
     wrong = check_in_process(capsys, "--checkpoints_dir", out, "--checkpoint_path", "checkpoint-999")
-    assert wrong.returncode == 2 and "checkpoint-999" in wrong.stdout and "checkpoint-24" in wrong.stdout
-    assert "--checkpoint_path" in wrong.stdout and "--resume_from_checkpoint" not in wrong.stdout  # this script's flag
+    assert wrong.returncode == 2 and "checkpoint-999" in wrong.stderr and "checkpoint-24" in wrong.stderr
+    assert "--checkpoint_path" in wrong.stderr and "--resume_from_checkpoint" not in wrong.stderr  # this script's flag
     empty = check_in_process(capsys, "--checkpoints_dir", setup["root"] / "none", "--checkpoint_path", "checkpoint-20")
-    assert empty.returncode == 2 and "no checkpoints exist" in empty.stdout and "--model" in empty.stdout
-    assert "one of these" not in empty.stdout
+    assert empty.returncode == 2 and "no checkpoints exist" in empty.stderr and "--model" in empty.stderr
+    assert "one of these" not in empty.stderr
 
 
 def test_sigkill_at_any_step_then_auto_resume_is_exact(reference, setup):
