@@ -1,4 +1,4 @@
-"""`--home` on the stage-03 and publishing scripts, run as a user runs them (subprocesses, another working
+"""`--home` on the stage-03, count_tokens and publishing scripts, run as a user runs them (subprocesses, another working
 directory, no LONDON_LLM_HOME): the artifacts are read and written under that root, as config.paths(home)
 lays it out; the flag beats the variable, and an explicit path flag beats both."""
 from __future__ import annotations
@@ -17,6 +17,7 @@ TRAIN = REPO / "03_tokenizer" / "train_historical_tokenizer.py"
 CHECK = REPO / "03_tokenizer" / "test_tokenizer.py"
 PUBLISH = REPO / "10_scripts" / "publish_to_huggingface.py"
 DATASET = REPO / "10_scripts" / "publish_dataset.py"
+COUNT = REPO / "02_data_collection" / "count_tokens.py"
 DOCUMENTS = Path("data/london_historical/processed/documents.jsonl")
 TOKENIZER = Path("09_models/tokenizers/london_historical_tokenizer")
 
@@ -70,6 +71,15 @@ def test_an_explicit_path_flag_beats_the_home(trained, tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "report.json").is_file()
     assert (other / "logs" / "tokenizer_check.log").is_file()  # the paths not given still follow --home
+
+
+def test_count_tokens_counts_the_homes_documents_with_its_tokenizer(trained, tmp_path):
+    result = run(COUNT, "--home", trained, "--json", "--no_progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    counts = json.loads(result.stdout)
+    assert counts["tokenizer"] and counts["total"]["tokens"] > 0
+    assert counts["total"]["documents"] == sum(1 for _ in open(trained / DOCUMENTS, encoding="utf-8"))
+    assert (trained / "logs" / "count_tokens.log").is_file()
 
 
 def test_publish_looks_for_the_checkpoint_under_the_home(tmp_path):
