@@ -17,8 +17,8 @@ from london_llm.errors import run_command  # noqa: E402
 from london_llm.publishing.dataset_cli import DatasetDefaults, main  # noqa: E402
 
 
-def defaults() -> DatasetDefaults:
-    paths = config.paths()
+def defaults(home=None) -> DatasetDefaults:
+    paths = config.paths(home)  # --home, else $LONDON_LLM_HOME, else the repository
     return DatasetDefaults(documents_file=paths.documents_file,
                            pretokenized_dirs={m: paths.pretokenized_dir(m) for m in config.PRESETS},
                            split_settings={m: (p.val_fraction, p.seed) for m, p in config.PRESETS.items()},
@@ -27,4 +27,4 @@ def defaults() -> DatasetDefaults:
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_command(main, None, defaults=defaults()))
+    raise SystemExit(run_command(main, None, defaults=defaults))

@@ -19,8 +19,8 @@ from london_llm.errors import run_command  # noqa: E402
 from london_llm.publishing.cli import Defaults, main  # noqa: E402
 
 
-def defaults() -> Defaults:
-    paths = config.paths()
+def defaults(home=None) -> Defaults:
+    paths = config.paths(home)  # --home, else $LONDON_LLM_HOME, else the repository
     return Defaults(checkpoint_dirs={m: paths.checkpoint_dir(m) for m in config.PRESETS},
                     export_root=paths.models_dir / "hf_export", documents_file=paths.documents_file,
                     evaluation_dir=paths.evaluation_dir,
@@ -28,4 +28,4 @@ def defaults() -> Defaults:
 
 
 if __name__ == "__main__":
-    raise SystemExit(run_command(main, None, defaults=defaults()))
+    raise SystemExit(run_command(main, None, defaults=defaults))

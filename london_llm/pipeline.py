@@ -82,10 +82,10 @@ def plan(args: argparse.Namespace, *, root: Path, paths, presets: dict) -> list[
             if (tok_dir / "tokenizer.json").exists() and "tokenizer" not in args.redo:
                 print(f"tokenizer: {tok_dir} exists; skipping (--redo tokenizer retrains)")
             else:
-                steps.append((stage, [py, str(ROOT / "03_tokenizer/train_historical_tokenizer.py"),
+                steps.append((stage, [py, str(ROOT / "03_tokenizer/train_historical_tokenizer.py"), *home,
                                       "--documents", str(paths.documents_file), "--output_dir", str(tok_dir),
                                       "--vocab_size", str(vocab)]))
-            steps.append(("tokenizer check", [py, str(ROOT / "03_tokenizer/test_tokenizer.py"),
+            steps.append(("tokenizer check", [py, str(ROOT / "03_tokenizer/test_tokenizer.py"), *home,
                                               "--tokenizer_dir", str(tok_dir), "--no_comparison"]))
         elif stage == "train":
             newest = None if args.fresh else newest_good(paths.checkpoint_dir(model), log=lambda _m: None)
@@ -104,7 +104,7 @@ def plan(args: argparse.Namespace, *, root: Path, paths, presets: dict) -> list[
                                   "--model", model, *home]))
         elif stage == "publish":  # export and list what would go up; nothing leaves the machine
             steps.append((stage, [py, str(ROOT / "10_scripts/publish_to_huggingface.py"), "--model", model,
-                                  "--dry_run"]))
+                                  "--dry_run", *home]))
     return steps
 
 
@@ -137,7 +137,7 @@ def main(argv: Optional[list[str]], *, root: Path, presets: dict, paths_fn: Call
         args.model = "slm" if gpus else "tiny"
         print(f"model: {args.model} ({gpus} GPU(s) found; --model chooses another)")
     paths = paths_fn(args.home)
-    if args.home:  # every stage script, including those without a --home flag, writes under it
+    if args.home:  # every stage gets --home; the variable reaches what they start in turn (torchrun's workers)
         os.environ[home_env] = str(paths.home)
     ran = []
     for stage, cmd in plan(args, root=root, paths=paths, presets=presets):

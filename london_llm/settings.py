@@ -12,7 +12,7 @@ import json
 import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 
 @dataclass(frozen=True)
@@ -206,3 +206,23 @@ def default_tokenizer_dir(base: Path, model: str) -> Path:
     """The model's own tokenizer folder when it exists, else stage 03's."""
     own = model_tokenizer_dir(base, model)
     return own if own.is_dir() else Path(base)
+
+
+HOME_HELP = "artifact root (default: $LONDON_LLM_HOME or the repository)"
+
+
+def parse_under_home(build: Callable[[Optional[str]], argparse.ArgumentParser],
+                     argv: Optional[list[str]]) -> argparse.Namespace:
+    """Parse `argv` with `build(home)`, a parser whose path defaults (and --help) lie under that
+    --home (the door's config.paths(home): flag, else $LONDON_LLM_HOME, else the repository); the
+    parser must have --home. Explicit path flags still win, being parsed over those defaults."""
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
+    pre.add_argument("--home")
+    try:
+        home = pre.parse_known_args(argv)[0].home
+    except argparse.ArgumentError:  # `--home` without a value: the full parser says so, in its own words
+        home = None
+    args = build(home).parse_args(argv)
+    if args.home is not None and str(args.home) != home:  # given abbreviated (--hom): build again under it
+        args = build(str(args.home)).parse_args(argv)
+    return args

@@ -104,3 +104,31 @@ def test_schedule_and_optimizer_values_out_of_range_are_refused(flags, reason):
     # a negative min_lr_ratio, say, would end the cosine schedule at a negative learning rate
     with pytest.raises(ValueError, match=reason):
         _parse(flags)
+
+
+def test_parse_under_home_builds_the_defaults_under_the_flag(tmp_path, monkeypatch):
+    """settings.parse_under_home: the parser's path defaults come from config.paths(--home), which beats
+    LONDON_LLM_HOME; an explicit path flag beats both; an abbreviated --hom is honoured too."""
+    import argparse
+    from pathlib import Path
+
+    import config
+    from london_llm.settings import HOME_HELP, parse_under_home
+
+    monkeypatch.setenv("LONDON_LLM_HOME", str(tmp_path / "env"))
+
+    def build(home):
+        p = argparse.ArgumentParser()
+        p.add_argument("--home", help=HOME_HELP)
+        p.add_argument("--documents", type=Path, default=config.paths(home).documents_file)
+        return p
+
+    flag = tmp_path / "flag"
+    assert parse_under_home(build, []).documents == config.paths(tmp_path / "env").documents_file
+    assert parse_under_home(build, ["--home", str(flag)]).documents == config.paths(flag).documents_file
+    assert parse_under_home(build, [f"--home={flag}"]).documents == config.paths(flag).documents_file
+    assert parse_under_home(build, ["--hom", str(flag)]).documents == config.paths(flag).documents_file
+    given = parse_under_home(build, ["--home", str(flag), "--documents", "mine.jsonl"])
+    assert given.documents == Path("mine.jsonl")
+    with pytest.raises(SystemExit):  # the full parser's own error, not the pre-parse's
+        parse_under_home(build, ["--home"])

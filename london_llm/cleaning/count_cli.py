@@ -17,6 +17,7 @@ from typing import Callable, Optional
 from london_llm.atomic import write_json
 from london_llm.cleaning.token_counts import DocumentsError, count_tokens, documents_file, load_tokenizer
 from london_llm.logs import setup_logger
+from london_llm.settings import HOME_HELP, parse_under_home
 
 log = logging.getLogger("london_llm.count_tokens")
 
@@ -24,6 +25,7 @@ log = logging.getLogger("london_llm.count_tokens")
 def build_parser(paths, prog: Optional[str] = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--home", type=Path, help=HOME_HELP)
     p.add_argument("--data_dir", "--data-dir", type=Path, default=paths.processed_dir,
                    help=f"folder with documents.jsonl, or the file itself (default: {paths.processed_dir}); "
                         "a relative path is looked for in the current directory, then under the artifact root "
@@ -63,8 +65,8 @@ def _table(counts: dict) -> str:
 def main(argv: Optional[list[str]], *, paths_fn: Callable, root: Path, prog: Optional[str] = None) -> int:
     """02_data_collection/count_tokens.py; `paths_fn(home)` gives the artifact locations (config.paths),
     `root` the repository (a relative --data_dir is also looked for there)."""
-    paths = paths_fn()
-    args = build_parser(paths, prog).parse_args(argv)
+    args = parse_under_home(lambda home: build_parser(paths_fn(home), prog), argv)
+    paths = paths_fn(args.home)
     setup_logger("london_llm", args.log_file, named=True)  # every package logger, terminal and file
     if args.batch_size <= 0:
         print("error: --batch_size must be positive", file=sys.stderr)

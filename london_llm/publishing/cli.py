@@ -7,7 +7,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
+
+from london_llm.settings import HOME_HELP, parse_under_home
 
 from .errors import PublishError
 from .tee import run_logged
@@ -33,6 +35,7 @@ def build_parser(defaults: Defaults) -> argparse.ArgumentParser:
         description="Export a trained checkpoint as a Hugging Face model folder (weights exactly as trained, "
                     "model card from the run, its data and its evaluation), check that it loads and gives the "
                     "checkpoint's logits, then upload it to the Hub. Log in first: huggingface-cli login.")
+    p.add_argument("--home", type=Path, help=HOME_HELP)
     p.add_argument("--model", choices=MODELS, default="slm", help="which run to publish (default: slm)")
     p.add_argument("--checkpoint", help="checkpoint-N, checkpoint-N.pt or a path; default: the run's complete "
                                         "checkpoint with the lowest validation loss")
@@ -124,5 +127,8 @@ def run(args: argparse.Namespace, defaults: Defaults, log=print) -> int:
     return 0
 
 
-def main(argv: Optional[list[str]] = None, *, defaults: Defaults) -> int:
-    return run_logged(run, build_parser(defaults).parse_args(argv), defaults)
+def main(argv: Optional[list[str]] = None, *, defaults: Callable[[Optional[str]], Defaults]) -> int:
+    """`defaults(home)`: the door's paths under that --home (config.paths: flag, else $LONDON_LLM_HOME)."""
+    args = parse_under_home(lambda home: build_parser(defaults(home)), argv)
+    d = defaults(args.home)
+    return run_logged(run, args, d)

@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
+
+from london_llm.settings import HOME_HELP, parse_under_home
 
 from .errors import PublishError
 from .tee import run_logged
@@ -28,6 +30,7 @@ def build_parser(d: DatasetDefaults) -> argparse.ArgumentParser:
                     "the train/validation split training used and a dataset card (fields, statistics per source and "
                     "period, licences and citations), then upload it. Sources whose licence forbids "
                     "redistribution are left out.")
+    p.add_argument("--home", type=Path, help=HOME_HELP)
     p.add_argument("--documents_file", type=Path, default=d.documents_file,
                    help=f"the cleaned documents (default: {d.documents_file})")
     p.add_argument("--model", choices=sorted(d.pretokenized_dirs), default="slm",
@@ -87,5 +90,8 @@ def run(args: argparse.Namespace, d: DatasetDefaults, log=print) -> int:
     return 0
 
 
-def main(argv: Optional[list[str]] = None, *, defaults: DatasetDefaults) -> int:
-    return run_logged(run, build_parser(defaults).parse_args(argv), defaults)
+def main(argv: Optional[list[str]] = None, *, defaults: Callable[[Optional[str]], DatasetDefaults]) -> int:
+    """`defaults(home)`: the door's paths under that --home (config.paths: flag, else $LONDON_LLM_HOME)."""
+    args = parse_under_home(lambda home: build_parser(defaults(home)), argv)
+    d = defaults(args.home)
+    return run_logged(run, args, d)

@@ -16,6 +16,7 @@ from typing import Callable, Optional
 
 from london_llm import atomic
 from london_llm.logs import setup_logger
+from london_llm.settings import HOME_HELP, parse_under_home
 from london_llm.tokenization.report import check_tokenizer
 from london_llm.tokenization.errors import TokenizerError
 from london_llm.tokenization.loading import tokenizer_info
@@ -26,6 +27,7 @@ LOGGER_NAME = "london_llm.tokenization"
 
 def build_parser(paths, prog: Optional[str] = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", type=Path, help=HOME_HELP)
     parser.add_argument("--tokenizer_dir", "--tokenizer-dir", type=Path, default=paths.tokenizer_dir,
                         help="tokenizer folder to check (default: %(default)s)")
     parser.add_argument("--documents", type=Path, default=None,
@@ -50,13 +52,13 @@ def _figures(name: str, figures: dict) -> str:
 
 def main(argv: Optional[list[str]], *, paths_fn: Callable, prog: Optional[str] = None) -> int:
     """03_tokenizer/test_tokenizer.py; `paths_fn(home)` gives the artifact locations (config.paths)."""
-    args = build_parser(paths_fn(), prog).parse_args(argv)
+    args = parse_under_home(lambda home: build_parser(paths_fn(home), prog), argv)
     log = setup_logger(LOGGER_NAME, args.log_file)
     try:
         documents = args.documents
         if documents is None:  # the file it was trained on; else this machine's default location
             recorded = Path(tokenizer_info(args.tokenizer_dir)["training_data"]["documents_file"])
-            documents = recorded if recorded.is_file() else paths_fn().documents_file
+            documents = recorded if recorded.is_file() else paths_fn(args.home).documents_file
         log.info("checking %s on held-out documents of %s ...", args.tokenizer_dir, documents)
         report = check_tokenizer(args.tokenizer_dir, documents, args.max_chars_per_kind,
                                  compare=not args.no_comparison)

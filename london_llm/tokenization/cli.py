@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from london_llm.logs import setup_logger
+from london_llm.settings import HOME_HELP, parse_under_home
 from london_llm.tokenization.errors import TokenizerError
 from london_llm.tokenization.loading import tokenizer_info
 from london_llm.tokenization.training import train_tokenizer
@@ -23,6 +24,7 @@ LOGGER_NAME = "london_llm.tokenization"
 
 def build_parser(paths, presets: dict, prog: Optional[str] = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", type=Path, help=HOME_HELP)
     parser.add_argument("--documents", type=Path, default=paths.documents_file,
                         help="cleaned documents, JSON lines (default: %(default)s)")
     parser.add_argument("--output_dir", "--output-dir", type=Path, default=paths.tokenizer_dir,
@@ -47,7 +49,7 @@ def build_parser(paths, presets: dict, prog: Optional[str] = None) -> argparse.A
 
 def main(argv: Optional[list[str]], *, paths_fn: Callable, presets: dict, prog: Optional[str] = None) -> int:
     """03_tokenizer/train_historical_tokenizer.py; `paths_fn(home)` and `presets` come from config.py."""
-    args = build_parser(paths_fn(), presets, prog).parse_args(argv)
+    args = parse_under_home(lambda home: build_parser(paths_fn(home), presets, prog), argv)
     log = setup_logger(LOGGER_NAME, args.log_file)
     log.info("training tokenizer: documents %s -> %s (vocab %d, min frequency %d)", args.documents,
              args.output_dir, args.vocab_size, args.min_frequency)

@@ -272,3 +272,19 @@ def test_each_failure_gets_one_clear_line(tiny_checkpoint, hub, tmp_path):  # no
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
     one_line(run(PUBLISH, *publish_args(tiny_checkpoint, tmp_path / "x"), env=online_env(tmp_path, dead)),
              "unreachable", dead)
+
+
+def test_dry_run_reads_the_checkpoint_under_home_and_exports_into_it(tiny_checkpoint, tmp_path):  # noqa: F811
+    """--home alone, no LONDON_LLM_HOME: the run's checkpoint is found, and the export written, under it."""
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(tiny_checkpoint, home / "09_models" / "checkpoints" / "tiny" / tiny_checkpoint.name)
+    env = {k: v for k, v in offline_env(tmp_path).items() if k != "LONDON_LLM_HOME"}
+    result = run(PUBLISH, "--home", home, "--model", "tiny", "--dry_run", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = home / "09_models" / "hf_export" / "tiny"
+    assert f"Publishing {tiny_checkpoint.name}" in result.stdout and f"Exported folder: {out}" in result.stdout
+    assert (out / "model.safetensors").read_bytes() == (tiny_checkpoint / "model.safetensors").read_bytes()
+    assert str(home / "05_evaluation" / "results") in result.stdout + result.stderr  # where it looked
+    assert (home / "logs" / "publish_to_huggingface.log").is_file()
