@@ -114,6 +114,13 @@ def progress_bar(total: int, initial: int, enabled: bool) -> tqdm:
                 mininterval=1.0, smoothing=0.05)
 
 
+def evaluation_bar(total: int, desc: str, enabled: bool) -> tqdm:
+    """The evaluation's own bar, below the training bar and gone when it ends: the slm preset's
+    evaluation on a CPU takes minutes, which the training bar would spend standing still."""
+    return tqdm(total=total, desc=desc, unit="batch", leave=False, disable=not enabled, dynamic_ncols=True,
+                file=sys.stderr, mininterval=1.0)
+
+
 class Reporter:
     """Everything a run reports, in one place: log lines, metrics.jsonl, W&B and the progress bar.
 
