@@ -255,11 +255,11 @@ def _refuse(problem: str, log_file: Path, model_name: str) -> int:
 
     rank0 = os.environ.get("RANK", "0") == "0"
     logger = setup_logging(log_file, rank0, tag=f"{model_name} pid {os.getpid()}")
-    if rank0:
+    if rank0:  # every rank meets the same problem; one says so
         logger.error(problem)
-    if os.environ.get("TORCHELASTIC_ERROR_FILE"):  # under torchrun only: its module loads torch
-        from london_llm.training.distributed import record_error_for_torchrun
-        record_error_for_torchrun(problem)
+        if os.environ.get("TORCHELASTIC_ERROR_FILE"):  # under torchrun only: that module loads torch
+            from london_llm.training.distributed import record_error_for_torchrun
+            record_error_for_torchrun(problem)
     return EXIT_USAGE
 
 
