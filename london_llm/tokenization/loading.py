@@ -68,11 +68,19 @@ def load_backend_tokenizer(folder: Path) -> tokenizers.Tokenizer:
     return tokenizer
 
 
-def load_tokenizer(folder: Path) -> "PreTrainedTokenizerFast":
-    """AutoTokenizer on the folder, offline, after checking it is a complete, consistent format-1 folder."""
+def check_tokenizer_folder(folder: Path) -> dict:
+    """The folder's london_tokenizer.json, once its files are all there and tokenizer.json is the one
+    it describes: the checks that need no tokenizer library (a run refuses a bad folder at once)."""
     folder = Path(folder)
     info = tokenizer_info(folder)
     _check_files(folder, info)
+    return info
+
+
+def load_tokenizer(folder: Path) -> "PreTrainedTokenizerFast":
+    """AutoTokenizer on the folder, offline, after checking it is a complete, consistent format-1 folder."""
+    folder = Path(folder)
+    info = check_tokenizer_folder(folder)
     from transformers import AutoTokenizer  # seconds to import: only when a folder is worth loading
 
     try:

@@ -211,6 +211,58 @@ def missing_environment(exc: ModuleNotFoundError) -> str:
             "./launch_training.sh / ./resume_training.sh, which find it themselves")
 
 
+def preflight(args, model_name: str, tokenizer_dir: Path, documents_file: Path, data_dir: Path,
+              output_dir: Path) -> Optional[str]:
+    """The one-line refusal the run would reach after seconds of imports and set-up, found with a few
+    file checks (same messages, same order): no tokenizer, an incomplete one, no documents to build
+    the data from. A tokenizer it cannot judge yet (a resume without --tokenizer_dir may use the
+    checkpoint's copy) is left to the full check."""
+    from london_llm.pretokenize.format import PretokenizedIncompatible, read_metadata
+    from london_llm.tokenization.errors import TokenizerError
+    from london_llm.tokenization.loading import check_tokenizer_folder
+
+    may_resume = not args.fresh and (bool(args.resume_from_checkpoint) or any(output_dir.glob("checkpoint-*")))
+    if may_resume and not args.tokenizer_dir:
+        return None  # the tokenizer is judged first, and only once the resume is known
+    problem = missing_tokenizer(tokenizer_dir, model_name)
+    if problem:
+        return problem
+    try:
+        check_tokenizer_folder(tokenizer_dir)
+    except TokenizerError as exc:
+        return str(exc)
+    if args.use_pretokenized and not data_dir.is_dir():
+        try:
+            read_metadata(data_dir)  # raises what --use_pretokenized says of a missing folder
+        except PretokenizedIncompatible as exc:
+            return str(exc)
+    elif not documents_file.is_file() and not args.use_pretokenized and (args.no_pretokenized or not data_dir.is_dir()):
+        return missing_documents(documents_file)
+    return None
+
+
+def missing_documents(documents_file: Path) -> str:
+    return (f"documents file {documents_file} not found: run stage 02 "
+            "(02_data_collection/historical_data_collector.py) or pass --documents_file")
+
+
+def _refuse(problem: str, log_file: Path, model_name: str) -> int:
+    """A preflight refusal, reported as the run reports its known failures: one ERROR line (rank 0,
+    also in the training log), the message for torchrun's report, exit 2."""
+    import os
+
+    from london_llm.training.reporting import setup_logging
+
+    rank0 = os.environ.get("RANK", "0") == "0"
+    logger = setup_logging(log_file, rank0, tag=f"{model_name} pid {os.getpid()}")
+    if rank0:  # every rank meets the same problem; one says so
+        logger.error(problem)
+        if os.environ.get("TORCHELASTIC_ERROR_FILE"):  # under torchrun only: that module loads torch
+            from london_llm.training.distributed import record_error_for_torchrun
+            record_error_for_torchrun(problem)
+    return EXIT_USAGE
+
+
 class _OtherRankFailed(Exception):
     """Rank 0 failed with a known error and said why; this rank leaves quietly with the same status."""
 
@@ -218,6 +270,26 @@ class _OtherRankFailed(Exception):
 def main(argv: Optional[list[str]], *, prog: str, description: str, default_model: str,
          presets: dict[str, TrainConfig], paths_fn: Callable) -> int:
     args = build_parser(prog, description, default_model, presets).parse_args(argv)
+    paths = paths_fn(args.home)
+    model_name = args.model
+    preset = presets[model_name]
+    default_output = Path(paths.checkpoint_dir(model_name)).resolve()
+    output_dir = Path(args.output_dir or default_output).resolve()
+    tokenizer_dir = Path(args.tokenizer_dir or default_tokenizer_dir(paths.tokenizer_dir, model_name)).resolve()
+    documents_file = Path(args.documents_file or paths.documents_file).resolve()
+    data_dir = Path(args.data_dir or (output_dir / "pretokenized_data" if args.output_dir
+                                      else paths.pretokenized_dir(model_name))).resolve()
+    log_file = Path(args.log_file or paths.training_log)
+    home = Path(paths.home)
+    # what a glance at the disk can refuse is refused before torch and transformers load (seconds)
+    try:
+        problem = None if args.print_config else preflight(args, model_name, tokenizer_dir, documents_file, data_dir,
+                                                           output_dir)
+    except ModuleNotFoundError as exc:
+        print(f"ERROR: {missing_environment(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    if problem:
+        return _refuse(problem, log_file, model_name)
     # imports after --help is answered; transformers only once the run is known to go ahead
     import os
 
@@ -235,17 +307,6 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
         print(f"ERROR: {missing_environment(exc)}", file=sys.stderr)
         return EXIT_USAGE
 
-    paths = paths_fn(args.home)
-    model_name = args.model
-    preset = presets[model_name]
-    default_output = Path(paths.checkpoint_dir(model_name)).resolve()
-    output_dir = Path(args.output_dir or default_output).resolve()
-    tokenizer_dir = Path(args.tokenizer_dir or default_tokenizer_dir(paths.tokenizer_dir, model_name)).resolve()
-    documents_file = Path(args.documents_file or paths.documents_file).resolve()
-    data_dir = Path(args.data_dir or (output_dir / "pretokenized_data" if args.output_dir
-                                      else paths.pretokenized_dir(model_name))).resolve()
-    log_file = Path(args.log_file or paths.training_log)
-    home = Path(paths.home)
     # every stage's known failures (run lock, checkpoint, pretokenized data, tokenizer, precision,
     # training) derive from LondonLLMError; out-of-range values raise ValueError: one line, exit 2
     known = (LondonLLMError, ValueError)
@@ -361,8 +422,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
 
         def pretokenize():
             if not documents_file.is_file() and not args.use_pretokenized and (args.no_pretokenized or not data_dir.is_dir()):
-                raise TrainingError(f"documents file {documents_file} not found: run stage 02 "
-                                    "(02_data_collection/historical_data_collector.py) or pass --documents_file")
+                raise TrainingError(missing_documents(documents_file))
             prepare_pretokenized(documents_file, tokenizer_dir, data_dir, val_fraction=config.val_fraction,
                                  seed=config.seed, mode=mode, workers=args.workers, log=logger.info,
                                  warn=logger.warning)

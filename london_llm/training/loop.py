@@ -37,7 +37,7 @@ from london_llm.training.optim import (learning_rate, make_optimizer, resume_anc
                                        step_unless_nonfinite)
 from london_llm.training.prefetch import DevicePrefetcher
 from london_llm.training.precision import Precision
-from london_llm.training.reporting import Reporter
+from london_llm.training.reporting import Reporter, evaluation_bar
 from london_llm.training.saving import save_run
 from london_llm.training.stopping import StopFlag
 from london_llm.training.stopwatch import StopWatcher
@@ -154,18 +154,23 @@ def optimizer_step(model, raw_model, optimizer, scaler, next_batch, precision: P
 
 
 @torch.no_grad()
-def estimate_loss(model, tokens, job: TrainJob) -> float:
-    """Mean loss over `eval_iters` fixed batches of `tokens`, averaged across ranks."""
+def estimate_loss(model, tokens, job: TrainJob, desc: Optional[str] = None) -> float:
+    """Mean loss over `eval_iters` fixed batches of `tokens`, averaged across ranks.
+
+    With `desc`, rank 0 shows a bar of the batches (with ETA); it counts on the host only, so the
+    sums stay on the device until the one read at the end."""
     cfg, ctx = job.config, job.ctx
     total = torch.zeros(2, device=ctx.device)
     was_training = model.training
     model.eval()
-    for batch in validation_batches(tokens, cfg.max_length, cfg.batch_size, cfg.eval_iters,
-                                    ctx.rank, ctx.world_size):
-        x, y = _to_device(batch, ctx.device)
-        with job.precision.autocast():
-            total[0] += _loss(model, x, y)
-        total[1] += 1
+    batches = validation_batches(tokens, cfg.max_length, cfg.batch_size, cfg.eval_iters, ctx.rank, ctx.world_size)
+    with evaluation_bar(len(batches), desc or "", enabled=desc is not None and ctx.is_main) as bar:
+        for batch in batches:
+            x, y = _to_device(batch, ctx.device)
+            with job.precision.autocast():
+                total[0] += _loss(model, x, y)
+            total[1] += 1
+            bar.update(1)
     model.train(was_training)
     if ctx.enabled:
         torch.distributed.all_reduce(total)
@@ -316,8 +321,8 @@ def train(job: TrainJob) -> TrainResult:
             # `stopping`, so all skip it alike
             if (step % cfg.eval_steps == 0 or is_last) and not stopping:
                 t0 = time.perf_counter()
-                progress.last_val = estimate_loss(model, val_tokens, job)
-                train_est = estimate_loss(model, train_tokens, job)
+                progress.last_val = estimate_loss(model, val_tokens, job, desc=f"evaluating step {step}: val")
+                train_est = estimate_loss(model, train_tokens, job, desc=f"evaluating step {step}: train")
                 progress.best_val = min(progress.best_val, progress.last_val)
                 report.evaluation(step, {"eval/val_loss": progress.last_val,
                                          "eval/val_ppl": math.exp(min(progress.last_val, 50)),

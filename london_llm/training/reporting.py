@@ -114,6 +114,13 @@ def progress_bar(total: int, initial: int, enabled: bool) -> tqdm:
                 mininterval=1.0, smoothing=0.05)
 
 
+def evaluation_bar(total: int, desc: str, enabled: bool) -> tqdm:
+    """The evaluation's own bar, below the training bar and gone when it ends: the slm preset's
+    evaluation on a CPU takes minutes, which the training bar would spend standing still."""
+    return tqdm(total=total, desc=desc, unit="batch", leave=False, disable=not enabled, dynamic_ncols=True,
+                file=sys.stderr, mininterval=1.0)
+
+
 class Reporter:
     """Everything a run reports, in one place: log lines, metrics.jsonl, W&B and the progress bar.
 
@@ -177,10 +184,13 @@ class Reporter:
         if not self.enabled or job.ctx.device.type != "cpu" or job.model_name in CPU_PRESET_OK:
             return
         remaining = self.steps_total - self.bar.n
+        # a run whose first step is its last (--max_steps 1) has no steps left to estimate
+        pace = (f": the {remaining:,} steps left would take about {_duration(seconds * remaining)}" if remaining > 0
+                else f" (that was this run's last step; each 1,000 steps would take about {_duration(seconds * 1000)})")
         self.log.warning(
-            f"The '{job.model_name}' model on the CPU takes {seconds:.1f} s/step: the {remaining:,} steps left would "
-            f"take about {_duration(seconds * remaining)}. It is meant for a GPU; to try the pipeline on a CPU "
-            "train the few-minute model instead: --model tiny (e.g. ./launch_training.sh --model tiny).")
+            f"The '{job.model_name}' model on the CPU takes {seconds:.1f} s/step{pace}. It is meant for a GPU; to "
+            "try the pipeline on a CPU train the few-minute model instead: --model tiny (e.g. "
+            "./launch_training.sh --model tiny).")
 
     def evaluation(self, step: int, metrics: dict[str, Any], epoch: float) -> None:
         if not self.enabled:

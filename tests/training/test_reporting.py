@@ -14,3 +14,49 @@ def test_wandb_mode_never_goes_online_without_credentials(monkeypatch, tmp_path)
     assert wandb_mode(False) == "online"
     monkeypatch.setenv("WANDB_MODE", "disabled")
     assert wandb_mode(False) == "disabled"
+
+
+class _Log:
+    def __init__(self):
+        self.lines = []
+
+    def info(self, message):
+        self.lines.append(message)
+
+    warning = error = info
+
+
+def _reporter(tmp_path, *, start_step, steps_total, model="slm"):
+    from types import SimpleNamespace
+
+    import torch
+
+    from london_llm.settings import TrainConfig
+    from london_llm.training.distributed import DistContext
+    from london_llm.training.reporting import Reporter
+
+    job = SimpleNamespace(logger=_Log(), ctx=DistContext(0, 0, 1, torch.device("cpu"), None), config=TrainConfig(),
+                          identity=None, output_dir=tmp_path, wandb_mode="disabled", wandb_project="p",
+                          run_name="r", wandb_dir=None, model_name=model)
+    return Reporter(job, start_step=start_step, steps_total=steps_total, resumed=False, wandb_id=None)
+
+
+def test_cpu_warning_after_a_runs_only_step_names_no_zero_steps_left(tmp_path):
+    """--max_steps 1 (or a resume one step short of the end): the warning came after the last step and
+    said "the 0 steps left would take about 0 min"."""
+    report = _reporter(tmp_path, start_step=0, steps_total=1)
+    report.bar.update(1)
+    report.first_step(12.0)
+    report.close()
+    [line] = report.log.lines
+    assert "0 steps left" not in line and "0 min" not in line, line
+    assert "12.0 s/step" in line and "last step" in line and "about 3 h)" in line and "--model tiny" in line, line
+
+
+def test_cpu_warning_counts_the_steps_left(tmp_path):
+    report = _reporter(tmp_path, start_step=10, steps_total=111)
+    report.bar.update(1)
+    report.first_step(6.0)
+    report.close()
+    [line] = report.log.lines
+    assert "the 100 steps left would take about 10 min" in line, line
