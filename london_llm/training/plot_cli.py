@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional
 
+from london_llm.settings import HOME_HELP
 from london_llm.training import metrics
 from london_llm.training.plots import render_plots
 
@@ -19,7 +20,7 @@ from london_llm.training.plots import render_plots
 def parse_args(argv, presets: dict, prog: Optional[str] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=sorted(presets), default="slm", help="which run (default slm)")
-    p.add_argument("--home", default=None, help="artifact root (default $LONDON_LLM_HOME or the repository)")
+    p.add_argument("--home", default=None, help=HOME_HELP)
     p.add_argument("--output_dir", "--output-dir", "--checkpoint_dir", dest="output_dir", default=None,
                    help="the run's checkpoint folder, holding metrics.jsonl (default: the model's)")
     p.add_argument("--metrics", default=None, help="a metrics.jsonl file (overrides --output_dir)")

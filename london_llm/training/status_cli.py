@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
+from london_llm.settings import HOME_HELP
 from london_llm.training import metrics, status
 
 
@@ -21,7 +22,7 @@ def parse_args(argv, presets: dict, prog: Optional[str] = None) -> argparse.Name
     p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=sorted(presets), default=None,
                    help="which run (default slm); with --locate, which model's folder to look in")
-    p.add_argument("--home", default=None, help="artifact root (default $LONDON_LLM_HOME or the repository)")
+    p.add_argument("--home", default=None, help=HOME_HELP)
     p.add_argument("--output_dir", "--output-dir", "--checkpoint_dir", dest="output_dir", default=None,
                    help="the run's checkpoint folder (default: the model's, from config.py)")
     p.add_argument("--max_steps", "--max-steps", type=int, default=None,
