@@ -21,7 +21,7 @@ def _copy_checkpoint(src: Path, dst: Path, step: int, val_loss: float) -> Path:
     folder = dst / f"checkpoint-{step}"
     shutil.copytree(src, folder)
     state = json.loads((folder / "trainer_state.json").read_text())
-    state.update(step=step, last_val_loss=val_loss)
+    state.update(step=step, last_val_loss=val_loss, last_val_step=step)
     (folder / "trainer_state.json").write_text(json.dumps(state))
     ckpt._write_manifest(folder, step)  # a complete checkpoint, as the trainer writes it
     return folder
