@@ -55,4 +55,4 @@ def make_checkpoint(root: Path, step: int, val_loss: float, max_steps: int = 200
     return checkpoint.save_checkpoint(
         root, step, model=model, optimizer_state={"state": {}, "param_groups": []},
         rng_states=[{"torch": torch.get_rng_state()}], tokenizer_dir=None,
-        trainer_state={"last_val_loss": val_loss, "config": {"max_steps": max_steps}}, log=lambda _: None)
+        trainer_state={"last_val_loss": val_loss, "last_val_step": step, "config": {"max_steps": max_steps}}, log=lambda _: None)

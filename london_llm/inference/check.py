@@ -104,8 +104,15 @@ def sample(engine, prompt: str, settings) -> str:
 def describe_state(path: Path) -> str:
     state = ckpt.read_trainer_state(path)
     cfg = state.get("config", {})
-    val = state.get("last_val_loss")
-    loss = f"val loss {val:.4f} (ppl {math.exp(min(val, 50)):.1f})" if val is not None else "no val loss yet"
+    step = state.get("step") if isinstance(state.get("step"), int) else (ckpt.step_of(path) or 0)
+    val, at = ckpt.measured_val(state, step)
+    if val is None:
+        loss = "no val loss yet"
+    elif at == step:
+        loss = f"val loss {val:.4f} (ppl {math.exp(min(val, 50)):.1f})"
+    else:  # a save between evaluations carries the last measured loss: never shown as this checkpoint's
+        loss = (f"not evaluated at this step (last val loss {val:.4f}, measured at "
+                + (f"step {at})" if at is not None else "an earlier step)"))
     return (f"{path.name}: step {state.get('step')}, epoch {state.get('epoch', 0):.3f}, {loss}; "
             f"{cfg.get('n_layer')} layers x {cfg.get('n_embd')}, context {cfg.get('max_length')}")
 

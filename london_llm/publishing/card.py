@@ -36,6 +36,19 @@ class TrainingFacts:
     wall_seconds: Optional[float]
     config: dict[str, Any]
     preset: Optional[str]
+    last_val_step: Optional[int] = None  # where last_val_loss was measured (None: unknown)
+    best_val_step: Optional[int] = None  # where best_val_loss was measured (None: unknown)
+
+
+def _this_val(t: TrainingFacts) -> str:
+    """This checkpoint's own validation loss, or the carried one marked as measured elsewhere."""
+    if t.last_val_loss is None:
+        return _fmt(None)
+    ppl = f" (perplexity {math.exp(t.last_val_loss):.1f})" if t.last_val_loss < 50 else ""
+    if t.last_val_step == t.step:
+        return _fmt(t.last_val_loss) + ppl
+    where = f"step {t.last_val_step:,}" if t.last_val_step is not None else "an earlier step"
+    return f"not measured at this step; the last measured, at {where}: {_fmt(t.last_val_loss)}{ppl}"
 
 
 @dataclass
@@ -201,10 +214,9 @@ def _training(inp: CardInputs) -> str:
             ("Hardware", t.hardware or f"{t.world_size or 1} process(es); the device was not recorded"),
             ("Training time", _duration(t.wall_seconds)),
             ("Final training loss", _fmt(t.train_loss)),
-            ("Validation loss (this checkpoint)", _fmt(t.last_val_loss) +
-             (f" (perplexity {math.exp(t.last_val_loss):.1f})" if t.last_val_loss is not None and
-              t.last_val_loss < 50 else "")),
-            ("Best validation loss of the run", _fmt(t.best_val_loss))]
+            ("Validation loss (this checkpoint)", _this_val(t)),
+            ("Best validation loss of the run", _fmt(t.best_val_loss) +
+             (f" (step {t.best_val_step:,})" if t.best_val_loss is not None and t.best_val_step is not None else ""))]
     lines = ["## Training", "", "Trained from scratch with the project's own PyTorch loop (nanoGPT's recipe) on "
              "transformers' `GPT2LMHeadModel`; validation documents are held out by a seeded hash of their id.", "",
              "| | |", "|---|---|"]

@@ -12,8 +12,10 @@ from .errors import PublishError
 
 def choose_checkpoint(root: Path, name: Optional[str], log: Callable[[str], None] = print) -> Path:
     """`name` (checkpoint-N, checkpoint-N.pt or a path) resolved in `root`; without a name, the
-    complete checkpoint of `root` with the lowest validation loss (the newest on a tie, or the
-    newest when none was evaluated). Corrupt or half-written checkpoints are never chosen."""
+    complete checkpoint of `root` with the lowest validation loss measured at its own step (the newest on
+    a tie, or the newest when none was evaluated). A checkpoint saved between evaluations only carries
+    an earlier step's loss (checkpoint.measured_val): that loss is the earlier checkpoint's, so it never
+    scores the later one. Corrupt or half-written checkpoints are never chosen."""
     if name:
         try:
             path = ckpt.resolve(root, name, flag="--checkpoint", otherwise="or leave --checkpoint out to "
@@ -33,10 +35,10 @@ def choose_checkpoint(root: Path, name: Optional[str], log: Callable[[str], None
     scored = [i for i in good if isinstance(i.val_loss, (int, float)) and math.isfinite(i.val_loss)]
     if scored:
         best = min(scored, key=lambda i: (i.val_loss, -i.step))
-        log(f"Publishing {best.name}: the lowest validation loss ({best.val_loss:.4f}) of {len(good)} complete "
-            f"checkpoint(s) in {root} (pass --checkpoint to choose another)")
+        log(f"Publishing {best.name}: the lowest validation loss ({best.val_loss:.4f}, measured at its step) of "
+            f"{len(good)} complete checkpoint(s) in {root} (pass --checkpoint to choose another)")
         return best.path
     best = good[-1]
     log(f"Publishing {best.name}: the newest of {len(good)} complete checkpoint(s) in {root}; none records a "
-        "validation loss (pass --checkpoint to choose another)")
+        "validation loss measured at its own step (pass --checkpoint to choose another)")
     return best.path

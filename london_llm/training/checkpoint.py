@@ -50,7 +50,9 @@ class CheckpointInfo:
     path: Path
     step: int
     problem: Optional[str] = None  # None when the manifest checks out (checked lazily)
-    val_loss: Optional[float] = None
+    val_loss: Optional[float] = None  # measured at this checkpoint's own step (measured_val), else None
+    carried_val: Optional[float] = None  # a loss measured earlier that this checkpoint only carries
+    carried_from: Optional[int] = None  # the step that carried loss was measured at; None when unknown
     created: Optional[float] = None
     size_bytes: int = 0
 
@@ -129,6 +131,31 @@ def _write_manifest(folder: Path, step: int) -> None:
     (folder / MANIFEST).write_text(strict_dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
+def measured_val(state: dict, step: int) -> tuple[Optional[float], Optional[int]]:
+    """(the validation loss a trainer_state records, the step it was measured at or None when unknown).
+
+    A save on a stop or at a save step between evaluations carries the last measured loss, with
+    `last_val_step` saying where it came from. An older state without that field counts as measured
+    at its own step only when that step is a multiple of its saved config's eval_steps or it is the
+    run's final checkpoint (the only steps the trainer evaluated at); otherwise the step is unknown."""
+    val = state.get("last_val_loss")
+    if not isinstance(val, (int, float)) or isinstance(val, bool) or not math.isfinite(val):
+        return None, None
+    if "last_val_step" in state:
+        at = state["last_val_step"]
+        return float(val), at if isinstance(at, int) and not isinstance(at, bool) else None
+    eval_steps = (state.get("config") or {}).get("eval_steps")
+    if state.get("final") is True or (isinstance(eval_steps, int) and eval_steps > 0 and step % eval_steps == 0):
+        return float(val), step
+    return float(val), None
+
+
+def own_val_loss(state: dict, step: int) -> Optional[float]:
+    """The validation loss of checkpoint `step` itself: only one measured at that step, else None."""
+    val, at = measured_val(state, step)
+    return val if at == step else None
+
+
 def state_is_finite(state: Any) -> bool:
     """False when a trainer_state (or any part of it) holds a NaN or infinite number: a diverged save
     (runs before the non-finite guard wrote those, as bare NaN)."""
@@ -152,14 +179,14 @@ def _finite_state(path: Path) -> Optional[dict]:
 
 def keepers(found: list[Path]) -> list[Path]:
     """The checkpoints pruning must never remove: the newest one with a finite state and the one
-    with the best (lowest) validation loss."""
+    with the best (lowest) validation loss measured at its own step (a carried loss never counts)."""
     keep = []
     states = {p: _finite_state(p) for p in found}
     finite = [p for p in found if states[p] is not None]
     if finite:
         keep.append(finite[-1])
-    scored = [(states[p]["last_val_loss"], step_of(p), p) for p in finite
-              if isinstance(states[p].get("last_val_loss"), (int, float))]
+    own = {p: own_val_loss(states[p], step_of(p)) for p in finite}
+    scored = [(own[p], step_of(p), p) for p in finite if own[p] is not None]
     if scored:
         keep.append(min(scored, key=lambda t: (t[0], -t[1]))[2])  # the newest of equals
     return keep
@@ -234,7 +261,11 @@ def read_info(path: Path, deep: bool = False) -> CheckpointInfo:
     info.size_bytes = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
     try:
         state = json.loads((path / TRAINER_STATE).read_text(encoding="utf-8"))
-        info.val_loss = state.get("last_val_loss")
+        val, at = measured_val(state, info.step) if isinstance(state, dict) else (None, None)
+        if at == info.step:
+            info.val_loss = val
+        else:
+            info.carried_val, info.carried_from = val, at
         info.created = state.get("saved")
     except (OSError, ValueError):
         info.created = path.stat().st_mtime

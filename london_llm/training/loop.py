@@ -321,9 +321,11 @@ def train(job: TrainJob) -> TrainResult:
             # `stopping`, so all skip it alike
             if (step % cfg.eval_steps == 0 or is_last) and not stopping:
                 t0 = time.perf_counter()
-                progress.last_val = estimate_loss(model, val_tokens, job, desc=f"evaluating step {step}: val")
+                val = estimate_loss(model, val_tokens, job, desc=f"evaluating step {step}: val")
+                progress.last_val, progress.last_val_step = val, step
                 train_est = estimate_loss(model, train_tokens, job, desc=f"evaluating step {step}: train")
-                progress.best_val = min(progress.best_val, progress.last_val)
+                if progress.last_val < progress.best_val:
+                    progress.best_val, progress.best_val_step = progress.last_val, step
                 report.evaluation(step, {"eval/val_loss": progress.last_val,
                                          "eval/val_ppl": math.exp(min(progress.last_val, 50)),
                                          "eval/train_loss": train_est, "eval/iter": step}, batches.epoch_progress)

@@ -26,6 +26,8 @@ class Progress:
     step: int = 0
     best_val: float = float("inf")
     last_val: Optional[float] = None
+    last_val_step: Optional[int] = None  # the step last_val was measured at (a save may carry it later)
+    best_val_step: Optional[int] = None  # the step best_val was measured at
     wandb_id: Optional[str] = None
     resumed: bool = False
     last_metrics: dict[str, Any] = field(default_factory=dict)
@@ -66,8 +68,11 @@ def restore(job, optimizer, scaler, batches) -> Progress:
         batches.load_state_dict(state["data"])
     except ValueError as exc:
         raise TrainingError(f"cannot resume from {path}: {exc}") from None
-    progress = Progress(step=int(state["step"]), best_val=float(state.get("best_val_loss") or float("inf")),
-                        last_val=state.get("last_val_loss"), wandb_id=state.get("wandb_id"), resumed=True,
+    step = int(state["step"])
+    best_step = state.get("best_val_step")
+    progress = Progress(step=step, best_val=float(state.get("best_val_loss") or float("inf")),
+                        last_val=state.get("last_val_loss"), last_val_step=ckpt.measured_val(state, step)[1],
+                        best_val_step=best_step if isinstance(best_step, int) else None, wandb_id=state.get("wandb_id"), resumed=True,
                         schedule_anchor=state.get("schedule_anchor"), saved_total_steps=state.get("total_steps"),
                         log_window=state.get("log_window"))
     saved_world, saved_global = state.get("world_size", 1), state.get("global_batch")

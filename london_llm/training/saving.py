@@ -58,7 +58,10 @@ def trainer_state(job, progress: Progress, *, data: dict, epoch: float, steps_to
     cfg, ctx = job.config, job.ctx
     return {
         "epoch": epoch, "data": data,
+        # where each loss was measured: a save between evaluations only carries last_val (checkpoint.measured_val)
         "best_val_loss": progress.best_val_or_none, "last_val_loss": progress.last_val,
+        "best_val_step": progress.best_val_step if progress.best_val_or_none is not None else None,
+        "last_val_step": progress.last_val_step if progress.last_val is not None else None,
         "config": cfg.to_dict(), "world_size": ctx.world_size,
         "global_batch": cfg.batch_size * cfg.gradient_accumulation_steps * ctx.world_size,
         "total_steps": steps_total, "tokens_seen": progress.step * tokens_per_step, "final": final,

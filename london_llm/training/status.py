@@ -86,7 +86,9 @@ def run_status(log: Optional[MetricsLog], checkpoints: list[CheckpointInfo], tot
         state=state, step=step, total_steps=total_steps, total_is_guess=total_is_guess, steps_per_sec=rate,
         eta_seconds=eta if state == "running" else None,
         train_loss=log.last("train/loss") if log else None,
-        val_loss=log.last("eval/val_loss") if log else (newest.val_loss if newest else None),
+        # the run's last measured loss (a checkpoint's own or the one it carries: both were measured)
+        val_loss=log.last("eval/val_loss") if log else (
+            (newest.val_loss if newest.val_loss is not None else newest.carried_val) if newest else None),
         best_val_loss=best,
         tokens_per_sec=log.last("train/tokens_per_sec") if log else None,
         mfu=log.last("train/mfu") if log else None,
@@ -114,6 +116,18 @@ def _num(value: Optional[float], fmt: str = ".4f") -> str:
     return "-" if value is None else format(value, fmt)
 
 
+def val_text(info: CheckpointInfo) -> str:
+    """A checkpoint's validation loss as every table shows it: its own ("7.2517"), or one it only carries
+    from an earlier evaluation marked with where it was measured ("7.2517 (step 40)", "(earlier)" when an
+    older checkpoint does not say), or "-" when the run had not evaluated yet."""
+    if info.val_loss is not None:
+        return _num(info.val_loss)
+    if info.carried_val is None:
+        return "-"
+    return f"{_num(info.carried_val)} " + (f"(step {info.carried_from})" if info.carried_from is not None
+                                           else "(earlier)")
+
+
 def format_status(status: RunStatus, title: str, now: Optional[float] = None,
                   resume_hint: Optional[str] = None) -> str:
     """The one-screen summary a person reads while a run trains or after it ended."""
@@ -139,7 +153,7 @@ def format_status(status: RunStatus, title: str, now: Optional[float] = None,
         lines.append(f"  last logged     {format_duration(now - status.last_update)} ago")
     ck = status.newest_checkpoint
     if ck:
-        lines.append(f"  newest ckpt     {ck.name} (val loss {_num(ck.val_loss)}, saved {ck.saved}; "
+        lines.append(f"  newest ckpt     {ck.name} (val loss {val_text(ck)}, saved {ck.saved}; "
                      f"{status.checkpoints} kept) {ck.path}")
     else:
         lines.append("  newest ckpt     none yet")
@@ -169,18 +183,20 @@ def human_size(n: int) -> str:
 
 
 def format_checkpoint_table(per_model: dict[str, list[CheckpointInfo]], dirs: dict[str, Path]) -> str:
-    """Every model's checkpoints with step, validation loss, date, size and whether it is complete;
-    models without any say so. The one layout every command that lists checkpoints prints."""
+    """Every model's checkpoints with step, validation loss (val_text: a carried one says where it was
+    measured), date, size and whether it is complete; models without any say so. The one layout every command that lists checkpoints prints."""
     lines = []
     for model, infos in per_model.items():
         lines.append(f"{model}: {dirs[model]}")
         if not infos:
             lines.append("  (no checkpoints)")
             continue
-        lines.append(f"  {'checkpoint':<20} {'step':>9} {'val loss':>9}  {'saved':<16} {'size':>9}  state")
+        lines.append(f"  {'checkpoint':<20} {'step':>9} {'val loss':>9} {'':<9}  {'saved':<16} {'size':>9}  state")
         for c in infos:
             state = "ok" if c.problem is None else f"INCOMPLETE: {c.problem}"
-            lines.append(f"  {c.name:<20} {c.step:>9,} {_num(c.val_loss):>9}  {c.saved:<16} "
+            num, _, note = val_text(c).partition(" ")  # the losses aligned, a carried one's "(step N)" after
+            val = f"{num:>9} {note:<9}"
+            lines.append(f"  {c.name:<20} {c.step:>9,} {val}  {c.saved:<16} "
                          f"{human_size(c.size_bytes):>9}  {state}")
     return "\n".join(lines)
 

@@ -21,7 +21,7 @@ def _copy_checkpoint(src: Path, dst: Path, step: int, val_loss: float) -> Path:
     folder = dst / f"checkpoint-{step}"
     shutil.copytree(src, folder)
     state = json.loads((folder / "trainer_state.json").read_text())
-    state.update(step=step, last_val_loss=val_loss)
+    state.update(step=step, last_val_loss=val_loss, last_val_step=step)
     (folder / "trainer_state.json").write_text(json.dumps(state))
     ckpt._write_manifest(folder, step)  # a complete checkpoint, as the trainer writes it
     return folder
@@ -47,3 +47,21 @@ def test_the_best_complete_checkpoint_is_chosen_and_named(tiny_checkpoint, tmp_p
         choose_checkpoint(root, "checkpoint-40")
     with pytest.raises(PublishError, match="No complete checkpoint"):
         choose_checkpoint(tmp_path / "empty", None)
+
+
+def test_the_card_says_where_a_carried_validation_loss_was_measured(tmp_path):
+    import json as _json
+
+    from london_llm.publishing.card import _this_val
+    from london_llm.publishing.facts import training_facts
+
+    folder = tmp_path / "checkpoint-47"
+    folder.mkdir()
+    state = {"step": 47, "last_val_loss": 7.2517, "last_val_step": 40, "best_val_loss": 7.2517,
+             "best_val_step": 40, "config": {"eval_steps": 10}}
+    (folder / "trainer_state.json").write_text(_json.dumps(state))
+    facts = training_facts(folder)
+    assert (facts.last_val_step, facts.best_val_step) == (40, 40)
+    assert _this_val(facts).startswith("not measured at this step; the last measured, at step 40: 7.2517")
+    (folder / "trainer_state.json").write_text(_json.dumps(dict(state, step=40)))
+    assert _this_val(training_facts(folder)).startswith("7.2517 (perplexity")

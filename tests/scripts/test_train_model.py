@@ -143,6 +143,13 @@ def test_loss_falls_and_every_checkpoint_loads_and_generates(reference, setup):
         assert state["step"] == int(folder.name.split("-")[1]) and state["config"]["max_length"] == 64
     final = json.loads((checkpoints[-1] / "trainer_state.json").read_text())
     assert final["final"] is True and final["last_val_loss"] == evals[-1]["eval/val_loss"]
+    # each loss says where it was measured: checkpoint-15 (a save step between evaluations) only carries step 10's
+    saved = {p.name: json.loads((p / "trainer_state.json").read_text()) for p in checkpoints}
+    assert final["last_val_step"] == 24 and saved["checkpoint-10"]["last_val_step"] == 10
+    assert saved["checkpoint-15"]["last_val_step"] == 10 and saved["checkpoint-5"]["last_val_step"] is None
+    assert saved["checkpoint-15"]["last_val_loss"] == evals[0]["eval/val_loss"]
+    best = min(evals, key=lambda e: e["eval/val_loss"])
+    assert (final["best_val_loss"], final["best_val_step"]) == (best["eval/val_loss"], best["step"])
     assert "Saving model checkpoint to" in (out.parent / "reference.log").read_text()
     assert not (out / "training.lock").exists()
 
@@ -153,6 +160,8 @@ def test_checkpoint_script_lists_and_generates(reference, setup, capsys):
                              capture_output=True, text=True, timeout=120, cwd=setup["root"])
     assert listing.returncode == 0, listing.stderr
     assert "checkpoint-24" in listing.stdout and "checkpoint-5 " in listing.stdout and " ok" in listing.stdout
+    row15 = next(line for line in listing.stdout.splitlines() if "checkpoint-15 " in line)
+    assert "(step 10)" in row15, listing.stdout  # a carried loss is marked with where it was measured
     # the script's door runs twice as a subprocess (listing, interactive); the rest in this process
     run = check_in_process(capsys, "--checkpoints_dir", out, "--checkpoint_path", "checkpoint-20.pt", "--prompt",
                            "Parliament sat in Westminster Hall", "--max_new_tokens", "10", "--eval_batches", "2")

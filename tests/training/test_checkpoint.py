@@ -20,7 +20,7 @@ SMALL = TrainConfig(n_layer=1, n_head=2, n_embd=16, max_length=8, vocab_size=100
 def _save(root: Path, step: int, model, val=None, limit=0):
     opt = make_optimizer(model, SMALL, torch.device("cpu"))
     return ckpt.save_checkpoint(root, step, model=model, optimizer_state={"optimizer": opt.state_dict()},
-                                rng_states=[rng.capture()], trainer_state={"last_val_loss": val, "config": {}},
+                                rng_states=[rng.capture()], trainer_state={"last_val_loss": val, "last_val_step": step, "config": {}},
                                 tokenizer_dir=None, save_total_limit=limit, log=lambda m: None)
 
 

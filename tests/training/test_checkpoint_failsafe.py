@@ -66,9 +66,9 @@ def test_every_file_of_a_checkpoint_gets_the_same_ordinary_permissions(tmp_path,
 
 
 def test_pruning_never_removes_the_newest_finite_or_the_best_checkpoint(tmp_path, model):
-    save(tmp_path, 10, model, {"last_val_loss": 2.0})
-    save(tmp_path, 20, model, {"last_val_loss": 1.5})  # the best
-    save(tmp_path, 30, model, {"last_val_loss": 1.8})  # the newest finite
+    save(tmp_path, 10, model, {"last_val_loss": 2.0, "last_val_step": 10})
+    save(tmp_path, 20, model, {"last_val_loss": 1.5, "last_val_step": 20})  # the best
+    save(tmp_path, 30, model, {"last_val_loss": 1.8, "last_val_step": 30})  # the newest finite
     for step in (40, 50):
         write_diverged(tmp_path, step, model)
     messages = []
