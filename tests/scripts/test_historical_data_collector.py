@@ -256,8 +256,11 @@ def test_ctrl_c_while_cleaning_is_one_line_and_the_rerun_finishes(shared_corpus,
         (src / xml.name).symlink_to(xml)
     args = [sys.executable, str(SCRIPT), "--from-dir", str(tmp_path / "copy"), "--home", str(tmp_path / "home"),
             "--clean-workers", "2"]
+    # started as a user's shell starts it: a suite run in the background (CI under `nohup ... &`) ignores
+    # SIGINT, and an ignored signal stays ignored across exec, so the Ctrl-C would never arrive
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # wait for the cleaning bar to move: the pool is running then
     seen, deadline = "", time.time() + 120
     while time.time() < deadline and proc.poll() is None:
