@@ -18,10 +18,9 @@ def training_facts(checkpoint: Path) -> TrainingFacts:
     state = ckpt.read_trainer_state(checkpoint)
     metrics = state.get("metrics") or {}
     step = int(state.get("step") or ckpt.step_of(checkpoint) or 0)
-    best_step = state.get("best_val_step")
     return TrainingFacts(
         step=step, last_val_step=ckpt.measured_val(state, step)[1],
-        best_val_step=best_step if isinstance(best_step, int) else None, total_steps=state.get("total_steps"),
+        best_val_step=ckpt.best_val_step(state), total_steps=state.get("total_steps"),
         tokens_seen=state.get("tokens_seen"), train_loss=metrics.get("train/loss"),
         best_val_loss=state.get("best_val_loss"), last_val_loss=state.get("last_val_loss"),
         precision=state.get("precision"), world_size=state.get("world_size"),

@@ -150,6 +150,12 @@ def measured_val(state: dict, step: int) -> tuple[Optional[float], Optional[int]
     return float(val), None
 
 
+def best_val_step(state: dict) -> Optional[int]:
+    """The step a trainer_state's best_val_loss was measured at, or None (not recorded, or not a step)."""
+    at = state.get("best_val_step")
+    return at if isinstance(at, int) and not isinstance(at, bool) else None
+
+
 def own_val_loss(state: dict, step: int) -> Optional[float]:
     """The validation loss of checkpoint `step` itself: only one measured at that step, else None."""
     val, at = measured_val(state, step)

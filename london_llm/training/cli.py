@@ -236,9 +236,15 @@ def preflight(args, model_name: str, tokenizer_dir: Path, documents_file: Path, 
             read_metadata(data_dir)  # raises what --use_pretokenized says of a missing folder
         except PretokenizedIncompatible as exc:
             return str(exc)
-    elif not documents_file.is_file() and not args.use_pretokenized and (args.no_pretokenized or not data_dir.is_dir()):
+    elif documents_missing(args, documents_file, data_dir):
         return missing_documents(documents_file)
     return None
+
+
+def documents_missing(args, documents_file: Path, data_dir: Path) -> bool:
+    """The run must build its token files (no --use_pretokenized, and --no_pretokenized or none there
+    yet) but has no documents file to build them from."""
+    return not documents_file.is_file() and not args.use_pretokenized and (args.no_pretokenized or not data_dir.is_dir())
 
 
 def missing_documents(documents_file: Path) -> str:
@@ -421,7 +427,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
         mode = "require" if args.use_pretokenized else "rebuild" if args.no_pretokenized else "auto"
 
         def pretokenize():
-            if not documents_file.is_file() and not args.use_pretokenized and (args.no_pretokenized or not data_dir.is_dir()):
+            if documents_missing(args, documents_file, data_dir):
                 raise TrainingError(missing_documents(documents_file))
             prepare_pretokenized(documents_file, tokenizer_dir, data_dir, val_fraction=config.val_fraction,
                                  seed=config.seed, mode=mode, workers=args.workers, log=logger.info,

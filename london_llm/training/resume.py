@@ -69,10 +69,9 @@ def restore(job, optimizer, scaler, batches) -> Progress:
     except ValueError as exc:
         raise TrainingError(f"cannot resume from {path}: {exc}") from None
     step = int(state["step"])
-    best_step = state.get("best_val_step")
     progress = Progress(step=step, best_val=float(state.get("best_val_loss") or float("inf")),
                         last_val=state.get("last_val_loss"), last_val_step=ckpt.measured_val(state, step)[1],
-                        best_val_step=best_step if isinstance(best_step, int) else None, wandb_id=state.get("wandb_id"), resumed=True,
+                        best_val_step=ckpt.best_val_step(state), wandb_id=state.get("wandb_id"), resumed=True,
                         schedule_anchor=state.get("schedule_anchor"), saved_total_steps=state.get("total_steps"),
                         log_window=state.get("log_window"))
     saved_world, saved_global = state.get("world_size", 1), state.get("global_batch")

@@ -184,7 +184,8 @@ def human_size(n: int) -> str:
 
 def format_checkpoint_table(per_model: dict[str, list[CheckpointInfo]], dirs: dict[str, Path]) -> str:
     """Every model's checkpoints with step, validation loss (val_text: a carried one says where it was
-    measured), date, size and whether it is complete; models without any say so. The one layout every command that lists checkpoints prints."""
+    measured), date, size and whether it is complete; models without any say so. The one layout every
+    command that lists checkpoints prints."""
     lines = []
     for model, infos in per_model.items():
         lines.append(f"{model}: {dirs[model]}")
