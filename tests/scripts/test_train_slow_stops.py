@@ -107,7 +107,10 @@ def test_a_run_left_to_finish_its_slow_step_saves_that_step_too(inputs, tmp_path
     from london_llm.training.checkpoint import verify
 
     out, log_file = tmp_path / "run", tmp_path / "train.log"
-    proc = start_slow("python", inputs, out, log_file, seconds=6)
+    # step 2 lasts 12 s: the stop, 1 s in, waits midstep.GRACE_S (5 s: step 1 took 3 s, so step 2 looked
+    # due soon) and then saves step 1 at ~6 s, well before step 2 ends (with a 6 s step the two met: a
+    # signal sent a little late under load let the boundary save first)
+    proc = start_slow("python", inputs, out, log_file, seconds=12)
     try:
         sigterm_in_step_2(proc, out)
         console, _ = proc.communicate(timeout=120)
