@@ -14,6 +14,8 @@ from london_llm.tags import period_tag
 from london_llm.tokenization.documents import iter_documents
 from london_llm.tokenization.errors import TokenizerError
 
+from london_llm.cleaning.own_texts import COLLECTION as OWN_TEXTS  # the `source` of the user's own texts
+
 from .errors import PublishError
 from .licences import Licence, citations_for, classify
 
@@ -33,6 +35,11 @@ class SourceStats:
     @property
     def licences(self) -> list[Licence]:
         return [classify(text) for text in self.licence_texts]
+
+    @property
+    def own(self) -> bool:
+        """The user's own texts (historical_data_collector.py --add-texts), not a registered source."""
+        return self.source == OWN_TEXTS
 
     @property
     def redistributable(self) -> bool:
