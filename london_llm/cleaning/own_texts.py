@@ -65,12 +65,13 @@ class OwnTextsSummary:
                 "unchanged": self.unchanged, "refused": self.refused}
 
 
-def find_texts(folder: Path) -> list[Path]:
-    """Every *.txt and *.txt.gz under `folder`, recursively, in a stable order; hidden ones skipped."""
+def find_texts(folder: Path, skip: Optional[Path] = None) -> list[Path]:
+    """Every *.txt and *.txt.gz under `folder`, recursively, in a stable order; hidden ones skipped, and
+    those under `skip` (downloads/: a folder that holds it must not import our own copies again)."""
     found = []
     for path in folder.rglob("*"):
         rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts):
+        if any(part.startswith(".") for part in rel.parts) or (skip is not None and path.is_relative_to(skip)):
             continue
         if path.name.lower().endswith((".txt", ".txt.gz")) and path.is_file():
             found.append(path)
@@ -189,7 +190,7 @@ def import_own_texts(folder, downloads_dir, *, metadata: Optional[Mapping] = Non
     if kind not in KINDS:
         raise OwnTextsError(f"--texts-kind {kind!r} is not one of {', '.join(KINDS)}")
     folder = folder.resolve()
-    files = find_texts(folder)
+    files = find_texts(folder, skip=Path(downloads_dir).resolve())
     if not files:
         raise OwnTextsError(f"--add-texts {folder}: no .txt or .txt.gz file in it (looked in every subfolder); "
                             "put your plain-text files there")
