@@ -108,6 +108,18 @@ def corpus_stats(path: Path) -> CorpusStats:
     return stats
 
 
+def unlicensed_own_texts(stats: CorpusStats) -> Optional[str]:
+    """The model export's warning when the model learnt from your own texts with no open licence stated
+    (the card's licence is then "other"), or None."""
+    own = [s for s in stats.sources.values() if s.own and not s.redistributable]
+    if not own:
+        return None
+    names = ", ".join(f"{s.source_id} ({s.documents:,} documents)" for s in sorted(own, key=lambda s: s.source_id))
+    return (f"WARNING: the model was trained on your own texts with no open licence stated: {names}; the card's "
+            "licence says so (\"other\"). State it with historical_data_collector.py --add-texts FOLDER "
+            "--texts-licence TEXT and rebuild to change that")
+
+
 def period_label(tag: str) -> str:
     """'<|period:1750-1774|>' -> '1750-1774'."""
     return tag[len("<|period:"):-2] if tag.startswith("<|period:") else tag

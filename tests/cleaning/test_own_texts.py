@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,8 @@ from london_llm.cleaning.build import build_corpus
 from london_llm.cleaning.dating import load_metadata
 from london_llm.cleaning.own_texts import OwnTextsError, import_own_texts
 
-CORPUS = Path(os.environ.get("LONDON_LLM_SHARED_CORPUS", Path(__file__).resolve().parents[3] / "shared" / "corpus"))
+from conftest import SHARED_CORPUS as CORPUS
+
 BOOKS = CORPUS / "gutenberg-london-books-rcdm-uga" / "texts"
 ESSAY = BOOKS / "Defoe_An_Essay_Upon_Projects.txt"
 SKETCHES = BOOKS / "Dickens_Sketches_of_Young_Gentlemen.txt"  # curly quotes and dashes: all in cp1252

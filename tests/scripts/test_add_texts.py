@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import SHARED_CORPUS as CORPUS
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "02_data_collection" / "historical_data_collector.py"
-CORPUS = Path(os.environ.get("LONDON_LLM_SHARED_CORPUS", REPO.parent / "shared" / "corpus"))
 BOOKS = CORPUS / "gutenberg-london-books-rcdm-uga" / "texts"
 SKETCHES = BOOKS / "Dickens_Sketches_of_Young_Gentlemen.txt"
 THOUGHTS = BOOKS / "Defoe_Second_Thoughts_are_Best_Or_a_Further_Improvement_of_a_Late_Scheme_to_Prevent_Street_Robberies.txt"
