@@ -117,7 +117,8 @@ def metadata_entry(index: Mapping[str, dict], meta: dict, path_name: str) -> Opt
     original file's name, or its ebook."""
     if not index:
         return None
-    candidates = [str(meta.get("path") or ""), path_name, Path(str(meta.get("origin") or "")).name, Path(str(meta.get("url") or "")).name]
+    candidates = [str(meta.get("path") or ""), path_name, Path(str(meta.get("origin") or "")).name,
+                  Path(str(meta.get("url") or "")).name]
     if meta.get("ebook") not in (None, ""):
         candidates.append(str(meta["ebook"]))
     for key in candidates:

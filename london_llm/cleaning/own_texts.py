@@ -23,6 +23,7 @@ import hashlib
 import json
 import re
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
@@ -38,6 +39,7 @@ from .sidecar import sidecar_path, write_sidecar
 SOURCE_ID = "own_texts"
 COLLECTION = "own_texts"  # the documents' `source`: publishing recognises the user's own texts by it
 DEFAULT_KIND = "book"
+WORKERS = 4
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")  # as the registry's source ids (they name a folder)
 _GUTENBERG = re.compile(rb"\*{3}\s*START\s+OF\s+(?:THE|THIS)\s+PROJECT\s+GUTENBERG|"
                         rb"PROJECT\s+GUTENBERG(?:'S)?\s+E-?(?:BOOK|TEXT)", re.I)
@@ -194,10 +196,10 @@ def import_own_texts(folder, downloads_dir, *, metadata: Optional[Mapping] = Non
     if not files:
         raise OwnTextsError(f"--add-texts {folder}: no .txt or .txt.gz file in it (looked in every subfolder); "
                             "put your plain-text files there")
-    summary = OwnTextsSummary(source_id)
     names = item_names(folder, files)
     target = Path(downloads_dir) / source_id
-    for path in files:
+
+    def one(path: Path) -> str:
         rel = path.relative_to(folder).as_posix()
         try:
             data = read_text_bytes(path, max_bytes)
@@ -206,23 +208,28 @@ def import_own_texts(folder, downloads_dir, *, metadata: Optional[Mapping] = Non
             fields = describe(path, rel, data, entry, licence=licence, kind=kind, source_id=source_id,
                               folder_name=folder.name)
         except Refused as exc:
-            summary.refused.append(f"{path}: {exc}")
-            continue
+            return f"{path}: {exc}"
         dest = target / names[path]
         digest = hashlib.sha256(data).hexdigest()
         same = _unchanged(dest, digest, fields)
         if same:
-            summary.unchanged += 1
-            continue
+            return "unchanged"
         target.mkdir(parents=True, exist_ok=True)
         sidecar_path(dest).unlink(missing_ok=True)  # incomplete until the sidecar is back
         if same is None:
             write_bytes(dest, data)
-            summary.imported += 1
-        else:
-            summary.updated += 1
-        write_sidecar(dest, added_from=str(path), **fields,
-                      digests=(len(data), hashlib.md5(data).hexdigest(), digest))
+        write_sidecar(dest, added_from=str(path), **fields, digests=(len(data), hashlib.md5(data).hexdigest(), digest))
+        return "imported" if same is None else "updated"
+
+    summary = OwnTextsSummary(source_id)
+    # each data file and sidecar is fsynced before its rename: threads overlap those waits (as the importer's);
+    # few, since each holds one file's bytes (at most max_bytes)
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        for outcome in pool.map(one, files):
+            if outcome in ("imported", "updated", "unchanged"):
+                setattr(summary, outcome, getattr(summary, outcome) + 1)
+            else:
+                summary.refused.append(outcome)
     if not (summary.imported or summary.updated or summary.unchanged):
         raise OwnTextsError(f"--add-texts {folder}: none of its {len(files)} text file(s) is usable; first: "
                             f"{summary.refused[0]}")

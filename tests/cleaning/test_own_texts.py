@@ -224,7 +224,8 @@ def test_encodings_utf8_bom_cp1252_latin1_decoded_by_the_cleaning(tmp_path):
     (folder / "latin.txt").write_bytes((latin + "Three.").encode("latin-1"))
     _import(folder, tmp_path / "dl", kind="other")
     build_corpus(tmp_path / "dl", tmp_path / "p", tmp_path / "c.txt", tmp_path / "m", workers=1, progress=False)
-    docs = {d["title"]: d["text"] for d in map(json.loads, (tmp_path / "p" / "documents.jsonl").read_text().splitlines())}
+    lines = (tmp_path / "p" / "documents.jsonl").read_text().splitlines()
+    docs = {d["title"]: d["text"] for d in map(json.loads, lines)}
     assert sorted(docs) == ["bom", "latin", "win"]
     assert all("£3" in t and "café" in t and "\ufeff" not in t and "\ufffd" not in t for t in docs.values())
     assert "“No more.”" in docs["bom"] and "“No more.”" in docs["win"]

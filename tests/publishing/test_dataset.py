@@ -83,7 +83,8 @@ def test_the_model_export_warns_of_own_texts_without_a_licence(tmp_path):
     path = tmp_path / "documents.jsonl"
     write_documents([_doc(1), _doc(2, source="own_texts", source_id="my_letters", licence=None)], path)
     warning = unlicensed_own_texts(corpus_stats(path))
-    assert warning.startswith("WARNING: the model was trained on your own texts") and "my_letters (1 documents)" in warning
+    assert warning.startswith("WARNING: the model was trained on your own texts")
+    assert "my_letters (1 documents)" in warning
     assert "--texts-licence TEXT" in warning
     write_documents([_doc(1), _doc(2, source="own_texts", source_id="my_letters", licence="CC0 1.0")], path)
     assert unlicensed_own_texts(corpus_stats(path)) is None

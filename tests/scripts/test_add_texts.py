@@ -17,10 +17,12 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "02_data_collection" / "historical_data_collector.py"
 BOOKS = CORPUS / "gutenberg-london-books-rcdm-uga" / "texts"
 SKETCHES = BOOKS / "Dickens_Sketches_of_Young_Gentlemen.txt"
-THOUGHTS = BOOKS / "Defoe_Second_Thoughts_are_Best_Or_a_Further_Improvement_of_a_Late_Scheme_to_Prevent_Street_Robberies.txt"
+THOUGHTS = BOOKS / ("Defoe_Second_Thoughts_are_Best_Or_a_Further_Improvement_of_a_Late_Scheme_to_Prevent_"
+                    "Street_Robberies.txt")
 ESSAY = BOOKS / "Defoe_An_Essay_Upon_Projects.txt"
 
-pytestmark = [pytest.mark.corpus, pytest.mark.skipif(not SKETCHES.is_file(), reason=f"needs the shared corpus at {CORPUS}")]
+pytestmark = [pytest.mark.corpus,
+              pytest.mark.skipif(not SKETCHES.is_file(), reason=f"needs the shared corpus at {CORPUS}")]
 
 
 def collector(*args, home: Path) -> subprocess.CompletedProcess:

@@ -71,4 +71,5 @@ def test_dry_run_passes_add_texts_to_the_data_stage_even_when_documents_exist(tm
                 "--texts-licence", "CC BY 4.0"], tmp_path, tmp_path).stdout
     data = [line for line in out.splitlines() if "historical_data_collector.py" in line]
     assert len(data) == 1 and "skipping" not in out, out
-    assert "--add-texts" in data[0] and "my texts" in data[0] and "--texts-licence" in data[0] and "CC BY 4.0" in data[0]
+    assert "--add-texts" in data[0] and "my texts" in data[0]
+    assert "--texts-licence" in data[0] and "CC BY 4.0" in data[0]
