@@ -65,7 +65,8 @@ def build_parser(root: Path, prog: Optional[str] = None) -> argparse.ArgumentPar
          help="import your own plain-text files: every *.txt and *.txt.gz under FOLDER (recursively) as one "
               "document each, cleaned like every source, then clean (nothing is downloaded; combine with "
               "--from-dir). Titles, authors, licences, kinds and years from --metadata (rows keyed by file name "
-              "or path inside FOLDER), else the file's stem and the text's title page; a rerun adds nothing twice")
+              "or path inside FOLDER), else a Gutenberg file's Title: line or the file's stem, and the text's "
+              "title page; a rerun adds nothing twice")
     _add(what, "--texts-licence", "--texts-license", metavar="TEXT",
          help="the licence of the --add-texts files, e.g. 'CC BY 4.0' or 'public domain' (default: none stated, "
               "so the corpus dataset leaves them out; a 'licence' metadata column wins)")
@@ -122,7 +123,9 @@ def build_parser(root: Path, prog: Optional[str] = None) -> argparse.ArgumentPar
     _add(clean, "--long-s", default="normalise", choices=("normalise", "keep"), help="long s (ſ) rule: normalise | keep (default: normalise)")
     _add(clean, "--clean-workers", type=int, default=None, help="cleaning processes (default: all cores)")
     _add(clean, "--metadata", type=Path, metavar="FILE",
-         help="your own dates: CSV or JSON lines with 'year' and 'file' or 'ebook' per row (beats every other route)")
+         help="your own dates and titles: CSV or JSON lines, a row per 'file' (its name, or its path inside "
+              "--add-texts FOLDER) or 'ebook', with 'year' (beats every other route), 'title', 'author', and for "
+              "--add-texts files 'licence' and 'kind'")
     _add(clean, "--require-year", action="store_true", help="drop documents no dating route dates (default: keep, listed)")
     _add(clean, "--keep-editorial", action="store_true",
          help="keep modern editors' introductions, notes, footnotes, contents and title pages (default: remove)")
