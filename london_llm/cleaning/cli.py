@@ -125,7 +125,8 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, prog: Optional[str] =
                 log.info("not imported (no rule for them): %s", ", ".join(summary["unmapped"]))
             if not summary["imported"] and not summary["skipped"]:
                 log.error("--from_dir %s: no file there is in a known source's layout%s; point --from_dir at a "
-                          "copy of ../shared/corpus (the sources' own folder layouts)", args.from_dir,
+                          "copy of ../shared/corpus (the sources' own folder layouts), or import a folder of your "
+                          "own .txt files with historical_data_collector.py --add-texts FOLDER", args.from_dir,
                           f" (not recognised: {', '.join(summary['unmapped'][:5])})" if summary["unmapped"] else "")
                 return 2
         stats = build_corpus(downloads, args.processed_dir or paths.processed_dir,

@@ -265,7 +265,8 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, root: Path, prog: Opt
             print(f"error: --from-dir {args.from_dir}: no file there is in a known source's layout"
                   + (f" (not recognised: {', '.join(map(str, unmapped[:5]))}{' ...' if len(unmapped) > 5 else ''})"
                      if unmapped else "")
-                  + "; point --from-dir at a copy of ../shared/corpus (the sources' own folder layouts)",
+                  + "; point --from-dir at a copy of ../shared/corpus (the sources' own folder layouts), or import "
+                    "a folder of your own .txt files with --add-texts FOLDER",
                   file=sys.stderr)
             return 2
     if args.add_texts and add_texts(args, downloads, data_dir, registry):

@@ -111,6 +111,8 @@ def test_refusals_are_one_line_each_and_exit_2(texts, tmp_path):
         (("--add-texts", texts / "meta.csv"), "--add-texts", "meta.csv: not a folder"),
         (("--add-texts", texts / "My Texts", "--texts-kind", "novel"), "--texts-kind 'novel' is not one of", "book"),
         (("--add-texts", texts / "My Texts", "--texts-source", "Bad Name"), "--texts-source 'Bad Name' must be", ""),
+        (("--from-dir", texts / "My Texts"), "no file there is in a known source's layout",
+         "or import a folder of your own .txt files with --add-texts FOLDER"),
         (("--texts-licence", "CC0"), "--texts-licence describe(s) the --add-texts FOLDER files", "add --add-texts"),
     ]
     (tmp_path / "nothing" / "deep").mkdir(parents=True)
