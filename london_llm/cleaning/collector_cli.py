@@ -30,9 +30,8 @@ from london_llm.collect.http import USER_AGENT, HttpSettings
 from london_llm.collect.registry import (DEPOSIT_FILES_ENV, MIRRORS, RegistryError, load_registry,
                                         override_deposit_files, resolve_mirrors, select_sources)
 from london_llm.logs import setup_logger
-from london_llm.tags import KINDS
 
-from .own_texts import DEFAULT_KIND, SOURCE_ID as OWN_SOURCE_ID
+from . import own_texts_cli
 
 REGISTRY_FILE = "02_data_collection/data_sources.json"  # in the repository, beside the script
 log = logging.getLogger("london_llm.collect")
@@ -61,21 +60,7 @@ def build_parser(root: Path, prog: Optional[str] = None) -> argparse.ArgumentPar
                       help="import already-downloaded files in the sources' own layouts (e.g. ../shared/corpus), "
                            "and bulk deposit zips you downloaded (read in place, as the online bulk route does), "
                            "instead of downloading, then clean")
-    _add(what, "--add-texts", type=Path, metavar="FOLDER",
-         help="import your own plain-text files: every *.txt and *.txt.gz under FOLDER (recursively) as one "
-              "document each, cleaned like every source, then clean (nothing is downloaded; combine with "
-              "--from-dir). Titles, authors, licences, kinds and years from --metadata (rows keyed by file name "
-              "or path inside FOLDER), else a Gutenberg file's Title: line or the file's stem, and the text's "
-              "title page; a rerun adds nothing twice")
-    _add(what, "--texts-licence", "--texts-license", metavar="TEXT",
-         help="the licence of the --add-texts files, e.g. 'CC BY 4.0' or 'public domain' (default: none stated, "
-              "so the corpus dataset leaves them out; a 'licence' metadata column wins)")
-    _add(what, "--texts-kind", default=DEFAULT_KIND, metavar="KIND",
-         help=f"document kind of the --add-texts files: {', '.join(KINDS)} (default: {DEFAULT_KIND}; a 'kind' "
-              "metadata column wins)")
-    _add(what, "--texts-source", default=OWN_SOURCE_ID, metavar="ID",
-         help=f"source id of the --add-texts files, naming downloads/ID/ (default: {OWN_SOURCE_ID}); one per "
-              "folder to keep folders under different licences apart")
+    own_texts_cli.add_arguments(what, _add)
     _add(what, "--deposit-files", nargs="+", metavar="PATTERN",
          help="file names (glob patterns) of the bulk deposits' files to fetch from Figshare, replacing the "
               f"registry's `files` (env {DEPOSIT_FILES_ENV}, comma-separated; the registry's names were "
@@ -180,42 +165,6 @@ def run_cleaning(args, data_dir: Path) -> int:
     return 0
 
 
-def add_texts(args, downloads: Path, data_dir: Path, registry) -> int:
-    """--add-texts: import the user's folder (cleaning.own_texts); 2 after one error line, else 0."""
-    from .dating import MetadataError, load_metadata
-    from .own_texts import OwnTextsError, check_source_id, import_own_texts
-    try:
-        check_source_id(args.texts_source, tuple(s.id for s in registry))
-        metadata = load_metadata(args.metadata) if args.metadata else {}
-        summary = import_own_texts(args.add_texts, downloads, metadata=metadata, licence=args.texts_licence,
-                                   kind=args.texts_kind, source_id=args.texts_source, max_bytes=args.max_bytes)
-    except (OwnTextsError, MetadataError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for line in summary.refused:
-        print(f"warning: --add-texts left out {line}", file=sys.stderr)
-    counts = summary.as_dict()
-    atomic.write_json(data_dir / "metadata" / "own_texts_import.json", {**counts, "folder": str(args.add_texts)})
-    print(f"added texts from {args.add_texts} as {summary.source_id}: {summary.imported} new, {summary.updated} "
-          f"with new metadata, {summary.unchanged} unchanged, {len(summary.refused)} left out")
-    if not (args.texts_licence or all_licensed(downloads / summary.source_id)):
-        print(f"warning: --add-texts: no licence stated for (some of) your texts: they are trained on, but the corpus "
-              f"dataset (10_scripts/publish_dataset.py) leaves {summary.source_id} out; state one with "
-              "--texts-licence TEXT or a 'licence' column in --metadata, and rerun", file=sys.stderr)
-    return 0
-
-
-def all_licensed(folder: Path) -> bool:
-    from .sidecar import SUFFIX
-    for side in folder.glob(f"*{SUFFIX}"):
-        try:
-            if not json.loads(side.read_text(encoding="utf-8")).get("licence"):
-                return False
-        except (OSError, ValueError):
-            return False
-    return True
-
-
 def main(argv: Optional[list[str]], *, paths_fn: Callable, root: Path, prog: Optional[str] = None) -> int:
     """02_data_collection/historical_data_collector.py: download, then clean (so it sits in the cleaning
     layer, above collect). `paths_fn(home)` gives the artifact locations (config.paths), `root` the repository."""
@@ -223,11 +172,9 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, root: Path, prog: Opt
     if args.download_only and args.clean_only:
         print("error: --download-only and --clean-only exclude each other", file=sys.stderr)
         return 2
-    given = [f for f, v in (("--texts-licence", args.texts_licence), ("--texts-kind", args.texts_kind != DEFAULT_KIND),
-                            ("--texts-source", args.texts_source != OWN_SOURCE_ID)) if v]
-    if given and not args.add_texts:
-        print(f"error: {', '.join(given)} describe(s) the --add-texts FOLDER files; add --add-texts FOLDER",
-              file=sys.stderr)
+    misused = own_texts_cli.misused(args)
+    if misused:
+        print(f"error: {misused}", file=sys.stderr)
         return 2
     paths = paths_fn(args.home)
     data_dir = (args.output_dir.expanduser().resolve() if args.output_dir else paths.data_dir)
@@ -269,7 +216,8 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, root: Path, prog: Opt
                     "a folder of your own .txt files with --add-texts FOLDER",
                   file=sys.stderr)
             return 2
-    if args.add_texts and add_texts(args, downloads, data_dir, registry):
+    if args.add_texts and own_texts_cli.run(args, downloads, data_dir / "metadata",
+                                            registered=[s.id for s in registry], max_bytes=args.max_bytes):
         return 2
     if not args.from_dir and not args.add_texts and not args.clean_only:
         settings = HttpSettings(timeout=args.timeout, connect_timeout=args.connect_timeout,

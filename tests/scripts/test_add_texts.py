@@ -136,3 +136,22 @@ def test_help_documents_the_flags():
     for flag in ("--add-texts FOLDER", "--texts-licence TEXT", "--texts-kind KIND", "--texts-source ID"):
         assert flag in proc.stdout
     assert "corpus dataset leaves them out" in " ".join(proc.stdout.split())
+
+
+def test_clean_corpus_takes_the_same_flags(texts, tmp_path):
+    script = REPO / "02_data_collection" / "clean_corpus.py"
+    home = tmp_path / "home"
+    proc = subprocess.run([sys.executable, str(script), "--home", str(home), "--no_progress", "--workers", "1",
+                           "--add_texts", str(texts / "My Texts"), "--texts_licence", "CC0 1.0",
+                           "--texts_kind", "other"],
+                          capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "3 new, 0 with new metadata, 0 unchanged, 2 left out" in proc.stdout
+    assert "no licence stated" not in proc.stderr
+    docs, stats, _ = _outputs(home)
+    assert len(docs) == 3 and {(d["kind"], d["licence"]) for d in docs} == {("other", "CC0 1.0")}
+    alone = subprocess.run([sys.executable, str(script), "--home", str(home), "--texts_kind", "diary"],
+                           capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert alone.returncode == 2 and "--texts-kind describe(s) the --add-texts FOLDER files" in alone.stderr
+    assert "--add_texts" in subprocess.run([sys.executable, str(script), "--help"], capture_output=True,
+                                           text=True, cwd=REPO).stdout
