@@ -31,6 +31,11 @@ def build_parser(presets: dict, home_env: str, prog: Optional[str] = None) -> ar
                    help="preset to train (default: slm where a GPU exists, else tiny, saying so)")
     p.add_argument("--from-dir", "--from_dir", dest="from_dir", type=Path, default=None,
                    help="import already-downloaded sources from DIR (e.g. ../shared/corpus) instead of downloading")
+    p.add_argument("--add-texts", "--add_texts", dest="add_texts", type=Path, default=None, metavar="FOLDER",
+                   help="also import your own .txt files from FOLDER (the collector's --add-texts; the data stage "
+                        "then runs again, adding only what is new)")
+    p.add_argument("--texts-licence", "--texts_licence", dest="texts_licence", default=None, metavar="TEXT",
+                   help="the licence of the --add-texts files (the collector's --texts-licence)")
     p.add_argument("--home", type=Path, default=None,
                    help=f"artifact root (default: ${home_env} or the repository)")
     p.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES),
@@ -71,12 +76,15 @@ def plan(args: argparse.Namespace, *, root: Path, paths, presets: dict) -> list[
         if stage == "environment":
             steps.append((stage, [py, str(ROOT / "01_environment/setup_environment.py"), "--check", *home]))
         elif stage == "data":
-            if paths.documents_file.exists() and "data" not in args.redo:
+            if paths.documents_file.exists() and "data" not in args.redo and not args.add_texts:
                 print(f"data: {paths.documents_file} exists; skipping (--redo data rebuilds)")
                 continue
             cmd = [py, str(ROOT / "02_data_collection/historical_data_collector.py"), *home]
             if args.from_dir:
                 cmd += ["--from-dir", str(args.from_dir.resolve())]
+            if args.add_texts:
+                cmd += ["--add-texts", str(args.add_texts.resolve())]
+                cmd += ["--texts-licence", args.texts_licence] if args.texts_licence else []
             steps.append((stage, cmd))
         elif stage == "tokenizer":
             if (tok_dir / "tokenizer.json").exists() and "tokenizer" not in args.redo:

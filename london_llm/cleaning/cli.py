@@ -4,6 +4,7 @@
     python 02_data_collection/clean_corpus.py --from_dir ../shared/corpus   # import a local copy first
     python 02_data_collection/clean_corpus.py --long_s keep --min_year 1600 --workers 2
     python 02_data_collection/clean_corpus.py --metadata my_books.csv --require_year   # date or drop
+    python 02_data_collection/clean_corpus.py --add_texts ~/my_texts --texts_licence "CC0 1.0"   # your own .txt
 
 Reads every complete download (a file with its <file>.meta.json sidecar) under downloads/,
 writes processed/documents.jsonl + documents.meta.json, the comprehensive corpus file and
@@ -26,11 +27,19 @@ from london_llm.cleaning.dedup import THRESHOLD
 from london_llm.cleaning.filters import FilterSettings
 from london_llm.cleaning.importer import import_from_dir
 from london_llm.cleaning.normalise import LONG_S_MODES
+from london_llm.cleaning import own_texts_cli
+from london_llm.collect.fetch import DEFAULT_MAX_BYTES
 from london_llm.collect.registry import RegistryError, load_registry
 from london_llm.logs import setup_logger
 
 log = logging.getLogger("london_llm.cleaning")
 REGISTRY_FILE = "02_data_collection/data_sources.json"  # in the repository, beside the script
+
+
+def _add_underscored(group, *names: str, **kwargs) -> None:
+    """This script's spelling: --underscored_flag first, --dashed-flag as its alias."""
+    spelled = [f"--{n[2:].replace('-', '_')}" for n in names]
+    group.add_argument(*dict.fromkeys(spelled + list(names)), **kwargs)
 
 
 def build_parser(paths, prog: Optional[str] = None, root: Optional[Path] = None) -> argparse.ArgumentParser:
@@ -41,6 +50,7 @@ def build_parser(paths, prog: Optional[str] = None, root: Optional[Path] = None)
     io.add_argument("--home", type=Path, help="artifact root (default: $LONDON_LLM_HOME or the repository)")
     io.add_argument("--from_dir", "--from-dir", type=Path, metavar="DIR",
                     help="first import DIR, laid out like ../shared/corpus, into downloads/ (offline run)")
+    own_texts_cli.add_arguments(io, _add_underscored)
     io.add_argument("--downloads_dir", "--downloads-dir", type=Path, help=f"downloads (default: {paths.downloads_dir})")
     io.add_argument("--processed_dir", "--processed-dir", type=Path, help=f"cleaned documents (default: {paths.processed_dir})")
     io.add_argument("--corpus_file", "--corpus-file", type=Path, help=f"corpus text file (default: {paths.corpus_file})")
@@ -115,17 +125,26 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, prog: Optional[str] =
     if args.workers is not None and args.workers <= 0:
         log.error("--workers must be positive")
         return 2
+    misused = own_texts_cli.misused(args)
+    if misused:
+        log.error("%s", misused)
+        return 2
     downloads = args.downloads_dir or paths.downloads_dir
     try:
+        registry = load_registry(args.registry) if args.registry and (args.from_dir or args.add_texts) else None
+        if args.add_texts and own_texts_cli.run(args, downloads, args.metadata_dir or paths.metadata_dir,
+                                                registered=[s.id for s in registry or ()],
+                                                max_bytes=DEFAULT_MAX_BYTES):
+            return 2
         if args.from_dir:
-            registry = load_registry(args.registry) if args.registry else None
             summary = import_from_dir(args.from_dir.expanduser(), downloads, registry=registry)
             print(f"imported {summary['imported']} file(s) ({summary['skipped']} already present) from {args.from_dir}")
             if summary["unmapped"]:
                 log.info("not imported (no rule for them): %s", ", ".join(summary["unmapped"]))
             if not summary["imported"] and not summary["skipped"]:
                 log.error("--from_dir %s: no file there is in a known source's layout%s; point --from_dir at a "
-                          "copy of ../shared/corpus (the sources' own folder layouts)", args.from_dir,
+                          "copy of ../shared/corpus (the sources' own folder layouts), or import a folder of your "
+                          "own .txt files with --add_texts FOLDER", args.from_dir,
                           f" (not recognised: {', '.join(summary['unmapped'][:5])})" if summary["unmapped"] else "")
                 return 2
         stats = build_corpus(downloads, args.processed_dir or paths.processed_dir,

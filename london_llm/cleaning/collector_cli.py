@@ -5,6 +5,7 @@
     python 02_data_collection/historical_data_collector.py --sources gutenberg old_bailey_sessions
     python 02_data_collection/historical_data_collector.py --from-dir ../shared/corpus   # offline
     python 02_data_collection/historical_data_collector.py --from-dir ~/Downloads/obo    # a deposit zip
+    python 02_data_collection/historical_data_collector.py --add-texts ~/my_texts --texts-licence "CC BY 4.0"
     python 02_data_collection/historical_data_collector.py --clean-only
 
 Downloads land in data/london_historical/downloads/<source_id>/<file> with <file>.meta.json written
@@ -29,6 +30,8 @@ from london_llm.collect.http import USER_AGENT, HttpSettings
 from london_llm.collect.registry import (DEPOSIT_FILES_ENV, MIRRORS, RegistryError, load_registry,
                                         override_deposit_files, resolve_mirrors, select_sources)
 from london_llm.logs import setup_logger
+
+from . import own_texts_cli
 
 REGISTRY_FILE = "02_data_collection/data_sources.json"  # in the repository, beside the script
 log = logging.getLogger("london_llm.collect")
@@ -57,6 +60,7 @@ def build_parser(root: Path, prog: Optional[str] = None) -> argparse.ArgumentPar
                       help="import already-downloaded files in the sources' own layouts (e.g. ../shared/corpus), "
                            "and bulk deposit zips you downloaded (read in place, as the online bulk route does), "
                            "instead of downloading, then clean")
+    own_texts_cli.add_arguments(what, _add)
     _add(what, "--deposit-files", nargs="+", metavar="PATTERN",
          help="file names (glob patterns) of the bulk deposits' files to fetch from Figshare, replacing the "
               f"registry's `files` (env {DEPOSIT_FILES_ENV}, comma-separated; the registry's names were "
@@ -104,7 +108,9 @@ def build_parser(root: Path, prog: Optional[str] = None) -> argparse.ArgumentPar
     _add(clean, "--long-s", default="normalise", choices=("normalise", "keep"), help="long s (ſ) rule: normalise | keep (default: normalise)")
     _add(clean, "--clean-workers", type=int, default=None, help="cleaning processes (default: all cores)")
     _add(clean, "--metadata", type=Path, metavar="FILE",
-         help="your own dates: CSV or JSON lines with 'year' and 'file' or 'ebook' per row (beats every other route)")
+         help="your own dates and titles: CSV or JSON lines, a row per 'file' (its name, or its path inside "
+              "--add-texts FOLDER) or 'ebook', with 'year' (beats every other route), 'title', 'author', and for "
+              "--add-texts files 'licence' and 'kind'")
     _add(clean, "--require-year", action="store_true", help="drop documents no dating route dates (default: keep, listed)")
     _add(clean, "--keep-editorial", action="store_true",
          help="keep modern editors' introductions, notes, footnotes, contents and title pages (default: remove)")
@@ -166,6 +172,10 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, root: Path, prog: Opt
     if args.download_only and args.clean_only:
         print("error: --download-only and --clean-only exclude each other", file=sys.stderr)
         return 2
+    misused = own_texts_cli.misused(args)
+    if misused:
+        print(f"error: {misused}", file=sys.stderr)
+        return 2
     paths = paths_fn(args.home)
     data_dir = (args.output_dir.expanduser().resolve() if args.output_dir else paths.data_dir)
     try:
@@ -202,10 +212,14 @@ def main(argv: Optional[list[str]], *, paths_fn: Callable, root: Path, prog: Opt
             print(f"error: --from-dir {args.from_dir}: no file there is in a known source's layout"
                   + (f" (not recognised: {', '.join(map(str, unmapped[:5]))}{' ...' if len(unmapped) > 5 else ''})"
                      if unmapped else "")
-                  + "; point --from-dir at a copy of ../shared/corpus (the sources' own folder layouts)",
+                  + "; point --from-dir at a copy of ../shared/corpus (the sources' own folder layouts), or import "
+                    "a folder of your own .txt files with --add-texts FOLDER",
                   file=sys.stderr)
             return 2
-    elif not args.clean_only:
+    if args.add_texts and own_texts_cli.run(args, downloads, data_dir / "metadata",
+                                            registered=[s.id for s in registry], max_bytes=args.max_bytes):
+        return 2
+    if not args.from_dir and not args.add_texts and not args.clean_only:
         settings = HttpSettings(timeout=args.timeout, connect_timeout=args.connect_timeout,
                                 max_retries=args.max_retries, backoff=args.backoff,
                                 rate_limit=args.rate_limit, retry_after_max=args.retry_after_max,

@@ -44,6 +44,7 @@ class MetadataError(LondonLLMError, ValueError):
 
 # --- the user's metadata file -------------------------------------------------------------------
 
+_KEPT_COLUMNS = ("title", "author", "date", "licence", "license", "kind")
 _KEY_COLUMNS = ("file", "filename", "file_name", "name", "path", "ebook", "ebook_no", "pg_ebook_no", "id")
 
 
@@ -53,15 +54,22 @@ def _metadata_keys(row: Mapping) -> list[str]:
         value = row.get(col)
         if value not in (None, ""):
             value = str(value).strip()
-            keys.append(Path(value).name if col in ("file", "filename", "file_name", "path", "name") else value)
+            if col in ("file", "filename", "file_name", "path", "name"):
+                value = value.replace("\\", "/")
+                if "/" in value:  # a path inside a folder of your own texts (--add-texts) matches as well
+                    keys.append(value.lstrip("./"))
+                value = Path(value).name
+            keys.append(value)
     return keys
 
 
 def load_metadata(path: Path) -> dict[str, dict]:
     """{file name or ebook number: {"year": int, ...}} from a CSV (header row) or JSON-lines file.
 
-    Each row names a `file` (a download's or the original file's name) and/or an `ebook` number,
-    and gives `year` (or a `date` holding one); other columns (title, author) are kept.
+    Each row names a `file` (a download's or the original file's name, or a path inside a folder of
+    your own texts) and/or an `ebook` number, and gives `year` (or a `date` holding one); other
+    columns (title, author; for your own texts also licence and kind) are kept. A row may leave the
+    year out when it gives one of those (the text's own title page dates it then).
     """
     path = Path(path)
     try:
@@ -92,9 +100,11 @@ def load_metadata(path: Path) -> dict[str, dict]:
         if not keys:
             raise MetadataError(f"--metadata {path}: row {number} names no file or ebook (columns: "
                                 f"{', '.join(_KEY_COLUMNS)})")
-        if year is None:
-            raise MetadataError(f"--metadata {path}: row {number} ({keys[0]}) has no year")
-        entry = {**{k: v for k, v in row.items() if k in ("title", "author", "date")}, "year": year}
+        kept = {k: v for k, v in row.items() if k in _KEPT_COLUMNS and v not in (None, "")}
+        if year is None and not set(kept) - {"date"}:
+            raise MetadataError(f"--metadata {path}: row {number} ({keys[0]}) has no year (nor a title, author, "
+                                "licence or kind)")
+        entry = {**kept, "year": year}
         for key in keys:
             index[key] = entry
     if not index:
@@ -103,10 +113,12 @@ def load_metadata(path: Path) -> dict[str, dict]:
 
 
 def metadata_entry(index: Mapping[str, dict], meta: dict, path_name: str) -> Optional[dict]:
-    """The user's entry for a download: by its file name, its original file's name, or its ebook."""
+    """The user's entry for a download: by its path inside a folder of your own texts, its file name, its
+    original file's name, or its ebook."""
     if not index:
         return None
-    candidates = [path_name, Path(str(meta.get("origin") or "")).name, Path(str(meta.get("url") or "")).name]
+    candidates = [str(meta.get("path") or ""), path_name, Path(str(meta.get("origin") or "")).name,
+                  Path(str(meta.get("url") or "")).name]
     if meta.get("ebook") not in (None, ""):
         candidates.append(str(meta["ebook"]))
     for key in candidates:

@@ -77,6 +77,7 @@ def run(args: argparse.Namespace, defaults: Defaults, log=print) -> int:
     from .eval_results import find_evaluation
     from .export import MARKER, export_checkpoint
     from .hub import publish_folder
+    from .corpus import unlicensed_own_texts
     from .licences import combine
     from .listing import upload_listing
     from .roundtrip import check_roundtrip
@@ -106,6 +107,9 @@ def run(args: argparse.Namespace, defaults: Defaults, log=print) -> int:
                                 evaluation=evaluation, dataset_repo_id=args.dataset_repo_id, log=log)
         tags = list(got.tokenizer.get("conditioning_tags") or [])
         why = combine(got.corpus.licences)[1]
+        warning = unlicensed_own_texts(got.corpus)
+        if warning:
+            log(warning)
         return got
 
     def gate(ck, folder):

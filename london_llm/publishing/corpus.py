@@ -14,6 +14,8 @@ from london_llm.tags import period_tag
 from london_llm.tokenization.documents import iter_documents
 from london_llm.tokenization.errors import TokenizerError
 
+from london_llm.cleaning.own_texts import COLLECTION as OWN_TEXTS  # the `source` of the user's own texts
+
 from .errors import PublishError
 from .licences import Licence, citations_for, classify
 
@@ -33,6 +35,11 @@ class SourceStats:
     @property
     def licences(self) -> list[Licence]:
         return [classify(text) for text in self.licence_texts]
+
+    @property
+    def own(self) -> bool:
+        """The user's own texts (historical_data_collector.py --add-texts), not a registered source."""
+        return self.source == OWN_TEXTS
 
     @property
     def redistributable(self) -> bool:
@@ -99,6 +106,18 @@ def corpus_stats(path: Path) -> CorpusStats:
         raise PublishError(f"{path} holds no documents with text; rebuild it: "
                            "python 02_data_collection/historical_data_collector.py")
     return stats
+
+
+def unlicensed_own_texts(stats: CorpusStats) -> Optional[str]:
+    """The model export's warning when the model learnt from your own texts with no open licence stated
+    (the card's licence is then "other"), or None."""
+    own = [s for s in stats.sources.values() if s.own and not s.redistributable]
+    if not own:
+        return None
+    names = ", ".join(f"{s.source_id} ({s.documents:,} documents)" for s in sorted(own, key=lambda s: s.source_id))
+    return (f"WARNING: the model was trained on your own texts with no open licence stated: {names}; the card's "
+            "licence says so (\"other\"). State it with historical_data_collector.py --add-texts FOLDER "
+            "--texts-licence TEXT and rebuild to change that")
 
 
 def period_label(tag: str) -> str:

@@ -122,7 +122,13 @@ def export_dataset(documents: Path, out_dir: Path, *, stats: CorpusStats, data_d
     left_out = {}
     for sid, s in sorted(stats.sources.items()):
         bad = [text or "no licence recorded" for text in s.licence_texts if not classify(text).redistributable]
-        if bad:
+        if bad and s.own:
+            unlicensed = sum(n for text, n in s.licence_texts.items() if not classify(text).redistributable)
+            left_out[sid] = f"your own texts, {unlicensed:,} of them with no licence that allows redistribution"
+            log(f"Leaving out {sid} ({s.documents:,} documents): {left_out[sid]} ({'; '.join(sorted(set(bad)))}); "
+                "state their licence with historical_data_collector.py --add-texts FOLDER --texts-licence TEXT "
+                "(or a 'licence' column in --metadata FILE), rerun it, then publish again")
+        elif bad:
             left_out[sid] = "; ".join(sorted(set(bad)))
             log(f"Leaving out {sid} ({s.documents:,} documents): its licence does not allow redistribution "
                 f"({left_out[sid]})")

@@ -55,3 +55,36 @@ def test_documents_without_series_still_export_with_null(tmp_path, version):
     export, rows, schema = _export(path, tmp_path)
     assert sum(export.rows.values()) == 6 and schema.names == list(FIELDS)
     assert all(r["series"] is None for r in rows)
+
+
+def test_own_texts_without_a_licence_are_left_out_with_one_message_saying_how(tmp_path):
+    own = [_doc(i, source="own_texts", source_id="own_texts", licence=None if i % 2 else "CC BY 4.0")
+           for i in range(10, 14)]
+    path = tmp_path / "documents.jsonl"
+    write_documents([_doc(i) for i in range(8)] + own, path)
+    said = []
+    export = export_dataset(path, tmp_path / "ds", stats=corpus_stats(path), data_dir=None, fallback_split=(0.2, 1),
+                            repo_id="alice/test-corpus", log=said.append)
+    assert export.left_out == {"own_texts": "your own texts, 2 of them with no licence that allows redistribution"}
+    lines = [m for m in said if "own_texts" in m]
+    assert len(lines) == 1 and "--add-texts FOLDER --texts-licence TEXT" in lines[0]
+    assert sum(export.rows.values()) == 8  # the registered source only
+    licensed = [_doc(i, source="own_texts", source_id="own_texts", licence="CC BY 4.0") for i in range(10, 14)]
+    write_documents([_doc(i) for i in range(8)] + licensed, path)
+    export = export_dataset(path, tmp_path / "ds2", stats=corpus_stats(path), data_dir=None, fallback_split=(0.2, 1),
+                            repo_id="alice/test-corpus", log=lambda _m: None)
+    assert export.left_out == {} and sum(export.rows.values()) == 12
+    assert export.front_matter["license"] == "cc-by-4.0"
+
+
+def test_the_model_export_warns_of_own_texts_without_a_licence(tmp_path):
+    from london_llm.publishing.corpus import unlicensed_own_texts
+
+    path = tmp_path / "documents.jsonl"
+    write_documents([_doc(1), _doc(2, source="own_texts", source_id="my_letters", licence=None)], path)
+    warning = unlicensed_own_texts(corpus_stats(path))
+    assert warning.startswith("WARNING: the model was trained on your own texts")
+    assert "my_letters (1 documents)" in warning
+    assert "--texts-licence TEXT" in warning
+    write_documents([_doc(1), _doc(2, source="own_texts", source_id="my_letters", licence="CC0 1.0")], path)
+    assert unlicensed_own_texts(corpus_stats(path)) is None

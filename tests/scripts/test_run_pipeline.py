@@ -59,3 +59,17 @@ def test_pipeline_runs_end_to_end_then_skips_and_resumes(tmp_path):
                   "--train_args", "--max_steps 18"], tmp_path, elsewhere).stdout
     assert "data: " in again and "exists; skipping" in again
     assert "resume_training.sh --model tiny" in again and "checkpoint-12" in again
+
+
+def test_dry_run_passes_add_texts_to_the_data_stage_even_when_documents_exist(tmp_path):
+    texts = tmp_path / "my texts"
+    texts.mkdir()
+    documents = tmp_path / "data" / "london_historical" / "processed" / "documents.jsonl"
+    documents.parent.mkdir(parents=True)
+    documents.write_text("")
+    out = _run(["--dry_run", "--model", "tiny", "--stages", "data", "--add-texts", str(texts),
+                "--texts-licence", "CC BY 4.0"], tmp_path, tmp_path).stdout
+    data = [line for line in out.splitlines() if "historical_data_collector.py" in line]
+    assert len(data) == 1 and "skipping" not in out, out
+    assert "--add-texts" in data[0] and "my texts" in data[0]
+    assert "--texts-licence" in data[0] and "CC BY 4.0" in data[0]
