@@ -305,6 +305,31 @@ def describe_available(root: Path) -> str:
                                                 for i in infos)
 
 
+SET_ASIDE = "previous_runs"  # where a fresh start or a resume from an earlier step moves a folder's checkpoints
+
+
+def set_aside(root: Path, name: str) -> Optional[Path]:
+    """The newest `root/previous_runs/<when>/<name>` folder: checkpoint `name` of `root` moved aside (not
+    deleted) by a fresh start (./launch_training.sh, --fresh) or by a resume from an earlier step."""
+    match = _NAME.match(Path(name).name)
+    if not match:
+        return None
+    found = sorted((p for p in Path(root).glob(f"{SET_ASIDE}/*/checkpoint-{match.group(1)}") if p.is_dir()),
+                   reverse=True)  # the folders are named by time: the newest first
+    return found[0] if found else None
+
+
+def set_aside_hint(root: Path, name: str) -> str:
+    """' <name> was set aside in ...: resume it with ...' for a name found only under previous_runs/, else ''.
+    The guide's cure for an accidental fresh start (resume checkpoint-N by name) then says where it went."""
+    found = set_aside(root, name)
+    if found is None:
+        return ""
+    return (f" {found.name} is no longer in {root}: a fresh start (./launch_training.sh, --fresh) or a resume "
+            f"from an earlier step set it aside, not deleted, in {found.parent}. Resume it with "
+            f"./resume_training.sh {found} (it continues in that folder).")
+
+
 def resolve(root: Path, name: str, flag: str = "--resume_from_checkpoint",
             otherwise: str = "or --fresh to start over", home: Optional[Path] = None) -> Path:
     """The checkpoint folder `name` means, by the one rule the scripts and launchers share (docs/training.md):
@@ -335,7 +360,9 @@ def resolve(root: Path, name: str, flag: str = "--resume_from_checkpoint",
     where = " or ".join(str(c) for c in candidates)
     what = (f"Pass one of these to {flag}, {otherwise}." if list_checkpoints(root) else
             f"Check the name and --model (each model has its own folder), {otherwise}.")
-    raise CheckpointNotFound(f"Checkpoint not found: {name!r} (looked for {where}). {describe_available(root)}. {what}")
+    aside = set_aside_hint(root, given.name) if len(given.parts) == 1 else ""
+    raise CheckpointNotFound(f"Checkpoint not found: {name!r} (looked for {where}). {describe_available(root)}. "
+                             f"{what}{aside}")
 
 
 def not_a_checkpoint(path: Path) -> bool:

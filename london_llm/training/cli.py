@@ -69,7 +69,9 @@ def build_parser(prog: str, description: str, default_model: str, presets: dict[
 
 
 def _move_aside(output_dir: Path, items: list[Path], label: str) -> Path:
-    dest = output_dir / "previous_runs" / f"{time.strftime('%Y%m%d-%H%M%S')}{label}"
+    from london_llm.training.checkpoint import SET_ASIDE
+
+    dest = output_dir / SET_ASIDE / f"{time.strftime('%Y%m%d-%H%M%S')}{label}"
     dest.mkdir(parents=True, exist_ok=True)
     for p in items:
         shutil.move(str(p), dest / p.name)

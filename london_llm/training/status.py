@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from london_llm.training.checkpoint import CheckpointInfo, checkpoint_name
+from london_llm.training.checkpoint import CheckpointInfo, checkpoint_name, set_aside_hint
 from london_llm.training.metrics import MetricsLog, MonitorError
 from london_llm.training.runlock import LOCK_NAME
 
@@ -228,10 +228,11 @@ def locate_checkpoint(given: str, dirs: dict[str, Path], model: Optional[str] = 
                 f"--model NAME or the full path, e.g. {hits[0][1]}")
         found = [f"{m}: {', '.join(sorted((p.name for p in Path(d).glob('checkpoint-*') if p.is_dir()), key=lambda n: int(n.split('-')[1])))}"
                  for m, d in dirs.items() if any(p.is_dir() for p in Path(d).glob("checkpoint-*"))]
+        aside = "".join(set_aside_hint(Path(d), bare) for d in dirs.values())
         raise MonitorError(f"checkpoint not found: {given!r} is in none of "
                            f"{', '.join(str(d) for d in dirs.values())}. "
-                           + ("Available: " + "; ".join(found) if found else "No checkpoints exist yet: "
-                              "start training with ./launch_training.sh"))
+                           + ("Available: " + "; ".join(found) + "." if found else ("No checkpoints exist there." if aside else
+                              "No checkpoints exist yet: start training with ./launch_training.sh")) + aside)
     given_path = Path(given).expanduser()
     if given_path.suffix == ".pt" and checkpoint_name(given_path.name):
         given_path = given_path.with_suffix("")
