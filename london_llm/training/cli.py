@@ -363,6 +363,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
             raise _OtherRankFailed()
         return shared[1]
 
+    job = None  # set once the run is resolved (what an out-of-memory failure reports)
     try:
         def prepare_run():
             log_run_header(logger, prog=prog, argv=sys.argv[1:] if argv is None else argv, model=model_name,
@@ -478,6 +479,14 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
             dist_utils.record_error_for_torchrun(str(exc))
         return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001
+        from london_llm.training.memory import is_out_of_memory
+
+        if job is not None and is_out_of_memory(exc):
+            # any rank may be the one that ran out, so each that did says so (the guide: reduce the batch)
+            message = _out_of_memory(job, args, argv, prog, output_dir, default_output)
+            logger.error(message)
+            dist_utils.record_error_for_torchrun(message)
+            return EXIT_USAGE
         if not ctx.is_main and _peer_gone(exc):
             return EXIT_USAGE  # rank 0 ended (and said why); its process group went with it
         raise
@@ -485,6 +494,17 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
         lock.release()
         dist_utils.shutdown(ctx)
         stop.uninstall()
+
+
+def _out_of_memory(job, args, argv, prog: str, output_dir: Path, default_output: Path) -> str:
+    from london_llm.training import checkpoint as ckpt
+    from london_llm.training.memory import out_of_memory_message
+
+    cfg = job.config
+    last = ckpt.newest_good(output_dir, log=lambda _m: None)
+    go_on = resume_advice(args, argv, prog, output_dir, last, default_output) if last is not None else None
+    return out_of_memory_message(str(job.ctx.device), cfg.batch_size, cfg.gradient_accumulation_steps,
+                                 cfg.max_length, last, go_on)
 
 
 def _peer_gone(exc: BaseException) -> bool:

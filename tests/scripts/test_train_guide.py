@@ -157,3 +157,31 @@ def test_without_the_environment_the_guides_command_names_it(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "ModuleNotFoundError" not in result.stderr, result.stderr
     assert "environment" in lines[0] and "./launch_training.sh" in lines[0] and "activate" in lines[0], lines[0]
+
+
+def test_out_of_memory_ends_in_one_line_naming_the_smaller_batch(inputs, tmp_path, capsys, monkeypatch):
+    """The guide's "Out of memory" (CUDA out of memory → reduce the batch size): a run that runs out of
+    device memory mid-way ends with exit 2 and one line naming the flags that fit the same step and the
+    command that goes on from its last checkpoint, not torch's traceback. The device's failure is stood in
+    for by torch's own OutOfMemoryError from the third optimizer step on (no GPU here)."""
+    import torch
+
+    import london_llm.training.loop as loop
+
+    real, calls = loop.optimizer_step, []
+
+    def step_then_run_out(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 6:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "optimizer_step", step_then_run_out)
+    out_dir = tmp_path / "run"
+    result = train_in_process(capsys, *tiny_flags(inputs, 10), "--output_dir", out_dir)
+    assert result.returncode == 2, result.stdout
+    errors = [line for line in result.stdout.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and "Traceback" not in result.stdout, result.stdout
+    assert "out of memory on cpu with --batch_size 2 sequences of --max_length 64" in errors[0], errors[0]
+    assert errors[0].endswith(f"Go on from {out_dir / 'checkpoint-5'} with them: rerun the same command (it resumes "
+                              "the newest checkpoint), adding --batch_size 1 --gradient_accumulation_steps 2"), errors[0]
