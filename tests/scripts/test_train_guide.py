@@ -185,3 +185,15 @@ def test_out_of_memory_ends_in_one_line_naming_the_smaller_batch(inputs, tmp_pat
     assert "out of memory on cpu with --batch_size 2 sequences of --max_length 64" in errors[0], errors[0]
     assert errors[0].endswith(f"Go on from {out_dir / 'checkpoint-5'} with them: rerun the same command (it resumes "
                               "the newest checkpoint), adding --batch_size 1 --gradient_accumulation_steps 2"), errors[0]
+
+
+def test_the_evaluation_line_has_the_guides_names(guide_runs):
+    """The guide's "Evaluation Results": {'eval_loss': ..., 'eval_runtime': ..., 'eval_samples_per_second': ...,
+    'eval_steps_per_second': ..., 'epoch': ...}; ours also says the perplexity and the training loss."""
+    line = re.search(r"\{'eval_loss': [\d.]+, 'eval_ppl': [\d.]+, 'train_loss': [\d.]+, 'eval_runtime': ([\d.]+), "
+                     r"'eval_samples_per_second': ([\d.]+), 'eval_steps_per_second': ([\d.]+), 'epoch': [\d.]+\}",
+                     guide_runs["first"])
+    assert line, guide_runs["first"]
+    runtime, samples_s, steps_s = map(float, line.groups())
+    # --eval_iters 1 batch of --batch_size 2 sequences, in one process
+    assert runtime > 0 and abs(samples_s * runtime - 2) < 0.05 and abs(steps_s * runtime - 1) < 0.05, line.group(0)
