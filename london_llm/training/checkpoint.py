@@ -305,6 +305,19 @@ def describe_available(root: Path) -> str:
                                                 for i in infos)
 
 
+def other_models_hint(dirs: dict[str, Path]) -> str:
+    """' The tiny model has checkpoints (newest: checkpoint-40): pass --model tiny.' for the models of
+    `dirs` (model -> its checkpoint folder) that have a complete checkpoint, else ''. For a command that
+    looked in its default model's folder and found none (./run.sh on a CPU trains tiny)."""
+    found = {m: newest_good(d, log=lambda _m: None) for m, d in dirs.items() if Path(d).is_dir()}
+    found = {m: p for m, p in found.items() if p is not None}
+    if not found:
+        return ""
+    which = "; ".join(f"the {m} model has checkpoints (newest: {Path(p).name}): pass --model {m}"
+                      for m, p in found.items())
+    return f" {which[0].upper()}{which[1:]}."
+
+
 SET_ASIDE = "previous_runs"  # where a fresh start or a resume from an earlier step moves a folder's checkpoints
 
 
