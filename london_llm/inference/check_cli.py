@@ -54,6 +54,10 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     root = Path(args.checkpoints_dir or paths.checkpoint_dir(args.model))
     if args.list_checkpoints:
         print(check.checkpoint_table(root, args.model))
+        if not check.ckpt.list_checkpoints(root, deep=False):  # the guide's "check available checkpoints"
+            hint = other_models_hint(args, paths_fn).strip()
+            if hint:
+                print(hint)
         return 0
     try:
         try:

@@ -104,3 +104,16 @@ def test_no_checkpoint_for_the_default_model_names_the_model_that_has_some(home,
     # a folder given by --output_dir (the check's alias of --checkpoints_dir) is the one meant: no hint
     code, out = check(capsys, "--output_dir", home / "empty", "--eval_batches", "0")
     assert code == 2 and "no complete checkpoint" in out and "pass --model tiny" not in out, out
+
+
+def test_an_empty_listing_names_the_model_that_has_checkpoints(home, capsys):
+    """The guide's Support section: `python test_checkpoint.py --list-checkpoints` (the regular model's)."""
+    import config
+    from run_records import make_checkpoint
+
+    make_checkpoint(config.paths(home).checkpoint_dir("tiny"), 40, 6.9)
+    code, out = check(capsys, "--model", "regular", "--list-checkpoints")
+    assert code == 0 and "(no checkpoints)" in out, out
+    assert out.strip().endswith("The tiny model has checkpoints (newest: checkpoint-40): pass --model tiny."), out
+    code, out = check(capsys, "--model", "tiny", "--list-checkpoints")
+    assert code == 0 and "checkpoint-40" in out and "pass --model" not in out, out
