@@ -177,10 +177,10 @@ def estimate_loss(model, tokens, job: TrainJob, desc: Optional[str] = None,
     model.train(was_training)
     if ctx.enabled:
         torch.distributed.all_reduce(total)
-    loss_sum, n_batches, n_samples = total.tolist()  # the one host read
     if counts is not None:
+        n_batches, n_samples = total[1:].tolist()
         counts.update(batches=round(n_batches / ctx.world_size), samples=round(n_samples))
-    return loss_sum / n_batches if n_batches > 0 else float("nan")
+    return float(total[0] / total[1]) if total[1] > 0 else float("nan")
 
 
 def train(job: TrainJob) -> TrainResult:
