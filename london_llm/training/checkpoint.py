@@ -309,8 +309,10 @@ def other_models_hint(dirs: dict[str, Path]) -> str:
     """' The tiny model has checkpoints (newest: checkpoint-40): pass --model tiny.' for the models of
     `dirs` (model -> its checkpoint folder) that have a complete checkpoint, else ''. For a command that
     looked in its default model's folder and found none (./run.sh on a CPU trains tiny)."""
-    found = {m: newest_good(d, log=lambda _m: None) for m, d in dirs.items() if Path(d).is_dir()}
-    found = {m: p for m, p in found.items() if p is not None}
+    # sizes and listing only (deep=False): hashing a 4 GB checkpoint for a hint would stall the error
+    complete = {m: [i.path for i in list_checkpoints(d, deep=False) if i.problem is None]
+                for m, d in dirs.items() if Path(d).is_dir()}
+    found = {m: paths[-1] for m, paths in complete.items() if paths}
     if not found:
         return ""
     which = "; ".join(f"the {m} model has checkpoints (newest: {Path(p).name}): pass --model {m}"
