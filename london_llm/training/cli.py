@@ -194,6 +194,19 @@ def resume_advice(args, argv: Optional[list[str]], prog: str, output_dir: Path, 
     return " ".join([script, *map(shlex.quote, kept), *target])
 
 
+def default_data_dir(output_dir: Path, output_given: bool, preset_data_dir: Path) -> Path:
+    """The token files a run uses without --data_dir: its output folder's; the preset's for the preset's
+    folder. A folder a fresh start set aside (<folder>/previous_runs/<time>/, resumed as
+    ./resume_training.sh says) holds no token files of its own: it uses its folder's, not a rebuild."""
+    from london_llm.training.checkpoint import SET_ASIDE
+
+    if not output_given:
+        return preset_data_dir
+    if output_dir.parent.name == SET_ASIDE and (output_dir.parent.parent / "pretokenized_data").is_dir():
+        return output_dir.parent.parent / "pretokenized_data"
+    return output_dir / "pretokenized_data"
+
+
 def missing_tokenizer(tokenizer_dir: Path, model_name: str) -> Optional[str]:
     """The one line for a tokenizer that was never trained (./run.sh trains only the tiny model's)."""
     if (Path(tokenizer_dir) / "tokenizer.json").is_file():
@@ -285,8 +298,8 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     output_dir = Path(args.output_dir or default_output).resolve()
     tokenizer_dir = Path(args.tokenizer_dir or default_tokenizer_dir(paths.tokenizer_dir, model_name)).resolve()
     documents_file = Path(args.documents_file or paths.documents_file).resolve()
-    data_dir = Path(args.data_dir or (output_dir / "pretokenized_data" if args.output_dir
-                                      else paths.pretokenized_dir(model_name))).resolve()
+    data_dir = Path(args.data_dir or default_data_dir(output_dir, args.output_dir is not None,
+                                                      paths.pretokenized_dir(model_name))).resolve()
     log_file = Path(args.log_file or paths.training_log)
     home = Path(paths.home)
     # what a glance at the disk can refuse is refused before torch and transformers load (seconds)

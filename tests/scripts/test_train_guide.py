@@ -197,3 +197,19 @@ def test_the_evaluation_line_has_the_guides_names(guide_runs):
     runtime, samples_s, steps_s = map(float, line.groups())
     # --eval_iters 1 batch of --batch_size 2 sequences, in one process
     assert runtime > 0 and abs(samples_s * runtime - 2) < 0.05 and abs(steps_s * runtime - 1) < 0.05, line.group(0)
+
+
+def test_a_set_aside_run_resumed_where_the_error_says_reuses_its_folders_token_files(inputs, tmp_path, capsys):
+    """After ./launch_training.sh by mistake (the guide's "high loss instead of resuming"), the old checkpoint
+    is resumed in previous_runs/<time>/ as the not-found error says: the token files of the folder it came
+    from are reused, not rebuilt inside previous_runs/ (minutes for the whole corpus). In this process."""
+    flags = [w for w in tiny_flags(inputs, 5) if w not in ("--data_dir", str(inputs["data"]))]
+    out = tmp_path / "run"
+    ok(train_in_process(capsys, *flags, "--output_dir", out))
+    ok(train_in_process(capsys, *flags, "--output_dir", out, "--fresh"))
+    aside = next(out.glob("previous_runs/*/checkpoint-5"))
+    again = ok(train_in_process(capsys, *flags, "--max_steps", "6", "--resume_from_checkpoint", aside,
+                                "--output_dir", aside.parent))
+    assert f"Using pre-tokenized data in {out / 'pretokenized_data'}" in again, again
+    assert "Pre-tokenized data not found" not in again and not (aside.parent / "pretokenized_data").exists()
+    assert (aside.parent / "checkpoint-6").is_dir()
