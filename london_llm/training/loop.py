@@ -160,7 +160,8 @@ def estimate_loss(model, tokens, job: TrainJob, desc: Optional[str] = None,
 
     With `desc`, rank 0 shows a bar of the batches (with ETA); it counts on the host only, so the
     sums stay on the device until the one read at the end. `counts`, when given, receives the
-    batches each process ran and the sequences of all ranks ("batches", "samples")."""
+    batches each process ran and the sequences of all ranks ("batches", "samples"; one more read,
+    once per evaluation, for the log line's speeds)."""
     cfg, ctx = job.config, job.ctx
     total = torch.zeros(3, device=ctx.device)  # loss sum, batches, sequences
     was_training = model.training
