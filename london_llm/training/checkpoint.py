@@ -334,6 +334,17 @@ def set_aside(root: Path, name: str) -> Optional[Path]:
     return found[0] if found else None
 
 
+def set_aside_folders(root: Path) -> list[tuple[Path, list[str]]]:
+    """(folder, its checkpoint names oldest first) for each `root/previous_runs/<when>/` holding any, newest first."""
+    out = []
+    for folder in sorted((p for p in Path(root).glob(f"{SET_ASIDE}/*") if p.is_dir()), reverse=True):
+        names = sorted((p.name for p in folder.glob("checkpoint-*") if p.is_dir() and _NAME.match(p.name)),
+                       key=lambda n: int(_NAME.match(n).group(1)))
+        if names:
+            out.append((folder, names))
+    return out
+
+
 def set_aside_hint(root: Path, name: str) -> str:
     """' <name> was set aside in ...: resume it with ...' for a name found only under previous_runs/, else ''.
     The guide's cure for an accidental fresh start (resume checkpoint-N by name) then says where it went."""

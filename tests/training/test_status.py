@@ -145,3 +145,16 @@ def test_locate_a_missing_name_never_set_aside_has_no_such_note(model_dirs):
     with pytest.raises(metrics.MonitorError) as caught:
         status.locate_checkpoint("checkpoint-42", model_dirs)
     assert "set it aside" not in str(caught.value)
+
+
+def test_the_listing_shows_what_a_fresh_start_set_aside(model_dirs):
+    """After ./launch_training.sh by mistake the listing (./resume_training.sh, --list-checkpoints) must not
+    look as if the old run were gone: the set-aside folder is named with the command that resumes it."""
+    old = model_dirs["slm"] / "previous_runs" / "20261201-101010" / "checkpoint-10"
+    newest = model_dirs["slm"] / "previous_runs" / "20261202-101010"
+    for folder in (old, newest / "checkpoint-7000", newest / "checkpoint-7465"):
+        folder.mkdir(parents=True)
+    table = status.format_checkpoint_table({"slm": [], "tiny": []}, model_dirs)
+    assert (f"  (no checkpoints)\n  set aside (not deleted) in {newest}: checkpoint-7000 .. checkpoint-7465; "
+            f"1 older folder(s) there too; resume one with ./resume_training.sh {newest / 'checkpoint-7465'}") in table
+    assert table.count("set aside") == 1, table  # tiny has none
