@@ -87,7 +87,10 @@ def archive_previous(output_dir: Path, log: Callable[[str], None]) -> Optional[P
     if not olds and not metrics.exists():
         return None
     dest = _move_aside(output_dir, olds + ([metrics] if metrics.exists() else []), "")
-    log(f"--fresh: moved {len(olds)} earlier checkpoint(s) and the metrics log to {dest}")
+    newest = max(olds, key=ckpt.step_of, default=None)
+    undo = (f" (started by mistake? stop this run and resume the old one there: ./resume_training.sh "
+            f"{dest / newest.name})" if newest is not None else "")
+    log(f"--fresh: moved {len(olds)} earlier checkpoint(s) and the metrics log to {dest}{undo}")
     return dest
 
 

@@ -206,8 +206,9 @@ def test_a_set_aside_run_resumed_where_the_error_says_reuses_its_folders_token_f
     flags = [w for w in tiny_flags(inputs, 5) if w not in ("--data_dir", str(inputs["data"]))]
     out = tmp_path / "run"
     ok(train_in_process(capsys, *flags, "--output_dir", out))
-    ok(train_in_process(capsys, *flags, "--output_dir", out, "--fresh"))
+    fresh = ok(train_in_process(capsys, *flags, "--output_dir", out, "--fresh"))
     aside = next(out.glob("previous_runs/*/checkpoint-5"))
+    assert f"started by mistake? stop this run and resume the old one there: ./resume_training.sh {aside})" in fresh
     again = ok(train_in_process(capsys, *flags, "--max_steps", "6", "--resume_from_checkpoint", aside,
                                 "--output_dir", aside.parent))
     assert f"Using pre-tokenized data in {out / 'pretokenized_data'}" in again, again
