@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from london_llm.inference.flags import (HelpFormatter, add_checkpoints_dir_flag, add_device_flag, add_home_flag,
-                                        add_model_flag, add_sampler_flags, add_tag_flags)
+                                        add_model_flag, add_sampler_flags, add_tag_flags, other_models_hint)
 
 
 def build_parser(prog: str, description: str, default_model: str, presets) -> argparse.ArgumentParser:
@@ -54,9 +54,19 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     root = Path(args.checkpoints_dir or paths.checkpoint_dir(args.model))
     if args.list_checkpoints:
         print(check.checkpoint_table(root, args.model))
+        if not check.ckpt.list_checkpoints(root, deep=False):  # the guide's "check available checkpoints"
+            hint = other_models_hint(args, paths_fn).strip()
+            if hint:
+                print(hint)
         return 0
     try:
-        path = check.pick_checkpoint(root, args.checkpoint_path)
+        try:
+            path = check.pick_checkpoint(root, args.checkpoint_path)
+        except check.ckpt.CheckpointNotFound as exc:
+            hint = "" if args.checkpoint_path else other_models_hint(args, paths_fn)
+            if not hint:
+                raise
+            raise check.ckpt.CheckpointNotFound(f"{str(exc).rstrip('.')}.{hint}") from None
         print(check.describe_state(path))
         loaded = load_model(path, device=args.device)
         engine = Engine(loaded)

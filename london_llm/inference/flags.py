@@ -77,6 +77,18 @@ def add_sampling_flags(p: argparse.ArgumentParser) -> None:
 def add_model_flag(p: argparse.ArgumentParser, default_model: str, presets) -> None:
     p.add_argument("--model", choices=list(presets), default=default_model,
                    help="whose checkpoint folder checkpoint-N names are looked up in (config.py's paths)")
+    p.set_defaults(model_choices=tuple(presets))  # where to look when --model's folder holds none
+
+
+def other_models_hint(args, paths_fn: Callable) -> str:
+    """For a command that found no checkpoint in its --model's folder (not a --checkpoints_dir it was
+    given): which other models have some, and the --model that picks them (training.checkpoint)."""
+    from london_llm.training.checkpoint import other_models_hint as hint
+
+    if getattr(args, "checkpoints_dir", None):
+        return ""
+    paths = paths_fn(args.home)
+    return hint({m: Path(paths.checkpoint_dir(m)) for m in getattr(args, "model_choices", ()) if m != args.model})
 
 
 def add_checkpoints_dir_flag(p: argparse.ArgumentParser, *aliases: str) -> None:
@@ -143,7 +155,15 @@ def startup(args, paths_fn: Callable, specs: Sequence = ()) -> Startup:
         Path(paths_fn(args.home).checkpoint_dir(args.model))
     given = tuple(specs) or checkpoint_specs(getattr(args, "checkpoint", None))
     if not given:
-        given = (newest_checkpoint(root, log=lambda m: print(f"WARNING: {m}", file=sys.stderr)),)
+        from london_llm.inference.errors import InferenceError
+
+        try:
+            given = (newest_checkpoint(root, log=lambda m: print(f"WARNING: {m}", file=sys.stderr)),)
+        except InferenceError as exc:
+            hint = other_models_hint(args, paths_fn)
+            if not hint:
+                raise
+            raise InferenceError(f"{str(exc).rstrip('.')}.{hint}") from None
     paths = tuple(resolve_model_path(spec, root) for spec in given)
     device = choose_device(getattr(args, "device", "auto"))
     dtype = choose_dtype(device, getattr(args, "dtype", "auto"))

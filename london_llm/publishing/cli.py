@@ -84,7 +84,16 @@ def run(args: argparse.Namespace, defaults: Defaults, log=print) -> int:
     from .selection import choose_checkpoint
 
     root = args.checkpoints_dir or defaults.checkpoint_dirs[args.model]
-    checkpoint = choose_checkpoint(root, args.checkpoint, log=log)
+    try:
+        checkpoint = choose_checkpoint(root, args.checkpoint, log=log)
+    except PublishError as exc:  # none in the --model's folder: say which model has some (./run.sh trains tiny)
+        from london_llm.training.checkpoint import other_models_hint
+
+        others = {m: d for m, d in defaults.checkpoint_dirs.items() if m != args.model}
+        hint = "" if args.checkpoints_dir or args.checkpoint else other_models_hint(others)
+        if not hint:
+            raise
+        raise PublishError(f"{str(exc).rstrip('.')}.{hint}") from None
     from london_llm.hashing import sha256_file
     from london_llm.training import checkpoint as ckpt
 

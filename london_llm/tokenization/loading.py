@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import tokenizers
 
 from london_llm.jsonl import read_versioned_json
+from london_llm.settings import model_tokenizer_dir
 from london_llm.tags import END_OF_TEXT, PAD
 from london_llm.tokenization.errors import TokenizerError
 from london_llm.tokenization.format import FOLDER_FILES, FORMAT_VERSION, INFO_FILE, RETRAIN_CMD, tokenizer_sha256
@@ -21,7 +22,9 @@ def tokenizer_info(folder: Path) -> dict:
     """The parsed london_tokenizer.json (conditioning_tags, vocab_size, special_token_ids, training_data...)."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise TokenizerError(f"no tokenizer folder at {folder}; {RETRAIN} (or pass the folder)")
+        tiny = model_tokenizer_dir(folder, "tiny")  # ./run.sh on a CPU trains only the tiny model's
+        also = (f"; the tiny model's tokenizer is at {tiny}: pass --tokenizer_dir {tiny}" if tiny.is_dir() else "")
+        raise TokenizerError(f"no tokenizer folder at {folder}; {RETRAIN} (or pass the folder){also}")
     info_file, info = read_versioned_json(
         folder, INFO_FILE, version=FORMAT_VERSION, error=TokenizerError, advice=RETRAIN,
         missing=f"{folder} is not a London tokenizer folder ({INFO_FILE} missing); {RETRAIN}")

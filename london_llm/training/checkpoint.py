@@ -305,6 +305,57 @@ def describe_available(root: Path) -> str:
                                                 for i in infos)
 
 
+def other_models_hint(dirs: dict[str, Path]) -> str:
+    """' The tiny model has checkpoints (newest: checkpoint-40): pass --model tiny.' for the models of
+    `dirs` (model -> its checkpoint folder) that have a complete checkpoint, else ''. For a command that
+    looked in its default model's folder and found none (./run.sh on a CPU trains tiny)."""
+    # sizes and listing only (deep=False): hashing a 4 GB checkpoint for a hint would stall the error
+    complete = {m: [i.path for i in list_checkpoints(d, deep=False) if i.problem is None]
+                for m, d in dirs.items() if Path(d).is_dir()}
+    found = {m: paths[-1] for m, paths in complete.items() if paths}
+    if not found:
+        return ""
+    which = "; ".join(f"the {m} model has checkpoints (newest: {Path(p).name}): pass --model {m}"
+                      for m, p in found.items())
+    return f" {which[0].upper()}{which[1:]}."
+
+
+SET_ASIDE = "previous_runs"  # where a fresh start or a resume from an earlier step moves a folder's checkpoints
+
+
+def set_aside(root: Path, name: str) -> Optional[Path]:
+    """The newest `root/previous_runs/<when>/<name>` folder: checkpoint `name` of `root` moved aside (not
+    deleted) by a fresh start (./launch_training.sh, --fresh) or by a resume from an earlier step."""
+    match = _NAME.match(Path(name).name)
+    if not match:
+        return None
+    found = sorted((p for p in Path(root).glob(f"{SET_ASIDE}/*/checkpoint-{match.group(1)}") if p.is_dir()),
+                   reverse=True)  # the folders are named by time: the newest first
+    return found[0] if found else None
+
+
+def set_aside_folders(root: Path) -> list[tuple[Path, list[str]]]:
+    """(folder, its checkpoint names oldest first) for each `root/previous_runs/<when>/` holding any, newest first."""
+    out = []
+    for folder in sorted((p for p in Path(root).glob(f"{SET_ASIDE}/*") if p.is_dir()), reverse=True):
+        names = sorted((p.name for p in folder.glob("checkpoint-*") if p.is_dir() and _NAME.match(p.name)),
+                       key=lambda n: int(_NAME.match(n).group(1)))
+        if names:
+            out.append((folder, names))
+    return out
+
+
+def set_aside_hint(root: Path, name: str) -> str:
+    """' <name> was set aside in ...: resume it with ...' for a name found only under previous_runs/, else ''.
+    The guide's cure for an accidental fresh start (resume checkpoint-N by name) then says where it went."""
+    found = set_aside(root, name)
+    if found is None:
+        return ""
+    return (f" {found.name} is no longer in {root}: a fresh start (./launch_training.sh, --fresh) or a resume "
+            f"from an earlier step set it aside, not deleted, in {found.parent}. Resume it with "
+            f"./resume_training.sh {found} (it continues in that folder).")
+
+
 def resolve(root: Path, name: str, flag: str = "--resume_from_checkpoint",
             otherwise: str = "or --fresh to start over", home: Optional[Path] = None) -> Path:
     """The checkpoint folder `name` means, by the one rule the scripts and launchers share (docs/training.md):
@@ -335,7 +386,9 @@ def resolve(root: Path, name: str, flag: str = "--resume_from_checkpoint",
     where = " or ".join(str(c) for c in candidates)
     what = (f"Pass one of these to {flag}, {otherwise}." if list_checkpoints(root) else
             f"Check the name and --model (each model has its own folder), {otherwise}.")
-    raise CheckpointNotFound(f"Checkpoint not found: {name!r} (looked for {where}). {describe_available(root)}. {what}")
+    aside = set_aside_hint(root, given.name) if len(given.parts) == 1 else ""
+    raise CheckpointNotFound(f"Checkpoint not found: {name!r} (looked for {where}). {describe_available(root)}. "
+                             f"{what}{aside}")
 
 
 def not_a_checkpoint(path: Path) -> bool:

@@ -69,7 +69,9 @@ def build_parser(prog: str, description: str, default_model: str, presets: dict[
 
 
 def _move_aside(output_dir: Path, items: list[Path], label: str) -> Path:
-    dest = output_dir / "previous_runs" / f"{time.strftime('%Y%m%d-%H%M%S')}{label}"
+    from london_llm.training.checkpoint import SET_ASIDE
+
+    dest = output_dir / SET_ASIDE / f"{time.strftime('%Y%m%d-%H%M%S')}{label}"
     dest.mkdir(parents=True, exist_ok=True)
     for p in items:
         shutil.move(str(p), dest / p.name)
@@ -85,7 +87,10 @@ def archive_previous(output_dir: Path, log: Callable[[str], None]) -> Optional[P
     if not olds and not metrics.exists():
         return None
     dest = _move_aside(output_dir, olds + ([metrics] if metrics.exists() else []), "")
-    log(f"--fresh: moved {len(olds)} earlier checkpoint(s) and the metrics log to {dest}")
+    newest = max(olds, key=ckpt.step_of, default=None)
+    undo = (f" (started by mistake? stop this run and resume the old one there: ./resume_training.sh "
+            f"{dest / newest.name})" if newest is not None else "")
+    log(f"--fresh: moved {len(olds)} earlier checkpoint(s) and the metrics log to {dest}{undo}")
     return dest
 
 
@@ -192,6 +197,19 @@ def resume_advice(args, argv: Optional[list[str]], prog: str, output_dir: Path, 
     return " ".join([script, *map(shlex.quote, kept), *target])
 
 
+def default_data_dir(output_dir: Path, output_given: bool, preset_data_dir: Path) -> Path:
+    """The token files a run uses without --data_dir: its output folder's; the preset's for the preset's
+    folder. A folder a fresh start set aside (<folder>/previous_runs/<time>/, resumed as
+    ./resume_training.sh says) holds no token files of its own: it uses its folder's, not a rebuild."""
+    from london_llm.training.checkpoint import SET_ASIDE
+
+    if not output_given:
+        return preset_data_dir
+    if output_dir.parent.name == SET_ASIDE and (output_dir.parent.parent / "pretokenized_data").is_dir():
+        return output_dir.parent.parent / "pretokenized_data"
+    return output_dir / "pretokenized_data"
+
+
 def missing_tokenizer(tokenizer_dir: Path, model_name: str) -> Optional[str]:
     """The one line for a tokenizer that was never trained (./run.sh trains only the tiny model's)."""
     if (Path(tokenizer_dir) / "tokenizer.json").is_file():
@@ -283,8 +301,8 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     output_dir = Path(args.output_dir or default_output).resolve()
     tokenizer_dir = Path(args.tokenizer_dir or default_tokenizer_dir(paths.tokenizer_dir, model_name)).resolve()
     documents_file = Path(args.documents_file or paths.documents_file).resolve()
-    data_dir = Path(args.data_dir or (output_dir / "pretokenized_data" if args.output_dir
-                                      else paths.pretokenized_dir(model_name))).resolve()
+    data_dir = Path(args.data_dir or default_data_dir(output_dir, args.output_dir is not None,
+                                                      paths.pretokenized_dir(model_name))).resolve()
     log_file = Path(args.log_file or paths.training_log)
     home = Path(paths.home)
     # what a glance at the disk can refuse is refused before torch and transformers load (seconds)
@@ -361,6 +379,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
             raise _OtherRankFailed()
         return shared[1]
 
+    job = None  # set once the run is resolved (what an out-of-memory failure reports)
     try:
         def prepare_run():
             log_run_header(logger, prog=prog, argv=sys.argv[1:] if argv is None else argv, model=model_name,
@@ -476,6 +495,14 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
             dist_utils.record_error_for_torchrun(str(exc))
         return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001
+        from london_llm.training.memory import is_out_of_memory
+
+        if job is not None and is_out_of_memory(exc):
+            # any rank may be the one that ran out, so each that did says so (the guide: reduce the batch)
+            message = _out_of_memory(job, args, argv, prog, output_dir, default_output)
+            logger.error(message)
+            dist_utils.record_error_for_torchrun(message)
+            return EXIT_USAGE
         if not ctx.is_main and _peer_gone(exc):
             return EXIT_USAGE  # rank 0 ended (and said why); its process group went with it
         raise
@@ -483,6 +510,17 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
         lock.release()
         dist_utils.shutdown(ctx)
         stop.uninstall()
+
+
+def _out_of_memory(job, args, argv, prog: str, output_dir: Path, default_output: Path) -> str:
+    from london_llm.training import checkpoint as ckpt
+    from london_llm.training.memory import out_of_memory_message
+
+    cfg = job.config
+    last = ckpt.newest_good(output_dir, log=lambda _m: None)
+    go_on = resume_advice(args, argv, prog, output_dir, last, default_output) if last is not None else None
+    return out_of_memory_message(str(job.ctx.device), cfg.batch_size, cfg.gradient_accumulation_steps,
+                                 cfg.max_length, last, go_on)
 
 
 def _peer_gone(exc: BaseException) -> bool:

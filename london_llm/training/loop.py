@@ -154,13 +154,16 @@ def optimizer_step(model, raw_model, optimizer, scaler, next_batch, precision: P
 
 
 @torch.no_grad()
-def estimate_loss(model, tokens, job: TrainJob, desc: Optional[str] = None) -> float:
+def estimate_loss(model, tokens, job: TrainJob, desc: Optional[str] = None,
+                  counts: Optional[dict] = None) -> float:
     """Mean loss over `eval_iters` fixed batches of `tokens`, averaged across ranks.
 
     With `desc`, rank 0 shows a bar of the batches (with ETA); it counts on the host only, so the
-    sums stay on the device until the one read at the end."""
+    sums stay on the device until the one read at the end. `counts`, when given, receives the
+    batches each process ran and the sequences of all ranks ("batches", "samples"; one more read,
+    once per evaluation, for the log line's speeds)."""
     cfg, ctx = job.config, job.ctx
-    total = torch.zeros(2, device=ctx.device)
+    total = torch.zeros(3, device=ctx.device)  # loss sum, batches, sequences
     was_training = model.training
     model.eval()
     batches = validation_batches(tokens, cfg.max_length, cfg.batch_size, cfg.eval_iters, ctx.rank, ctx.world_size)
@@ -170,10 +173,14 @@ def estimate_loss(model, tokens, job: TrainJob, desc: Optional[str] = None) -> f
             with job.precision.autocast():
                 total[0] += _loss(model, x, y)
             total[1] += 1
+            total[2] += x.shape[0]
             bar.update(1)
     model.train(was_training)
     if ctx.enabled:
         torch.distributed.all_reduce(total)
+    if counts is not None:
+        n_batches, n_samples = total[1:].tolist()
+        counts.update(batches=round(n_batches / ctx.world_size), samples=round(n_samples))
     return float(total[0] / total[1]) if total[1] > 0 else float("nan")
 
 
@@ -321,14 +328,17 @@ def train(job: TrainJob) -> TrainResult:
             # `stopping`, so all skip it alike
             if (step % cfg.eval_steps == 0 or is_last) and not stopping:
                 t0 = time.perf_counter()
-                val = estimate_loss(model, val_tokens, job, desc=f"evaluating step {step}: val")
+                counts: dict = {}
+                val = estimate_loss(model, val_tokens, job, desc=f"evaluating step {step}: val", counts=counts)
+                val_s = time.perf_counter() - t0
                 progress.last_val, progress.last_val_step = val, step
                 train_est = estimate_loss(model, train_tokens, job, desc=f"evaluating step {step}: train")
                 if progress.last_val < progress.best_val:
                     progress.best_val, progress.best_val_step = progress.last_val, step
                 report.evaluation(step, {"eval/val_loss": progress.last_val,
                                          "eval/val_ppl": math.exp(min(progress.last_val, 50)),
-                                         "eval/train_loss": train_est, "eval/iter": step}, batches.epoch_progress)
+                                         "eval/train_loss": train_est, "eval/iter": step}, batches.epoch_progress,
+                                  runtime_s=val_s, **counts)
                 excluded += time.perf_counter() - t0
             if step % cfg.save_steps == 0 or is_last or stopping:
                 t0 = time.perf_counter()

@@ -192,13 +192,21 @@ class Reporter:
             "try the pipeline on a CPU train the few-minute model instead: --model tiny (e.g. "
             "./launch_training.sh --model tiny).")
 
-    def evaluation(self, step: int, metrics: dict[str, Any], epoch: float) -> None:
+    def evaluation(self, step: int, metrics: dict[str, Any], epoch: float, runtime_s: Optional[float] = None,
+                   batches: int = 0, samples: int = 0) -> None:
+        """One evaluation: recorded (metrics.jsonl, W&B) and logged as the guide shows it, with the
+        validation pass's own time and speed (`runtime_s` for its `batches` per process and `samples`
+        sequences in all): the guide's eval_runtime, eval_samples_per_second, eval_steps_per_second."""
         if not self.enabled:
             return
         self.metrics.write(step, "eval", metrics)
         self.wandb.log(metrics, step=step)
+        speed = ""
+        if runtime_s:
+            speed = (f"'eval_runtime': {runtime_s:.4f}, 'eval_samples_per_second': {samples / runtime_s:.3f}, "
+                     f"'eval_steps_per_second': {batches / runtime_s:.3f}, ")
         self.log.info(f"{{'eval_loss': {metrics['eval/val_loss']:.4f}, 'eval_ppl': {metrics['eval/val_ppl']:.2f}, "
-                      f"'train_loss': {metrics['eval/train_loss']:.4f}, 'epoch': {epoch:.2f}}}")
+                      f"'train_loss': {metrics['eval/train_loss']:.4f}, {speed}'epoch': {epoch:.2f}}}")
 
     def close(self) -> None:
         self.bar.close()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from london_llm.training.checkpoint import CheckpointInfo, checkpoint_name
+from london_llm.training.checkpoint import CheckpointInfo, checkpoint_name, set_aside_folders, set_aside_hint
 from london_llm.training.metrics import MetricsLog, MonitorError
 from london_llm.training.runlock import LOCK_NAME
 
@@ -189,8 +189,9 @@ def format_checkpoint_table(per_model: dict[str, list[CheckpointInfo]], dirs: di
     lines = []
     for model, infos in per_model.items():
         lines.append(f"{model}: {dirs[model]}")
+        aside = _set_aside_line(Path(dirs[model]))
         if not infos:
-            lines.append("  (no checkpoints)")
+            lines += ["  (no checkpoints)"] + ([aside] if aside else [])
             continue
         lines.append(f"  {'checkpoint':<20} {'step':>9} {'val loss':>9} {'':<9}  {'saved':<16} {'size':>9}  state")
         for c in infos:
@@ -199,7 +200,21 @@ def format_checkpoint_table(per_model: dict[str, list[CheckpointInfo]], dirs: di
             val = f"{num:>9} {note:<9}"
             lines.append(f"  {c.name:<20} {c.step:>9,} {val}  {c.saved:<16} "
                          f"{human_size(c.size_bytes):>9}  {state}")
+        if aside:
+            lines.append(aside)
     return "\n".join(lines)
+
+
+def _set_aside_line(root: Path) -> Optional[str]:
+    """Where a fresh start (or a resume from an earlier step) moved this folder's checkpoints: listed, so
+    a run started by mistake does not seem to have lost them."""
+    folders = set_aside_folders(root)
+    if not folders:
+        return None
+    (newest, names), more = folders[0], len(folders) - 1
+    span = names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]}"
+    return (f"  set aside (not deleted) in {newest}: {span}" + (f"; {more} older folder(s) there too" if more else "")
+            + f"; resume one with ./resume_training.sh {newest / names[-1]}")
 
 
 def locate_checkpoint(given: str, dirs: dict[str, Path], model: Optional[str] = None,
@@ -228,10 +243,11 @@ def locate_checkpoint(given: str, dirs: dict[str, Path], model: Optional[str] = 
                 f"--model NAME or the full path, e.g. {hits[0][1]}")
         found = [f"{m}: {', '.join(sorted((p.name for p in Path(d).glob('checkpoint-*') if p.is_dir()), key=lambda n: int(n.split('-')[1])))}"
                  for m, d in dirs.items() if any(p.is_dir() for p in Path(d).glob("checkpoint-*"))]
+        aside = "".join(set_aside_hint(Path(d), bare) for d in dirs.values())
         raise MonitorError(f"checkpoint not found: {given!r} is in none of "
                            f"{', '.join(str(d) for d in dirs.values())}. "
-                           + ("Available: " + "; ".join(found) if found else "No checkpoints exist yet: "
-                              "start training with ./launch_training.sh"))
+                           + ("Available: " + "; ".join(found) + "." if found else ("No checkpoints exist there." if aside else
+                              "No checkpoints exist yet: start training with ./launch_training.sh")) + aside)
     given_path = Path(given).expanduser()
     if given_path.suffix == ".pt" and checkpoint_name(given_path.name):
         given_path = given_path.with_suffix("")

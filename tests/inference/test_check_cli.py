@@ -90,3 +90,30 @@ def test_the_checkpoint_list_is_the_training_status_table(tmp_path, capsys):
     assert code == 0
     assert out == status.format_checkpoint_table({"tiny": checkpoint.list_checkpoints(tmp_path)},
                                                  {"tiny": tmp_path}) + "\n"
+
+
+def test_no_checkpoint_for_the_default_model_names_the_model_that_has_some(home, capsys):
+    """The guide's `cd 04_training; python test_checkpoint.py` checks the regular model; after ./run.sh on a
+    CPU only tiny has checkpoints, and the error says so with the --model that reaches them."""
+    import config
+    from run_records import make_checkpoint
+
+    make_checkpoint(config.paths(home).checkpoint_dir("tiny"), 40, 6.9)
+    code, out = check(capsys, "--model", "regular", "--eval_batches", "0")
+    assert code == 2 and "The tiny model has checkpoints (newest: checkpoint-40): pass --model tiny." in out, out
+    # a folder given by --output_dir (the check's alias of --checkpoints_dir) is the one meant: no hint
+    code, out = check(capsys, "--output_dir", home / "empty", "--eval_batches", "0")
+    assert code == 2 and "no complete checkpoint" in out and "pass --model tiny" not in out, out
+
+
+def test_an_empty_listing_names_the_model_that_has_checkpoints(home, capsys):
+    """The guide's Support section: `python test_checkpoint.py --list-checkpoints` (the regular model's)."""
+    import config
+    from run_records import make_checkpoint
+
+    make_checkpoint(config.paths(home).checkpoint_dir("tiny"), 40, 6.9)
+    code, out = check(capsys, "--model", "regular", "--list-checkpoints")
+    assert code == 0 and "(no checkpoints)" in out, out
+    assert out.strip().endswith("The tiny model has checkpoints (newest: checkpoint-40): pass --model tiny."), out
+    code, out = check(capsys, "--model", "tiny", "--list-checkpoints")
+    assert code == 0 and "checkpoint-40" in out and "pass --model" not in out, out

@@ -143,3 +143,24 @@ def test_no_checkpoint_for_the_default_model_points_at_model(tmp_path, home):
     (tmp_path / "ck").mkdir()
     with pytest.raises(InferenceError, match="no complete checkpoint.*--model for the preset you trained.*tiny"):
         startup(args(tmp_path, model="slm"), no_paths)
+
+
+def test_no_checkpoint_for_the_default_model_names_the_model_that_has_some(home):
+    """inference_unified.py, serve.py and run_evaluation.py default to slm; with only tiny's checkpoints
+    (./run.sh on a CPU) the error names the model that has some and the --model that picks it."""
+    import config
+    from run_records import make_checkpoint
+
+    from london_llm.inference.errors import InferenceError
+    from london_llm.inference.flags import startup
+
+    make_checkpoint(config.paths(home).checkpoint_dir("tiny"), 40, 6.9)
+    make_checkpoint(config.paths(home).checkpoint_dir("tiny"), 50, 6.8)
+    wanted = args(home, model="slm", checkpoints_dir=None, model_choices=tuple(config.PRESETS))
+    with pytest.raises(InferenceError, match=re.escape("a folder. The tiny model has checkpoints (newest: "
+                                                       "checkpoint-50): pass --model tiny.")):
+        startup(wanted, config.paths)
+    (home / "ck").mkdir()
+    with pytest.raises(InferenceError) as given:  # --checkpoints_dir named the folder meant: no hint
+        startup(args(home, model="slm", model_choices=tuple(config.PRESETS)), config.paths)
+    assert "pass --model tiny" not in str(given.value)

@@ -118,3 +118,44 @@ def test_every_flag_the_guide_passes_is_documented(commands):
         documented = set(re.findall(r"--[\w-]+", out))
         undocumented += [f"{place.relative_to(REPO)} {f}" for f in sorted(wanted[place] - documented)]
     assert not undocumented, "the guide passes flags the scripts' --help does not document:\n" + "\n".join(undocumented)
+
+
+def shell_blocks(text: str) -> list[tuple[int, str, list[str]]]:
+    """(line, folder, words) for each `cd` and python/torchrun command of the guide's code blocks, the
+    folder composed as a shell pasting the whole block from the repository root would (`cd 04_training`
+    then `cd 05_evaluation` is 04_training/05_evaluation)."""
+    found, in_block, cwd = [], False, "."
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("```"):
+            in_block, cwd = not in_block, "."
+            continue
+        if not in_block:
+            continue
+        try:
+            words = shlex.split(line.split(" #", 1)[0].strip())
+        except ValueError:
+            continue
+        if len(words) == 2 and words[0] == "cd" and not words[1].startswith(("/", "~", "$")):
+            cwd = str(Path(cwd) / words[1])
+            found.append((number, cwd, words))
+        elif words and words[0] in RUNNERS:
+            found.append((number, cwd, words))
+    return found
+
+
+def test_a_pasted_block_finds_its_folders_and_scripts(commands):
+    """The guide's blocks that `cd 04_training`, then `cd 05_evaluation` and `cd 06_inference` (Testing After
+    Training Completion, Post-Training, Next Steps) work pasted whole: 04_training/05_evaluation and
+    05_evaluation/06_inference are links to the stage folders."""
+    problems = []
+    for number, cwd, words in shell_blocks(GUIDE.read_text(encoding="utf-8")):
+        if words[0] == "cd":
+            if not (REPO / cwd).is_dir():
+                problems.append(f"line {number}: cd {words[1]} fails in {Path(cwd).parent}")
+            continue
+        script = next((w for w in words if w.endswith(".py")), None)
+        if script and cwd != "." and not (REPO / cwd / script).is_file():
+            problems.append(f"line {number}: {script} is not in {cwd}")
+    assert not problems, "\n".join(problems)
+    assert any(cwd == "04_training/05_evaluation/06_inference" for _n, cwd, _w in
+               shell_blocks(GUIDE.read_text(encoding="utf-8")))  # the Post-Training block, read as a shell would

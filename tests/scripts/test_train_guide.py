@@ -157,3 +157,60 @@ def test_without_the_environment_the_guides_command_names_it(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "ModuleNotFoundError" not in result.stderr, result.stderr
     assert "environment" in lines[0] and "./launch_training.sh" in lines[0] and "activate" in lines[0], lines[0]
+
+
+def test_out_of_memory_ends_in_one_line_naming_the_smaller_batch(inputs, tmp_path, capsys, monkeypatch):
+    """The guide's "Out of memory" (CUDA out of memory → reduce the batch size): a run that runs out of
+    device memory mid-way ends with exit 2 and one line naming the flags that fit the same step and the
+    command that goes on from its last checkpoint, not torch's traceback. The device's failure is stood in
+    for by torch's own OutOfMemoryError from the third optimizer step on (no GPU here)."""
+    import torch
+
+    import london_llm.training.loop as loop
+
+    real, calls = loop.optimizer_step, []
+
+    def step_then_run_out(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 6:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "optimizer_step", step_then_run_out)
+    out_dir = tmp_path / "run"
+    result = train_in_process(capsys, *tiny_flags(inputs, 10), "--output_dir", out_dir)
+    assert result.returncode == 2, result.stdout
+    errors = [line for line in result.stdout.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and "Traceback" not in result.stdout, result.stdout
+    assert "out of memory on cpu with --batch_size 2 sequences of --max_length 64" in errors[0], errors[0]
+    assert errors[0].endswith(f"Go on from {out_dir / 'checkpoint-5'} with them: rerun the same command (it resumes "
+                              "the newest checkpoint), adding --batch_size 1 --gradient_accumulation_steps 2"), errors[0]
+
+
+def test_the_evaluation_line_has_the_guides_names(guide_runs):
+    """The guide's "Evaluation Results": {'eval_loss': ..., 'eval_runtime': ..., 'eval_samples_per_second': ...,
+    'eval_steps_per_second': ..., 'epoch': ...}; ours also says the perplexity and the training loss."""
+    line = re.search(r"\{'eval_loss': [\d.]+, 'eval_ppl': [\d.]+, 'train_loss': [\d.]+, 'eval_runtime': ([\d.]+), "
+                     r"'eval_samples_per_second': ([\d.]+), 'eval_steps_per_second': ([\d.]+), 'epoch': [\d.]+\}",
+                     guide_runs["first"])
+    assert line, guide_runs["first"]
+    runtime, samples_s, steps_s = map(float, line.groups())
+    # --eval_iters 1 batch of --batch_size 2 sequences, in one process
+    assert runtime > 0 and abs(samples_s * runtime - 2) < 0.05 and abs(steps_s * runtime - 1) < 0.05, line.group(0)
+
+
+def test_a_set_aside_run_resumed_where_the_error_says_reuses_its_folders_token_files(inputs, tmp_path, capsys):
+    """After ./launch_training.sh by mistake (the guide's "high loss instead of resuming"), the old checkpoint
+    is resumed in previous_runs/<time>/ as the not-found error says: the token files of the folder it came
+    from are reused, not rebuilt inside previous_runs/ (minutes for the whole corpus). In this process."""
+    flags = [w for w in tiny_flags(inputs, 5) if w not in ("--data_dir", str(inputs["data"]))]
+    out = tmp_path / "run"
+    ok(train_in_process(capsys, *flags, "--output_dir", out))
+    fresh = ok(train_in_process(capsys, *flags, "--output_dir", out, "--fresh"))
+    aside = next(out.glob("previous_runs/*/checkpoint-5"))
+    assert f"started by mistake? stop this run and resume the old one there: ./resume_training.sh {aside})" in fresh
+    again = ok(train_in_process(capsys, *flags, "--max_steps", "6", "--resume_from_checkpoint", aside,
+                                "--output_dir", aside.parent))
+    assert f"Using pre-tokenized data in {out / 'pretokenized_data'}" in again, again
+    assert "Pre-tokenized data not found" not in again and not (aside.parent / "pretokenized_data").exists()
+    assert (aside.parent / "checkpoint-6").is_dir()

@@ -297,6 +297,11 @@ def test_fresh_keeps_earlier_checkpoints_aside(reference, setup, tmp_path):
                            env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
     assert "(offline)" in first.stderr and list((tmp_path / "logs" / "wandb").glob("offline-run-*"))
+    # the guide's "WandB Training Summary" names, as W&B recorded them (the run file is binary: look for the keys)
+    recorded = b"".join(f.read_bytes() for f in (tmp_path / "logs" / "wandb").glob("offline-run-*/run-*.wandb"))
+    for name in ("eval/iter", "eval/train_loss", "eval/val_loss", "eval/val_ppl", "train/dt_ms", "train/iter",
+                 "train/loss", "train/lr", "train/mfu"):
+        assert name.encode() in recorded, name
     again = train(setup, out, "--max_steps", "1", "--fresh")
     assert again.returncode == 0, again.stdout
     assert "Resuming" not in again.stdout and "moved 1 earlier checkpoint" in again.stdout

@@ -79,7 +79,13 @@ def _copy(trained, tmp_path):
 
 
 def test_load_errors_name_the_file_and_the_fix(tmp_path, trained):
-    with pytest.raises(TokenizerError, match="no tokenizer folder.*train_historical_tokenizer.py"):
+    with pytest.raises(TokenizerError, match="no tokenizer folder.*train_historical_tokenizer.py") as caught:
+        load_tokenizer(tmp_path / "missing")
+    assert "tiny" not in str(caught.value)
+    # the guide's `python 03_tokenizer/test_tokenizer.py` after ./run.sh on a CPU, which trains only tiny's
+    (tmp_path / "missing_tiny").mkdir()
+    with pytest.raises(TokenizerError, match=f"the tiny model's tokenizer is at {tmp_path}/missing_tiny: pass "
+                                             f"--tokenizer_dir {tmp_path}/missing_tiny$"):
         load_tokenizer(tmp_path / "missing")
     folder = _copy(trained, tmp_path)
     (folder / "merges.txt").unlink()

@@ -33,8 +33,17 @@ def test_checkpoints_verify_list_resolve_and_prune(tmp_path):
     assert ckpt.resolve(tmp_path, "checkpoint-20") == (tmp_path / "checkpoint-20").resolve()
     assert ckpt.resolve(tmp_path, "checkpoint-20.pt") == (tmp_path / "checkpoint-20").resolve()
     assert ckpt.resolve(tmp_path, str(tmp_path / "checkpoint-10.pt")) == (tmp_path / "checkpoint-10").resolve()
-    with pytest.raises(ckpt.CheckpointNotFound, match="checkpoint-10, checkpoint-20, checkpoint-30"):
+    with pytest.raises(ckpt.CheckpointNotFound, match="checkpoint-10, checkpoint-20, checkpoint-30") as caught:
         ckpt.resolve(tmp_path, "checkpoint-7465")
+    assert "previous_runs" not in str(caught.value)
+    # the guide's cure for an accidental fresh start: resume checkpoint-N by name, though it was set aside
+    aside = tmp_path / "previous_runs" / "20261202-004717" / "checkpoint-7465"
+    aside.mkdir(parents=True)
+    for name in ("checkpoint-7465", "checkpoint-7465.pt"):
+        with pytest.raises(ckpt.CheckpointNotFound, match=f"set it aside, not deleted, in {aside.parent}. "
+                                                          f"Resume it with ./resume_training.sh {aside} "):
+            ckpt.resolve(tmp_path, name)
+    aside.rmdir()
     # one rule for a relative path: from the current folder, then from the artifact root; another model's
     # folder is never silently swapped in, and the message says where it looked
     relative = f"{tmp_path.name}/checkpoint-20.pt"

@@ -124,3 +124,37 @@ def test_the_checkpoint_table_has_step_loss_date_size_and_state_for_each_model(t
     assert "INCOMPLETE:" in lines[3]
     assert lines[4:] == [f"regular: {tmp_path / 'regular'}", "  (no checkpoints)"]
     assert status.human_size(512) == "512 B" and status.human_size(3 * 2**20) == "3.0 MB"
+
+
+def test_locate_a_name_a_fresh_start_set_aside_says_where_it_went(model_dirs):
+    """The guide's cure for ./launch_training.sh run by mistake is to resume checkpoint-N by name; the fresh
+    start moved it to previous_runs/<when>/, so the error names that folder and the command that resumes it."""
+    old = model_dirs["slm"] / "previous_runs" / "20261201-101010" / "checkpoint-7465"
+    newer = model_dirs["slm"] / "previous_runs" / "20261202-101010" / "checkpoint-7465"
+    old.mkdir(parents=True)
+    newer.mkdir(parents=True)
+    with pytest.raises(metrics.MonitorError) as caught:
+        status.locate_checkpoint("checkpoint-7465", model_dirs)
+    message = str(caught.value)
+    assert f"set it aside, not deleted, in {newer.parent}" in message, message
+    assert f"./resume_training.sh {newer} " in message and str(old) not in message, message
+    assert "regular: checkpoint-250, checkpoint-500. checkpoint-7465 is no longer in" in message, message
+
+
+def test_locate_a_missing_name_never_set_aside_has_no_such_note(model_dirs):
+    with pytest.raises(metrics.MonitorError) as caught:
+        status.locate_checkpoint("checkpoint-42", model_dirs)
+    assert "set it aside" not in str(caught.value)
+
+
+def test_the_listing_shows_what_a_fresh_start_set_aside(model_dirs):
+    """After ./launch_training.sh by mistake the listing (./resume_training.sh, --list-checkpoints) must not
+    look as if the old run were gone: the set-aside folder is named with the command that resumes it."""
+    old = model_dirs["slm"] / "previous_runs" / "20261201-101010" / "checkpoint-10"
+    newest = model_dirs["slm"] / "previous_runs" / "20261202-101010"
+    for folder in (old, newest / "checkpoint-7000", newest / "checkpoint-7465"):
+        folder.mkdir(parents=True)
+    table = status.format_checkpoint_table({"slm": [], "tiny": []}, model_dirs)
+    assert (f"  (no checkpoints)\n  set aside (not deleted) in {newest}: checkpoint-7000 .. checkpoint-7465; "
+            f"1 older folder(s) there too; resume one with ./resume_training.sh {newest / 'checkpoint-7465'}") in table
+    assert table.count("set aside") == 1, table  # tiny has none
