@@ -49,14 +49,20 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     from london_llm.inference.interactive import InteractiveSession, Settings
     from london_llm.inference.loading import load_model
     from london_llm.inference.sampling import SamplingParams
+    from london_llm.training import checkpoint as ckpt
 
     paths = paths_fn(args.home)
     root = Path(args.checkpoints_dir or paths.checkpoint_dir(args.model))
+    # the other models' folders, named when this one has nothing (not when --checkpoints_dir chose it)
+    roots = {} if args.checkpoints_dir else {m: paths.checkpoint_dir(m) for m in presets}
     if args.list_checkpoints:
         print(check.checkpoint_table(root, args.model))
+        elsewhere = "" if ckpt.list_checkpoints(root) else check.trained_elsewhere(args.model, roots)
+        if elsewhere:
+            print(f"  ({elsewhere[2:]})")
         return 0
     try:
-        path = check.pick_checkpoint(root, args.checkpoint_path)
+        path = check.pick_checkpoint(root, args.checkpoint_path, home=paths.home, model=args.model, roots=roots)
         print(check.describe_state(path))
         loaded = load_model(path, device=args.device)
         engine = Engine(loaded)
