@@ -214,13 +214,18 @@ def missing_environment(exc: ModuleNotFoundError) -> str:
 def preflight(args, model_name: str, tokenizer_dir: Path, documents_file: Path, data_dir: Path,
               output_dir: Path) -> Optional[str]:
     """The one-line refusal the run would reach after seconds of imports and set-up, found with a few
-    file checks (same messages, same order): no tokenizer, an incomplete one, no documents to build
-    the data from. A tokenizer it cannot judge yet (a resume without --tokenizer_dir may use the
+    file checks (same messages, same order): --use_pretokenized without the data, no tokenizer, an
+    incomplete one, no documents to build the data from. A tokenizer it cannot judge yet (a resume without --tokenizer_dir may use the
     checkpoint's copy) is left to the full check."""
     from london_llm.pretokenize.format import PretokenizedIncompatible, read_metadata
     from london_llm.tokenization.errors import TokenizerError
     from london_llm.tokenization.loading import check_tokenizer_folder
 
+    if args.use_pretokenized and not data_dir.is_dir():  # the guide's rm -rf, then --use_pretokenized:
+        try:                                                # no tokenizer or resume makes that usable
+            read_metadata(data_dir)  # raises what --use_pretokenized says of a missing folder
+        except PretokenizedIncompatible as exc:
+            return str(exc)
     may_resume = not args.fresh and (bool(args.resume_from_checkpoint) or any(output_dir.glob("checkpoint-*")))
     if may_resume and not args.tokenizer_dir:
         return None  # the tokenizer is judged first, and only once the resume is known
@@ -231,12 +236,7 @@ def preflight(args, model_name: str, tokenizer_dir: Path, documents_file: Path, 
         check_tokenizer_folder(tokenizer_dir)
     except TokenizerError as exc:
         return str(exc)
-    if args.use_pretokenized and not data_dir.is_dir():
-        try:
-            read_metadata(data_dir)  # raises what --use_pretokenized says of a missing folder
-        except PretokenizedIncompatible as exc:
-            return str(exc)
-    elif documents_missing(args, documents_file, data_dir):
+    if documents_missing(args, documents_file, data_dir):
         return missing_documents(documents_file)
     return None
 

@@ -87,3 +87,14 @@ def test_a_resume_without_tokenizer_dir_is_left_to_the_full_check(tmp_path):
     args.fresh = True
     assert "no tokenizer at" in preflight(args, "slm", tmp_path / "missing", tmp_path / "docs.jsonl",
                                           tmp_path / "data", out)
+
+
+def test_use_pretokenized_without_the_data_is_refused_before_torch_loads_even_with_checkpoints(tmp_path):
+    """The guide's `rm -rf .../pretokenized_data/` then `--use_pretokenized`, where a run left checkpoints
+    (a resume, whose tokenizer is judged only later): no tokenizer or resume makes missing data usable."""
+    out = tmp_path / "home" / "09_models" / "checkpoints" / "tiny"
+    (out / "checkpoint-5").mkdir(parents=True)
+    line = _one_error(result := _train("train_model_slm.py", tmp_path, "--model", "tiny", "--use_pretokenized"))
+    assert f"Pre-tokenized data not found: no metadata.json ({out / 'pretokenized_data'})" in line, line
+    assert "without --use_pretokenized" in line, line
+    assert result.stdout.split("LOADED")[-1].split() == [], result.stdout
