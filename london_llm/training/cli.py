@@ -341,6 +341,9 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     except StopRequested:
         return 0
     logger = setup_logging(log_file, ctx.is_main, tag=f"{model_name} pid {os.getpid()}")
+    if ctx.is_main and not args.log_file:  # the guide's logs/ holds the training log too (a link to it)
+        from london_llm.logs import link_into
+        link_into(paths.logs_dir, log_file)
     if ctx.device.type == "cpu":  # page faults on every step's activations cost a sixth of a CPU step
         from london_llm.allocator import keep_tensor_memory_warm
         logger.info(f"CPU memory: {keep_tensor_memory_warm()}")
