@@ -136,7 +136,10 @@ def tokenizer_for_resume(tokenizer_dir: Path, resume: Path, log: Callable[[str],
     if not saved_sha or tokenizer_fingerprint(tokenizer_dir) == saved_sha:
         return tokenizer_dir
     if tokenizer_fingerprint(resume) == saved_sha:
-        log(f"Using the tokenizer saved in {resume} ({tokenizer_dir} is missing or another tokenizer)")
+        why = (f"{tokenizer_dir} now holds another tokenizer, whose ids this model was not trained on; to "
+               "train with that one, start over with --fresh" if (Path(tokenizer_dir) / "tokenizer.json").is_file()
+               else f"{tokenizer_dir} does not exist")
+        log(f"Using the tokenizer saved in {resume} ({why})")
         return Path(resume)
     return tokenizer_dir
 

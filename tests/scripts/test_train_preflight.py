@@ -98,3 +98,23 @@ def test_use_pretokenized_without_the_data_is_refused_before_torch_loads_even_wi
     assert f"Pre-tokenized data not found: no metadata.json ({out / 'pretokenized_data'})" in line, line
     assert "without --use_pretokenized" in line, line
     assert result.stdout.split("LOADED")[-1].split() == [], result.stdout
+
+
+def test_a_resume_after_the_tokenizer_was_retrained_says_how_to_use_the_new_one(tmp_path, monkeypatch):
+    """The guide's "Tokenizer mismatch" case on a resume: the checkpoint keeps its own tokenizer, and the
+    line says why and what trains with the retrained one (--fresh); a missing folder is named as such."""
+    from london_llm.tokenization import format as tok_format
+    from london_llm.training import checkpoint as ckpt
+    from london_llm.training.cli import tokenizer_for_resume
+
+    resume, default = tmp_path / "checkpoint-20", tmp_path / "tokenizer"
+    monkeypatch.setattr(ckpt, "read_trainer_state", lambda path: {"tokenizer_sha256": "old"})
+    monkeypatch.setattr(tok_format, "tokenizer_fingerprint", lambda path: "old" if path == resume else "new")
+    said: list[str] = []
+    assert tokenizer_for_resume(default, resume, said.append) == resume
+    assert said == [f"Using the tokenizer saved in {resume} ({default} does not exist)"]
+    default.mkdir()
+    (default / "tokenizer.json").write_text("{}")
+    said.clear()
+    assert tokenizer_for_resume(default, resume, said.append) == resume
+    assert "now holds another tokenizer" in said[0] and "start over with --fresh" in said[0], said
