@@ -44,9 +44,10 @@ def trained_elsewhere(model: str, roots: dict[str, Path]) -> str:
 
 def no_checkpoint_yet(root: Path, model: str, roots: dict[str, Path]) -> str:
     """The one line for a model without a complete checkpoint: what trains it, and who has some."""
-    script = TRAIN_SCRIPTS.get(model, "04_training/train_model_slm.py --model " + model)
-    return (f"no complete checkpoint of the {model} model in {root}: train it first (python {script}), "
-            f"or pass --checkpoint_path{trained_elsewhere(model, roots)}")
+    if model not in TRAIN_SCRIPTS:  # a folder of one's own (--checkpoints_dir): no model to name
+        return f"no complete checkpoint in {root}: train into it first, or pass --checkpoint_path"
+    return (f"no complete checkpoint of the {model} model in {root}: train it first "
+            f"(python {TRAIN_SCRIPTS[model]}), or pass --checkpoint_path{trained_elsewhere(model, roots)}")
 
 
 def pick_checkpoint(root: Path, name: Optional[str], log=print, *, home: Optional[Path] = None,
@@ -60,7 +61,7 @@ def pick_checkpoint(root: Path, name: Optional[str], log=print, *, home: Optiona
         return path
     path = ckpt.newest_good(root, log=log)
     if path is None:
-        raise ckpt.CheckpointNotFound(no_checkpoint_yet(root, model or "chosen", roots or {}))
+        raise ckpt.CheckpointNotFound(no_checkpoint_yet(root, model, roots or {}))
     return path
 
 

@@ -62,7 +62,8 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
             print(f"  ({elsewhere[2:]})")
         return 0
     try:
-        path = check.pick_checkpoint(root, args.checkpoint_path, home=paths.home, model=args.model, roots=roots)
+        path = check.pick_checkpoint(root, args.checkpoint_path, home=paths.home,
+                                     model="" if args.checkpoints_dir else args.model, roots=roots)
         print(check.describe_state(path))
         loaded = load_model(path, device=args.device)
         engine = Engine(loaded)

@@ -113,6 +113,10 @@ def test_the_guides_bare_check_names_the_script_and_the_model_that_has_checkpoin
     assert code == 0 and "(no checkpoints)" in out and "(the tiny model has 2: --model tiny)" in out, out
     code, out = check(capsys, "--home", home, "--list-checkpoints", "--model", "tiny")
     assert code == 0 and "the tiny model has" not in out and "--model" not in out, out
+    (tmp_path / "mine").mkdir()  # a folder of one's own names no model and no other model's checkpoints
+    code, out = check(capsys, "--home", home, "--checkpoints_dir", tmp_path / "mine")
+    assert code == 2 and f"no complete checkpoint in {tmp_path / 'mine'}: train into it first" in out, out
+    assert "--model" not in out and "tiny model" not in out, out
 
 
 def test_a_relative_checkpoint_path_is_found_under_the_artifact_root_from_anywhere(tmp_path, capsys, monkeypatch):
