@@ -63,4 +63,3 @@ def link_into(folder: Path, log_file: Path) -> Optional[Path]:
         return link
     except OSError:
         return None
-

@@ -218,8 +218,8 @@ def preflight(args, model_name: str, tokenizer_dir: Path, documents_file: Path, 
               output_dir: Path) -> Optional[str]:
     """The one-line refusal the run would reach after seconds of imports and set-up, found with a few
     file checks (same messages, same order): --use_pretokenized without the data, no tokenizer, an
-    incomplete one, no documents to build the data from. A tokenizer it cannot judge yet (a resume without --tokenizer_dir may use the
-    checkpoint's copy) is left to the full check."""
+    incomplete one, no documents to build the data from. A tokenizer it cannot judge yet (a resume
+    without --tokenizer_dir may use the checkpoint's copy) is left to the full check."""
     from london_llm.pretokenize.format import PretokenizedIncompatible, read_metadata
     from london_llm.tokenization.errors import TokenizerError
     from london_llm.tokenization.loading import check_tokenizer_folder

@@ -116,7 +116,8 @@ def test_a_python_older_than_the_pins_is_refused_before_anything_is_made(tmp_pat
     line instead of creating an environment pip cannot fill, and the check reports the same need."""
     from london_llm import environment
 
-    with pytest.raises(environment.EnvironmentSetupError, match=r"Python 3\.9\.18 is too old: this project needs 3\.10\+"):
+    too_old = r"Python 3\.9\.18 is too old: this project needs 3\.10\+"
+    with pytest.raises(environment.EnvironmentSetupError, match=too_old):
         environment.require_python((3, 9, 18))
     environment.require_python((3, 10, 0))
     real = environment.require_python
@@ -155,8 +156,8 @@ def test_a_failed_install_is_one_line_and_exit_2_through_the_script(tmp_path):
     fake = env / "bin" / "python"
     fake.write_text("#!/bin/sh\nexit 1\n")
     fake.chmod(0o755)
-    done = subprocess.run([sys.executable, str(REPO / "01_environment" / "setup_environment.py"), "--env_dir", str(env)],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run([sys.executable, str(SCRIPT), "--env_dir", str(env)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("ERROR: installing into") and done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stderr and "exit 1" in done.stderr
