@@ -118,3 +118,22 @@ def test_every_flag_the_guide_passes_is_documented(commands):
         documented = set(re.findall(r"--[\w-]+", out))
         undocumented += [f"{place.relative_to(REPO)} {f}" for f in sorted(wanted[place] - documented)]
     assert not undocumented, "the guide passes flags the scripts' --help does not document:\n" + "\n".join(undocumented)
+
+
+ROOT_CHECKS = ("test_checkpoint.py", "test_slm_checkpoint.py", "test_checkpoint_slm.py")
+
+
+@pytest.mark.parametrize("name", ROOT_CHECKS)
+def test_the_checkpoint_checks_run_from_the_root_as_well(name):
+    """The guide's "Check Available Checkpoints" and "Interactive Testing" blocks run `python
+    test_checkpoint.py ...` with no `cd` beside `ls -la 09_models/checkpoints/`: from the repository
+    root too. The root holds links to 04_training's scripts (one code path), as for the launchers."""
+    link = REPO / name
+    assert link.is_symlink() and link.resolve() == (REPO / "04_training" / name).resolve(), link
+
+
+def test_a_root_link_checks_the_checkpoints_of_the_artifact_root(tmp_path):
+    done = subprocess.run([sys.executable, "test_slm_checkpoint.py", "--list-checkpoints", "--home", str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"slm: {tmp_path / '09_models' / 'checkpoints' / 'slm'}"), done.stdout
