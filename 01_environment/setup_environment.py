@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the one bootstrap line: runs under the system python3 before the environment exists
 import config  # noqa: E402
 from london_llm.environment import create_environment, machine_report  # noqa: E402
+from london_llm.errors import run_command  # noqa: E402
 
 
 def newest_checkpoint(folder: Path) -> Path:
@@ -62,4 +63,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command(main))  # a failed set-up is one line, exit 2

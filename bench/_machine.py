@@ -20,8 +20,11 @@ from typing import Optional
 
 # The instruction sets that move this project's speed: SIMD width and FMA pick torch's matmul
 # kernels; AVX-512 BF16, AMX and Arm's BF16 make bf16 autocast a speed-up (native bf16); SVE is
-# Arm's wide SIMD. A CPU's line names those it has and those it lacks, so nothing is assumed.
-X86_SETS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
+# Arm's wide SIMD; SHA-NI is what makes the collector's and the checkpoint manifest's sha256 fast
+# (hashlib's OpenSSL uses it where the CPU has it); SSE4.2 and BMI2 mark the x86-64-v2 and -v3
+# levels that builds of numpy and other native wheels select their kernels by. A CPU's line names
+# those it has and those it lacks, so nothing is assumed.
+X86_SETS = ("sse4_2", "bmi2", "sha_ni", "avx2", "fma", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
 ARM_SETS = ("asimd", "sve", "sve2", "bf16")
 # native bf16 as london_llm.training.precision.cpu_has_bf16 decides it (without importing torch here;
 # tests/scripts/test_bench_machine.py checks the two agree)

@@ -11,9 +11,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from london_llm.errors import LondonLLMError
+
 NEED_RAM_GB = 8  # the guide's prerequisites for full training
 NEED_DISK_GB = 100
-MIN_PYTHON = (3, 9)
+# the guide says 3.8+; the pinned torch 2.13 wheels and pyproject.toml's requires-python need 3.10
+MIN_PYTHON = (3, 10)
+
+
+class EnvironmentSetupError(LondonLLMError):
+    """The environment could not be made: one line saying why and what to do."""
+
+
+def require_python(version: Optional[tuple] = None) -> None:
+    """Refuse an interpreter older than MIN_PYTHON (this one's, or `version`) before anything is created."""
+    version = tuple(sys.version_info[:3]) if version is None else tuple(version)
+    if version[:2] < MIN_PYTHON:
+        need = ".".join(map(str, MIN_PYTHON))
+        raise EnvironmentSetupError(
+            f"Python {'.'.join(map(str, version[:3]))} is too old: this project needs {need}+ (the pinned torch "
+            f"wheels and pyproject.toml; the guide's 3.8+ is older than both). Run this script with python{need} "
+            "or newer")
 
 
 @dataclass
@@ -123,15 +141,38 @@ def create_environment(env_dir: Path, requirements: Path, project: Optional[Path
     """
     python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     if not python.exists():
+        require_python()
         print(f"Creating virtual environment {env_dir}")
-        venv.EnvBuilder(with_pip=True).create(env_dir)
-    if upgrade_pip:
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    print(f"Installing {requirements}")
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True)
-    if project is not None:
-        install_project(python, project)
+        _create_venv(env_dir)
+    try:
+        if upgrade_pip:
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+        print(f"Installing {requirements}")
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True)
+        if project is not None:
+            install_project(python, project)
+    except subprocess.CalledProcessError as exc:
+        raise EnvironmentSetupError(
+            f"installing into {env_dir} failed ({' '.join(map(str, exc.cmd[1:]))}: exit {exc.returncode}); pip's "
+            "messages above say why (often no network, or no wheel for this Python). Fix that and rerun: what "
+            "is installed stays") from None
     return python
+
+
+def _create_venv(env_dir: Path) -> None:
+    """A new virtual environment with pip; a half-made one is removed (a later run would take its
+    python for a working environment). Ubuntu/Debian's python lacks ensurepip without python3-venv."""
+    existed = env_dir.exists()
+    try:
+        venv.EnvBuilder(with_pip=True).create(env_dir)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        if not existed:
+            shutil.rmtree(env_dir, ignore_errors=True)
+        minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        raise EnvironmentSetupError(
+            f"could not create the virtual environment {env_dir} ({type(exc).__name__}: {exc}). On Ubuntu/Debian "
+            f"Python's venv needs its package first: sudo apt install python3-venv (or python{minor}-venv), "
+            "then rerun") from None
 
 
 _INSTALLED_FROM = ("import importlib.metadata as m\n"

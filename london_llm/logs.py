@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -47,3 +48,18 @@ def setup_logger(name: str, log_file: Optional[Path], terminal_level: int = logg
         file_handler.setFormatter(fmt)
         logger.addHandler(file_handler)
     return logger
+
+
+def link_into(folder: Path, log_file: Path) -> Optional[Path]:
+    """`folder/<log_file's name>`, a relative link to `log_file`, so the guide's logs/ ("training logs
+    and WandB data") lists the training log that 04_training/model_training.log holds. Made once;
+    whatever is already there (a file, a link) is left alone; a filesystem without links gets none."""
+    link = Path(folder) / Path(log_file).name
+    try:
+        if link.is_symlink() or link.exists():
+            return link if link.is_symlink() else None
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(Path(log_file).resolve(), link.parent.resolve()))
+        return link
+    except OSError:
+        return None

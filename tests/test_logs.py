@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from london_llm.logs import setup_logger
+from london_llm.logs import link_into, setup_logger
 
 
 def test_terminal_and_file_and_no_handlers_pile_up_when_set_up_twice(tmp_path, capsys):
@@ -28,3 +28,18 @@ def test_named_lines_say_which_logger_wrote_them(tmp_path):
     for handler in logging.getLogger("london_llm.test_named").handlers:
         handler.flush()
     assert "INFO london_llm.test_named.child: hello" in log_file.read_text(encoding="utf-8")
+
+
+def test_the_training_log_is_linked_into_logs_once_and_nothing_is_replaced(tmp_path):
+    """The guide's logs/ is "training logs and WandB data"; the log itself is 04_training/model_training.log."""
+    log_file = tmp_path / "04_training" / "model_training.log"
+    log_file.parent.mkdir()
+    log_file.write_text("a line\n")
+    link = link_into(tmp_path / "logs", log_file)
+    assert link == tmp_path / "logs" / "model_training.log" and link.read_text() == "a line\n"
+    assert not link.readlink().is_absolute()  # the artifact root can move
+    assert link_into(tmp_path / "logs", log_file) == link  # again: the same link
+    other = tmp_path / "logs2" / "model_training.log"
+    other.parent.mkdir()
+    other.write_text("a file of its own\n")
+    assert link_into(tmp_path / "logs2", log_file) is None and other.read_text() == "a file of its own\n"

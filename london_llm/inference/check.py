@@ -29,17 +29,38 @@ def checkpoint_table(root: Path, model: str) -> str:
     return status.format_checkpoint_table({model: ckpt.list_checkpoints(root, deep=False)}, {model: root})
 
 
-def pick_checkpoint(root: Path, name: Optional[str], log=print) -> Path:
-    """The named checkpoint (name, name.pt or path), or the newest complete one."""
+# the script that trains each preset's checkpoints (the guide's names)
+TRAIN_SCRIPTS = {"regular": "04_training/train_model.py", "slm": "04_training/train_model_slm.py",
+                 "tiny": "04_training/train_model_slm.py --model tiny"}
+
+
+def trained_elsewhere(model: str, roots: dict[str, Path]) -> str:
+    """' The tiny model has checkpoints (newest: checkpoint-40): pass --model tiny.' for the other models
+    that do have some, for a model that has none (the guide's bare commands check regular or slm;
+    ./run.sh on a CPU trains tiny); training.checkpoint words it for every command alike."""
+    return ckpt.other_models_hint({m: r for m, r in roots.items() if m != model})
+
+
+def no_checkpoint_yet(root: Path, model: str, roots: dict[str, Path]) -> str:
+    """The one line for a model without a complete checkpoint: what trains it, and who has some."""
+    if model not in TRAIN_SCRIPTS:  # a folder of one's own (--checkpoints_dir): no model to name
+        return f"no complete checkpoint in {root}: train into it first, or pass --checkpoint_path"
+    return (f"no complete checkpoint of the {model} model in {root}: train it first "
+            f"(python {TRAIN_SCRIPTS[model]}), or pass --checkpoint_path.{trained_elsewhere(model, roots)}")
+
+
+def pick_checkpoint(root: Path, name: Optional[str], log=print, *, home: Optional[Path] = None,
+                    model: str = "", roots: Optional[dict[str, Path]] = None) -> Path:
+    """The named checkpoint (name, name.pt or a path: absolute, else from the current folder, else from
+    the artifact root `home`, as training resolves it), or the newest complete one."""
     if name:
         path = ckpt.resolve(root, name, flag="--checkpoint_path",
-                            otherwise="or list them with --list-checkpoints")
+                            otherwise="or list them with --list-checkpoints", home=home)
         ckpt.require_good(path)
         return path
     path = ckpt.newest_good(root, log=log)
     if path is None:
-        raise ckpt.CheckpointNotFound(f"no complete checkpoint in {root}: train first "
-                                      "(04_training/train_model_slm.py), or pass --checkpoint_path or the --model trained")
+        raise ckpt.CheckpointNotFound(no_checkpoint_yet(root, model, roots or {}))
     return path
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from london_llm.inference.flags import (HelpFormatter, add_checkpoints_dir_flag, add_device_flag, add_home_flag,
-                                        add_model_flag, add_sampler_flags, add_tag_flags, other_models_hint)
+                                        add_model_flag, add_sampler_flags, add_tag_flags)
 
 
 def build_parser(prog: str, description: str, default_model: str, presets) -> argparse.ArgumentParser:
@@ -49,24 +49,21 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     from london_llm.inference.interactive import InteractiveSession, Settings
     from london_llm.inference.loading import load_model
     from london_llm.inference.sampling import SamplingParams
+    from london_llm.training import checkpoint as ckpt
 
     paths = paths_fn(args.home)
     root = Path(args.checkpoints_dir or paths.checkpoint_dir(args.model))
+    # the other models' folders, named when this one has nothing (not when --checkpoints_dir chose it)
+    roots = {} if args.checkpoints_dir else {m: paths.checkpoint_dir(m) for m in presets}
     if args.list_checkpoints:
         print(check.checkpoint_table(root, args.model))
-        if not check.ckpt.list_checkpoints(root, deep=False):  # the guide's "check available checkpoints"
-            hint = other_models_hint(args, paths_fn).strip()
-            if hint:
-                print(hint)
+        elsewhere = "" if ckpt.list_checkpoints(root, deep=False) else check.trained_elsewhere(args.model, roots)
+        if elsewhere:  # the guide's "check available checkpoints" after ./run.sh trained tiny
+            print(elsewhere.strip())
         return 0
     try:
-        try:
-            path = check.pick_checkpoint(root, args.checkpoint_path)
-        except check.ckpt.CheckpointNotFound as exc:
-            hint = "" if args.checkpoint_path else other_models_hint(args, paths_fn)
-            if not hint:
-                raise
-            raise check.ckpt.CheckpointNotFound(f"{str(exc).rstrip('.')}.{hint}") from None
+        path = check.pick_checkpoint(root, args.checkpoint_path, home=paths.home,
+                                     model="" if args.checkpoints_dir else args.model, roots=roots)
         print(check.describe_state(path))
         loaded = load_model(path, device=args.device)
         engine = Engine(loaded)

@@ -57,7 +57,9 @@ def prepare_pretokenized(documents_file: Path, tokenizer_dir: Path, out_dir: Pat
     if mode != "rebuild":
         try:
             check_compatible(out_dir, **settings)
-            log(f"Using pre-tokenized data in {out_dir} ({_describe(read_metadata(out_dir))})")
+            # the guide's "Max length mismatch" cannot happen here: say so where a user would look for it
+            log(f"Using pre-tokenized data in {out_dir} ({_describe(read_metadata(out_dir))}; "
+                "one token stream, fits any --max_length)")
             return out_dir
         except PretokenizedIncompatible as exc:
             if mode == "require":

@@ -376,6 +376,7 @@ def resolve(root: Path, name: str, flag: str = "--resume_from_checkpoint",
             # the guide's `09_models/checkpoints/slm/checkpoint-N.pt`, typed in 04_training/: the path
             # ends in `root` itself, so it names a checkpoint of this folder wherever it is run from
             candidates.append(root / given.name)
+    candidates = list(dict.fromkeys(candidates))  # a path under home that is also root's: named once
     for c in candidates:
         if c.is_dir():
             return c.resolve()
@@ -387,8 +388,10 @@ def resolve(root: Path, name: str, flag: str = "--resume_from_checkpoint",
     what = (f"Pass one of these to {flag}, {otherwise}." if list_checkpoints(root) else
             f"Check the name and --model (each model has its own folder), {otherwise}.")
     aside = set_aside_hint(root, given.name) if len(given.parts) == 1 else ""
-    raise CheckpointNotFound(f"Checkpoint not found: {name!r} (looked for {where}). {describe_available(root)}. "
-                             f"{what}{aside}")
+    placeholder = (" (the guide's XXXX stands for a step number)"
+                   if re.search(r"checkpoint-X+", name, re.IGNORECASE) else "")
+    raise CheckpointNotFound(f"Checkpoint not found: {name!r}{placeholder} (looked for {where}). "
+                             f"{describe_available(root)}. {what}{aside}")
 
 
 def not_a_checkpoint(path: Path) -> bool:

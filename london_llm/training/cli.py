@@ -141,7 +141,10 @@ def tokenizer_for_resume(tokenizer_dir: Path, resume: Path, log: Callable[[str],
     if not saved_sha or tokenizer_fingerprint(tokenizer_dir) == saved_sha:
         return tokenizer_dir
     if tokenizer_fingerprint(resume) == saved_sha:
-        log(f"Using the tokenizer saved in {resume} ({tokenizer_dir} is missing or another tokenizer)")
+        why = (f"{tokenizer_dir} now holds another tokenizer, whose ids this model was not trained on; to "
+               "train with that one, start over with --fresh" if (Path(tokenizer_dir) / "tokenizer.json").is_file()
+               else f"{tokenizer_dir} does not exist")
+        log(f"Using the tokenizer saved in {resume} ({why})")
         return Path(resume)
     return tokenizer_dir
 
@@ -232,13 +235,18 @@ def missing_environment(exc: ModuleNotFoundError) -> str:
 def preflight(args, model_name: str, tokenizer_dir: Path, documents_file: Path, data_dir: Path,
               output_dir: Path) -> Optional[str]:
     """The one-line refusal the run would reach after seconds of imports and set-up, found with a few
-    file checks (same messages, same order): no tokenizer, an incomplete one, no documents to build
-    the data from. A tokenizer it cannot judge yet (a resume without --tokenizer_dir may use the
-    checkpoint's copy) is left to the full check."""
+    file checks (same messages, same order): --use_pretokenized without the data, no tokenizer, an
+    incomplete one, no documents to build the data from. A tokenizer it cannot judge yet (a resume
+    without --tokenizer_dir may use the checkpoint's copy) is left to the full check."""
     from london_llm.pretokenize.format import PretokenizedIncompatible, read_metadata
     from london_llm.tokenization.errors import TokenizerError
     from london_llm.tokenization.loading import check_tokenizer_folder
 
+    if args.use_pretokenized and not data_dir.is_dir():  # the guide's rm -rf, then --use_pretokenized:
+        try:                                                # no tokenizer or resume makes that usable
+            read_metadata(data_dir)  # raises what --use_pretokenized says of a missing folder
+        except PretokenizedIncompatible as exc:
+            return str(exc)
     may_resume = not args.fresh and (bool(args.resume_from_checkpoint) or any(output_dir.glob("checkpoint-*")))
     if may_resume and not args.tokenizer_dir:
         return None  # the tokenizer is judged first, and only once the resume is known
@@ -249,12 +257,7 @@ def preflight(args, model_name: str, tokenizer_dir: Path, documents_file: Path, 
         check_tokenizer_folder(tokenizer_dir)
     except TokenizerError as exc:
         return str(exc)
-    if args.use_pretokenized and not data_dir.is_dir():
-        try:
-            read_metadata(data_dir)  # raises what --use_pretokenized says of a missing folder
-        except PretokenizedIncompatible as exc:
-            return str(exc)
-    elif documents_missing(args, documents_file, data_dir):
+    if documents_missing(args, documents_file, data_dir):
         return missing_documents(documents_file)
     return None
 
@@ -359,6 +362,9 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     except StopRequested:
         return 0
     logger = setup_logging(log_file, ctx.is_main, tag=f"{model_name} pid {os.getpid()}")
+    if ctx.is_main and not args.log_file:  # the guide's logs/ holds the training log too (a link to it)
+        from london_llm.logs import link_into
+        link_into(paths.logs_dir, log_file)
     if ctx.device.type == "cpu":  # page faults on every step's activations cost a sixth of a CPU step
         from london_llm.allocator import keep_tensor_memory_warm
         logger.info(f"CPU memory: {keep_tensor_memory_warm()}")

@@ -67,6 +67,13 @@ def wandb_mode(disabled: bool) -> str:
     return "offline"
 
 
+def wandb_off_reason(mode: str) -> str:
+    """Why W&B is not running, for the one line that says so."""
+    if mode == "disabled":
+        return "--no_wandb or WANDB_MODE=disabled"
+    return "it could not start; see the warning above"
+
+
 class WandbRun:
     """A thin wrapper that is a no-op when W&B is off or fails to start (training never waits on it)."""
 
@@ -83,7 +90,9 @@ class WandbRun:
             self.run = wandb.init(project=project, name=name, config=config, dir=str(log_dir), mode=mode,
                                   id=resume_id, resume="allow" if resume_id else None,
                                   settings=wandb.Settings(init_timeout=60, silent=True))
-            logger.info(f"W&B run {self.run.id} ({mode}); logs in {log_dir}")
+            sync = (f"; upload it later with: wandb sync {Path(self.run.dir).parent}"
+                    if mode in ("offline", "dryrun") and getattr(self.run, "dir", None) else "")
+            logger.info(f"W&B run {self.run.id} ({mode}); logs in {log_dir}{sync}")
         except Exception as exc:  # noqa: BLE001 - a monitoring failure must not stop training
             logger.warning(f"W&B disabled: could not start ({exc}); metrics still go to metrics.jsonl")
             self.run = None
@@ -142,6 +151,11 @@ class Reporter:
             self.wandb = WandbRun(mode=job.wandb_mode, project=job.wandb_project, name=job.run_name,
                                   config=dict(cfg.to_dict(), world_size=job.ctx.world_size, model=job.model_name),
                                   log_dir=job.wandb_dir or job.output_dir, logger=self.log, resume_id=wandb_id)
+            if self.wandb.run is None:  # the guide's dashboard is off: say where its panels' numbers are
+                self.log.info(f"W&B is off ({wandb_off_reason(job.wandb_mode)}): the metrics go to "
+                              f"{job.output_dir / METRICS_FILE}; python 10_scripts/training_status.py --model "
+                              f"{job.model_name} --output_dir {job.output_dir} shows them, plot_training.py "
+                              "with the same flags plots them")
         self.bar = progress_bar(steps_total, start_step, enabled=self.enabled)
 
     @property

@@ -117,3 +117,54 @@ def test_an_empty_listing_names_the_model_that_has_checkpoints(home, capsys):
     assert out.strip().endswith("The tiny model has checkpoints (newest: checkpoint-40): pass --model tiny."), out
     code, out = check(capsys, "--model", "tiny", "--list-checkpoints")
     assert code == 0 and "checkpoint-40" in out and "pass --model" not in out, out
+
+
+def test_the_guides_bare_check_names_the_script_and_the_model_that_has_checkpoints(tmp_path, capsys):
+    """`python test_checkpoint.py` (regular) after ./run.sh on a CPU (which trains tiny): one line naming
+    train_model.py and `--model tiny`; --list-checkpoints says the same under its empty table."""
+    import config
+    from run_records import make_checkpoint
+    from london_llm.inference.check_cli import main
+
+    home = tmp_path / "home"
+    make_checkpoint(config.paths(home).checkpoint_dir("tiny"), 20, 3.5)
+    make_checkpoint(config.paths(home).checkpoint_dir("tiny"), 40, 3.25)
+    capsys.readouterr()
+    code = main(["--home", str(home)], prog="test_checkpoint.py", description="check", default_model="regular",
+                presets=config.PRESETS, paths_fn=config.paths)
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "no complete checkpoint of the regular model" in err and "python 04_training/train_model.py" in err
+    assert err.rstrip().endswith("The tiny model has checkpoints (newest: checkpoint-40): pass --model tiny."), err
+    code, out = check(capsys, "--home", home, "--list-checkpoints")  # default slm here
+    assert code == 0 and "(no checkpoints)" in out and out.rstrip().endswith("The tiny model has checkpoints (newest: checkpoint-40): pass --model tiny."), out
+    code, out = check(capsys, "--home", home, "--list-checkpoints", "--model", "tiny")
+    assert code == 0 and "tiny model has" not in out.lower() and "--model" not in out, out
+    (tmp_path / "mine").mkdir()  # a folder of one's own names no model and no other model's checkpoints
+    code, out = check(capsys, "--home", home, "--checkpoints_dir", tmp_path / "mine")
+    assert code == 2 and f"no complete checkpoint in {tmp_path / 'mine'}: train into it first" in out, out
+    assert "--model" not in out and "tiny model" not in out, out
+
+
+def test_a_relative_checkpoint_path_is_found_under_the_artifact_root_from_anywhere(tmp_path, capsys, monkeypatch):
+    """The guide's `--checkpoint_path 09_models/checkpoints/...` resolves as training's
+    --resume_from_checkpoint does: from the current folder, then from the artifact root."""
+    import config
+    from run_records import make_checkpoint
+    from london_llm.inference import check
+    from london_llm.training import checkpoint as ckpt
+
+    home = tmp_path / "home"
+    paths = config.paths(home)
+    made = make_checkpoint(paths.checkpoint_dir("tiny"), 30, 3.5)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    root = paths.checkpoint_dir("regular")
+    assert check.pick_checkpoint(root, "09_models/checkpoints/tiny/checkpoint-30", home=paths.home) == made.resolve()
+    with pytest.raises(ckpt.CheckpointNotFound) as err:  # the guide's placeholder, typed as it stands
+        check.pick_checkpoint(paths.checkpoint_dir("slm"), "09_models/checkpoints/slm/checkpoint-XXXX.pt",
+                              home=paths.home)
+    message = str(err.value)
+    assert "XXXX stands for a step number" in message
+    looked = message.split("(looked for ")[1].split(").")[0].split(" or ")
+    assert len(looked) == len(set(looked)) == 2, looked  # the current folder, then the artifact root: once each

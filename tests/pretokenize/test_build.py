@@ -169,6 +169,7 @@ def test_auto_reuses_compatible_data_and_rebuilds_with_the_guides_reason(tmp_pat
     messages.clear()  # another context length reads the same flat token stream: reused, not rebuilt
     prepare_pretokenized(small_documents, tokenizer_dir, out, log=messages.append, **{**SETTINGS, "max_length": 256})
     assert messages[0].startswith("Using pre-tokenized data") and MAX_LENGTH_MISMATCH not in " ".join(messages)
+    assert messages[0].endswith("; one token stream, fits any --max_length)"), messages  # why no mismatch warning
     assert (out / "metadata.json").stat().st_mtime_ns == created
 
     messages.clear()

@@ -47,8 +47,8 @@ vmx flags\t: vnmi preemption_timer
 SAPPHIRE_RAPIDS = """processor\t: 0
 vendor_id\t: GenuineIntel
 model name\t: Intel(R) Xeon(R) Platinum 8480+
-flags\t\t: fpu sse sse2 fma avx avx2 avx512f avx512dq avx512bw avx512vl avx512_vnni avx512_bf16 amx_bf16 avx512_fp16 \
-amx_tile amx_int8
+flags\t\t: fpu sse sse2 sse4_2 fma avx avx2 bmi2 avx512f avx512dq avx512bw avx512vl sha_ni avx512_vnni avx512_bf16 \
+amx_bf16 avx512_fp16 amx_tile amx_int8
 """
 ARM_GRACE = """processor\t: 0
 BogoMIPS\t: 2000.00
@@ -67,12 +67,13 @@ CPU implementer\t: 0x51
 CPU part\t: 0x801
 """
 CASES = {  # text -> (what the CPU line says after "CPU: ", native bf16)
-    "AMD AVX2 only": (AMD_AVX2, "AMD EPYC 7B13, 2 cores; instruction sets: avx2 fma "
+    "AMD AVX2 only": (AMD_AVX2, "AMD EPYC 7B13, 2 cores; instruction sets: sse4_2 bmi2 sha_ni avx2 fma "
                       "(lacks: avx512f avx512_bf16 amx_tile amx_bf16); native bf16: no", False),
     "Skylake AVX-512": (SKYLAKE_AVX512, "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz, 2 cores; instruction sets: "
-                        "avx2 fma avx512f (lacks: avx512_bf16 amx_tile amx_bf16); native bf16: no", False),
+                        "sse4_2 bmi2 avx2 fma avx512f (lacks: sha_ni avx512_bf16 amx_tile amx_bf16); native bf16: no",
+                        False),
     "Sapphire Rapids": (SAPPHIRE_RAPIDS, "Intel(R) Xeon(R) Platinum 8480+, 2 cores; instruction sets: "
-                        "avx2 fma avx512f avx512_bf16 amx_tile amx_bf16; native bf16: yes", True),
+                        "sse4_2 bmi2 sha_ni avx2 fma avx512f avx512_bf16 amx_tile amx_bf16; native bf16: yes", True),
     "Arm Grace": (ARM_GRACE, "Arm Neoverse-V2, 2 cores; instruction sets: asimd sve sve2 bf16; native bf16: yes",
                   True),
     "Arm without bf16": (ARM_NO_BF16, "Arm CPU (implementer 0x51, part 0x801), 2 cores; instruction sets: asimd "
@@ -84,6 +85,14 @@ CASES = {  # text -> (what the CPU line says after "CPU: ", native bf16)
 def test_one_cpu_line_names_what_it_has_and_lacks(name):
     text, expected, _ = CASES[name]
     assert cpu_description(read_cpu(text), cores_text="2 cores") == "CPU: " + expected
+
+
+def test_the_x86_line_names_sha_ni_sse4_2_and_bmi2():
+    """sha_ni moves the collector's sha256; sse4_2 and bmi2 the libraries' fast paths: named, had or lacked."""
+    have = cpu_description(read_cpu(AMD_AVX2), cores_text="2 cores")
+    assert "instruction sets: sse4_2 bmi2 sha_ni avx2" in have
+    bare = read_cpu("processor\t: 0\nmodel name\t: Old x86\nflags\t\t: fpu sse sse2 avx\n")
+    assert "(lacks: sse4_2 bmi2 sha_ni avx2 " in cpu_description(bare, cores_text="2 cores")
 
 
 def test_without_cpuinfo_nothing_is_assumed():

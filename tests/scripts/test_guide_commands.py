@@ -159,3 +159,22 @@ def test_a_pasted_block_finds_its_folders_and_scripts(commands):
     assert not problems, "\n".join(problems)
     assert any(cwd == "04_training/05_evaluation/06_inference" for _n, cwd, _w in
                shell_blocks(GUIDE.read_text(encoding="utf-8")))  # the Post-Training block, read as a shell would
+
+
+ROOT_CHECKS = ("test_checkpoint.py", "test_slm_checkpoint.py", "test_checkpoint_slm.py")
+
+
+@pytest.mark.parametrize("name", ROOT_CHECKS)
+def test_the_checkpoint_checks_run_from_the_root_as_well(name):
+    """The guide's "Check Available Checkpoints" and "Interactive Testing" blocks run `python
+    test_checkpoint.py ...` with no `cd` beside `ls -la 09_models/checkpoints/`: from the repository
+    root too. The root holds links to 04_training's scripts (one code path), as for the launchers."""
+    link = REPO / name
+    assert link.is_symlink() and link.resolve() == (REPO / "04_training" / name).resolve(), link
+
+
+def test_a_root_link_checks_the_checkpoints_of_the_artifact_root(tmp_path):
+    done = subprocess.run([sys.executable, "test_slm_checkpoint.py", "--list-checkpoints", "--home", str(tmp_path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"slm: {tmp_path / '09_models' / 'checkpoints' / 'slm'}"), done.stdout

@@ -2,7 +2,9 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 import torch
 
 from conftest import REPO
@@ -107,3 +109,55 @@ def test_checkpoints_are_reported_per_model_not_by_folder(tmp_path):
     assert "[ no] 04 SLM checkpoints" in out
     assert f"[yes] 04 tiny checkpoints: {models / 'checkpoints' / 'tiny' / 'checkpoint-120'}" in out, out
     assert "[yes] 03 tiny tokenizer" in out and "[ no] 03 tokenizer:" in out
+
+
+def test_a_python_older_than_the_pins_is_refused_before_anything_is_made(tmp_path, monkeypatch):
+    """The guide says Python 3.8+; torch 2.13 and pyproject.toml need 3.10: the set-up says so in one
+    line instead of creating an environment pip cannot fill, and the check reports the same need."""
+    from london_llm import environment
+
+    too_old = r"Python 3\.9\.18 is too old: this project needs 3\.10\+"
+    with pytest.raises(environment.EnvironmentSetupError, match=too_old):
+        environment.require_python((3, 9, 18))
+    environment.require_python((3, 10, 0))
+    real = environment.require_python
+    monkeypatch.setattr(environment, "require_python", lambda: real((3, 8, 10)))
+    with pytest.raises(environment.EnvironmentSetupError, match="3.8.10 is too old"):
+        environment.create_environment(tmp_path / "env", REPO / "requirements.txt", upgrade_pip=False)
+    assert not (tmp_path / "env").exists()
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'requires-python = ">={".".join(map(str, environment.MIN_PYTHON))}"' in pyproject
+
+
+def test_a_venv_without_pip_is_one_line_naming_python3_venv_and_leaves_nothing(tmp_path, monkeypatch):
+    """Ubuntu/Debian without python3-venv: ensurepip fails inside venv; the half-made folder (whose python
+    a rerun would take for a working environment) is removed."""
+    import subprocess as sp
+
+    from london_llm import environment
+
+    def no_ensurepip(self, env_dir):
+        (Path(env_dir) / "bin").mkdir(parents=True)
+        (Path(env_dir) / "bin" / "python").write_text("")
+        raise sp.CalledProcessError(1, ["python", "-Im", "ensurepip", "--upgrade", "--default-pip"])
+
+    monkeypatch.setattr(environment.venv.EnvBuilder, "create", no_ensurepip)
+    env = tmp_path / "env"
+    with pytest.raises(environment.EnvironmentSetupError) as err:
+        environment.create_environment(env, REPO / "requirements.txt", upgrade_pip=False)
+    assert "sudo apt install python3-venv" in str(err.value) and "\n" not in str(err.value)
+    assert not env.exists()
+
+
+def test_a_failed_install_is_one_line_and_exit_2_through_the_script(tmp_path):
+    """pip failing (no network, no wheel) ends the set-up with one line, not a CalledProcessError traceback."""
+    env = tmp_path / "env"
+    (env / "bin").mkdir(parents=True)
+    fake = env / "bin" / "python"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    done = subprocess.run([sys.executable, str(SCRIPT), "--env_dir", str(env)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("ERROR: installing into") and done.stderr.count("\n") == 1, done.stderr
+    assert "Traceback" not in done.stderr and "exit 1" in done.stderr

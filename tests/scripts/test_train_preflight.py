@@ -87,3 +87,34 @@ def test_a_resume_without_tokenizer_dir_is_left_to_the_full_check(tmp_path):
     args.fresh = True
     assert "no tokenizer at" in preflight(args, "slm", tmp_path / "missing", tmp_path / "docs.jsonl",
                                           tmp_path / "data", out)
+
+
+def test_use_pretokenized_without_the_data_is_refused_before_torch_loads_even_with_checkpoints(tmp_path):
+    """The guide's `rm -rf .../pretokenized_data/` then `--use_pretokenized`, where a run left checkpoints
+    (a resume, whose tokenizer is judged only later): no tokenizer or resume makes missing data usable."""
+    out = tmp_path / "home" / "09_models" / "checkpoints" / "tiny"
+    (out / "checkpoint-5").mkdir(parents=True)
+    line = _one_error(result := _train("train_model_slm.py", tmp_path, "--model", "tiny", "--use_pretokenized"))
+    assert f"Pre-tokenized data not found: no metadata.json ({out / 'pretokenized_data'})" in line, line
+    assert "without --use_pretokenized" in line, line
+    assert result.stdout.split("LOADED")[-1].split() == [], result.stdout
+
+
+def test_a_resume_after_the_tokenizer_was_retrained_says_how_to_use_the_new_one(tmp_path, monkeypatch):
+    """The guide's "Tokenizer mismatch" case on a resume: the checkpoint keeps its own tokenizer, and the
+    line says why and what trains with the retrained one (--fresh); a missing folder is named as such."""
+    from london_llm.tokenization import format as tok_format
+    from london_llm.training import checkpoint as ckpt
+    from london_llm.training.cli import tokenizer_for_resume
+
+    resume, default = tmp_path / "checkpoint-20", tmp_path / "tokenizer"
+    monkeypatch.setattr(ckpt, "read_trainer_state", lambda path: {"tokenizer_sha256": "old"})
+    monkeypatch.setattr(tok_format, "tokenizer_fingerprint", lambda path: "old" if path == resume else "new")
+    said: list[str] = []
+    assert tokenizer_for_resume(default, resume, said.append) == resume
+    assert said == [f"Using the tokenizer saved in {resume} ({default} does not exist)"]
+    default.mkdir()
+    (default / "tokenizer.json").write_text("{}")
+    said.clear()
+    assert tokenizer_for_resume(default, resume, said.append) == resume
+    assert "now holds another tokenizer" in said[0] and "start over with --fresh" in said[0], said

@@ -26,7 +26,7 @@ class _Log:
     warning = error = info
 
 
-def _reporter(tmp_path, *, start_step, steps_total, model="slm"):
+def _new_reporter(tmp_path, *, start_step, steps_total, model="slm"):
     from types import SimpleNamespace
 
     import torch
@@ -39,6 +39,26 @@ def _reporter(tmp_path, *, start_step, steps_total, model="slm"):
                           identity=None, output_dir=tmp_path, wandb_mode="disabled", wandb_project="p",
                           run_name="r", wandb_dir=None, model_name=model)
     return Reporter(job, start_step=start_step, steps_total=steps_total, resumed=False, wandb_id=None)
+
+
+def _reporter(tmp_path, *, start_step, steps_total, model="slm"):
+    """A reporter with W&B off, past its opening line (tested below)."""
+    reporter = _new_reporter(tmp_path, start_step=start_step, steps_total=steps_total, model=model)
+    assert [line.split(" (")[0] for line in reporter.log.lines] == ["W&B is off"]
+    reporter.log.lines.clear()
+    return reporter
+
+
+def test_with_wandb_off_the_log_says_where_the_metrics_go(tmp_path):
+    """The guide's monitoring is the W&B dashboard: with it off (--no_wandb, WANDB_MODE=disabled) the
+    run's opening lines say where the numbers go and the two commands that show them."""
+    from london_llm.training.metrics import METRICS_FILE
+
+    report = _new_reporter(tmp_path, start_step=0, steps_total=10, model="tiny")
+    [line] = report.log.lines
+    assert "--no_wandb or WANDB_MODE=disabled" in line and str(tmp_path / METRICS_FILE) in line, line
+    assert f"10_scripts/training_status.py --model tiny --output_dir {tmp_path}" in line and "plot_training.py" in line
+    report.close()
 
 
 def test_cpu_warning_after_a_runs_only_step_names_no_zero_steps_left(tmp_path):

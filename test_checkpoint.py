@@ -1,0 +1,1 @@
+04_training/test_checkpoint.py

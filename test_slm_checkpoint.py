@@ -1,0 +1,1 @@
+04_training/test_slm_checkpoint.py
