@@ -5,7 +5,9 @@ package, the numbered scripts, 10_scripts/ and bench/:
 - no address that exposes a server (`0.0.0.0`, `::`) as a default: servers bind 127.0.0.1 unless told;
 - no bare `except:`, and no `except Exception: pass` swallowing whatever went wrong;
 - every HTTP call (requests, httpx, a session) passes a timeout;
-- every command-line flag has a help text (`--help` documents every flag).
+- every command-line flag has a help text (`--help` documents every flag);
+- every write in the package is atomic (in a `with atomic...` block, or to a temporary), or listed with
+  the reason it need not be.
 
 Each checker is also run on a small bad example, so a checker that stops seeing anything fails too.
 """
