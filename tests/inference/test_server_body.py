@@ -1,5 +1,6 @@
-"""The API's request body is bounded as it arrives: a chunked body (no Content-Length) over the limit is
-refused with 413 after reading just past the limit, never held whole in memory first."""
+"""The API's request is bounded: a chunked body (no Content-Length) over the limit is refused with 413
+after reading just past the limit, never held whole in memory first; stop strings (matched at every
+decoding step of the worker every request shares) are bounded in number and length."""
 from __future__ import annotations
 
 import asyncio
@@ -51,3 +52,16 @@ def test_a_chunked_body_over_the_limit_is_refused_without_reading_it_all():
 def test_a_declared_length_over_the_limit_is_refused_before_reading():
     status, body, read = _post(_app(), 40, headers=[(b"content-length", str(server.MAX_BODY_BYTES + 1).encode())])
     assert status == 413 and read == 0
+
+
+def test_stop_strings_are_bounded_in_number_and_length():
+    import pytest
+
+    from london_llm.inference.server_errors import APIError
+    from london_llm.inference.server_requests import MAX_STOP_CHARS, MAX_STOPS, parse_completion_request
+
+    assert parse_completion_request({"prompt": "a", "stop": ["x"] * MAX_STOPS}, "m")["stop"] == ["x"] * MAX_STOPS
+    for stop in (["x"] * (MAX_STOPS + 1), "y" * (MAX_STOP_CHARS + 1)):
+        with pytest.raises(APIError) as raised:
+            parse_completion_request({"prompt": "a", "stop": stop}, "m")
+        assert raised.value.status == 400 and "stop strings" in str(raised.value.body())
