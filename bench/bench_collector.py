@@ -42,7 +42,8 @@ def staged_sources(registry: Path, corpus: Path):
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus", help="the shared corpus folder")
-    p.add_argument("--registry", type=Path, default=REPO / "02_data_collection" / "data_sources.json")
+    p.add_argument("--registry", type=Path, default=REPO / "02_data_collection" / "data_sources.json",
+                   help="the source registry to collect (default: 02_data_collection/data_sources.json)")
     p.add_argument("--workers", type=int, nargs="+", default=[4], help="worker counts to time (default: 4)")
     p.add_argument("--faults", action="store_true", help="inject every fault once per file (Retry-After 0)")
     args = p.parse_args()

@@ -48,7 +48,9 @@ def parse(argv=None):
     p.add_argument("--model", default="tiny", help="the preset the checkpoint is of (names the targets)")
     p.add_argument("--modes", default="quick,comprehensive", help="comma list of quick, comprehensive")
     p.add_argument("--steps", type=int, default=24, help="training steps of the checkpoint trained here")
-    p.add_argument("--corpus", default=os.environ.get("LONDON_LLM_SHARED_CORPUS", str(ROOT.parent / "shared" / "corpus")))
+    p.add_argument("--corpus", default=os.environ.get("LONDON_LLM_SHARED_CORPUS", str(ROOT.parent / "shared" / "corpus")),
+                   help="the shared corpus folder the checkpoint is trained on ($LONDON_LLM_SHARED_CORPUS, "
+                        "else ../shared/corpus)")
     p.add_argument("--no_peer", action="store_true", help="skip the lm_eval comparison")
     p.add_argument("--workdir", help="keep the trained checkpoint and outputs here (default: a temp folder)")
     p.add_argument("--threads", type=int, help="passed to run_evaluation.py --threads")

@@ -347,12 +347,12 @@ def bench_api(preset: str, folder: Path, args) -> dict:
         print(f"\nAPI on {preset} (a real serve.py process; {args.api_tokens} tokens a request, "
               f"{args.api_requests} requests per client, streamed)")
         for clients in (1, 8):
-            before = httpx.get(url + "/health").json()["tokens_generated"]
+            before = httpx.get(url + "/health", timeout=30).json()["tokens_generated"]
             start = time.perf_counter()
             with concurrent.futures.ThreadPoolExecutor(clients) as pool:
                 ttfts = [t for ts in pool.map(client, range(clients)) for t in ts]
             wall = time.perf_counter() - start
-            tokens = httpx.get(url + "/health").json()["tokens_generated"] - before
+            tokens = httpx.get(url + "/health", timeout=30).json()["tokens_generated"] - before
             ttfts.sort()
             p50 = statistics.median(ttfts)
             p95 = ttfts[min(len(ttfts) - 1, int(round(0.95 * (len(ttfts) - 1))))]

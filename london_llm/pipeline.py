@@ -4,6 +4,8 @@ tokenizer, training, checkpoint check, quick evaluation, and the publishing dry 
 Each stage is the stage's own script, run as a user would run it, so this file only decides the
 order and the flags. A rerun skips the data and tokenizer stages when their artifacts exist (name
 them in --redo to rebuild) and training resumes from the newest checkpoint (--fresh starts over).
+Its own lines (each stage's command, time and failure, the summary) are also appended, time-stamped,
+to <home>/logs/pipeline.log; each stage logs to its own file as well.
 
     ./run.sh --from-dir ../shared/corpus --model tiny     # offline, a few minutes on a CPU
     ./run.sh                                              # download the registry's sources, train the SLM
@@ -23,6 +25,20 @@ from london_llm.settings import model_tokenizer_dir
 from london_llm.training.checkpoint import newest_good
 
 STAGES = ("environment", "data", "tokenizer", "train", "check", "evaluate", "publish")
+LOG_NAME = "pipeline.log"  # under the artifact root's logs/
+
+
+def pipeline_log(log_file: Optional[Path]) -> Callable[..., None]:
+    """log(message, error=False): the terminal (stderr for errors), and `log_file` time-stamped."""
+    def log(message: str, error: bool = False) -> None:
+        print(message, file=sys.stderr if error else sys.stdout, flush=True)
+        if log_file is not None:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            with open(log_file, "a", encoding="utf-8") as fh:
+                fh.writelines(f"{stamp} {'ERROR' if error else 'INFO'} {line}\n"
+                              for line in message.strip("\n").splitlines())
+    return log
 
 
 def build_parser(presets: dict, home_env: str, prog: Optional[str] = None) -> argparse.ArgumentParser:
@@ -60,7 +76,8 @@ def _gpu_count() -> int:
         return 0
 
 
-def plan(args: argparse.Namespace, *, root: Path, paths, presets: dict) -> list[tuple[str, list[str]]]:
+def plan(args: argparse.Namespace, *, root: Path, paths, presets: dict,
+         log: Callable[[str], None] = print) -> list[tuple[str, list[str]]]:
     """The (stage, command) pairs to run, given the flags and the artifacts already on disk.
 
     `root` is the repository whose stage scripts run; `paths` the artifact locations (config's Paths).
@@ -77,7 +94,7 @@ def plan(args: argparse.Namespace, *, root: Path, paths, presets: dict) -> list[
             steps.append((stage, [py, str(ROOT / "01_environment/setup_environment.py"), "--check", *home]))
         elif stage == "data":
             if paths.documents_file.exists() and "data" not in args.redo and not args.add_texts:
-                print(f"data: {paths.documents_file} exists; skipping (--redo data rebuilds)")
+                log(f"data: {paths.documents_file} exists; skipping (--redo data rebuilds)")
                 continue
             cmd = [py, str(ROOT / "02_data_collection/historical_data_collector.py"), *home]
             if args.from_dir:
@@ -88,7 +105,7 @@ def plan(args: argparse.Namespace, *, root: Path, paths, presets: dict) -> list[
             steps.append((stage, cmd))
         elif stage == "tokenizer":
             if (tok_dir / "tokenizer.json").exists() and "tokenizer" not in args.redo:
-                print(f"tokenizer: {tok_dir} exists; skipping (--redo tokenizer retrains)")
+                log(f"tokenizer: {tok_dir} exists; skipping (--redo tokenizer retrains)")
             else:
                 steps.append((stage, [py, str(ROOT / "03_tokenizer/train_historical_tokenizer.py"), *home,
                                       "--documents", str(paths.documents_file), "--output_dir", str(tok_dir),
@@ -140,26 +157,27 @@ def main(argv: Optional[list[str]], *, root: Path, presets: dict, paths_fn: Call
          prog: Optional[str] = None) -> int:
     """./run.sh: every stage's own script in order; the first failure stops the run with its exit status."""
     args = build_parser(presets, home_env, prog).parse_args(argv)
+    paths = paths_fn(args.home)
+    log = pipeline_log(None if args.dry_run else paths.logs_dir / LOG_NAME)  # a dry run writes nothing
     if args.model is None:
         gpus = _gpu_count()
         args.model = "slm" if gpus else "tiny"
-        print(f"model: {args.model} ({gpus} GPU(s) found; --model chooses another)")
-    paths = paths_fn(args.home)
+        log(f"model: {args.model} ({gpus} GPU(s) found; --model chooses another)")
     if args.home:  # every stage gets --home; the variable reaches what they start in turn (torchrun's workers)
         os.environ[home_env] = str(paths.home)
     ran = []
-    for stage, cmd in plan(args, root=root, paths=paths, presets=presets):
-        print(f"\n== {stage}: {shlex.join(cmd)}", flush=True)
+    for stage, cmd in plan(args, root=root, paths=paths, presets=presets, log=log):
+        log(f"\n== {stage}: {shlex.join(cmd)}")
         if args.dry_run:
             continue
         started = time.time()
         rc = subprocess.run(cmd).returncode
         if rc:
-            print(f"\nstage '{stage}' failed (exit {rc}); fix what it reported and rerun ./run.sh "
-                  f"(finished stages are skipped)", file=sys.stderr)
+            log(f"\nstage '{stage}' failed (exit {rc}); fix what it reported and rerun ./run.sh "
+                f"(finished stages are skipped)", error=True)
             return rc
-        print(f"== {stage}: done in {time.time() - started:.1f} s", flush=True)
+        log(f"== {stage}: done in {time.time() - started:.1f} s")
         ran.append(stage)
     if not args.dry_run:
-        print("\n" + "\n".join(summary(args.model, paths, ran)), flush=True)
+        log("\n" + "\n".join(summary(args.model, paths, ran)))
     return 0

@@ -217,7 +217,7 @@ def parse_under_home(build: Callable[[Optional[str]], argparse.ArgumentParser],
     --home (the door's config.paths(home): flag, else $LONDON_LLM_HOME, else the repository); the
     parser must have --home. Explicit path flags still win, being parsed over those defaults."""
     pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
-    pre.add_argument("--home")
+    pre.add_argument("--home", help="artifact root (this pre-parser's; the full parser's --help says it all)")
     try:
         home = pre.parse_known_args(argv)[0].home
     except argparse.ArgumentError:  # `--home` without a value: the full parser says so, in its own words

@@ -44,6 +44,8 @@ class MetadataError(LondonLLMError, ValueError):
 
 # --- the user's metadata file -------------------------------------------------------------------
 
+MAX_METADATA_BYTES = 256 * 1024 * 1024  # read whole: a row a file, so far beyond any real collection's
+
 _KEPT_COLUMNS = ("title", "author", "date", "licence", "license", "kind")
 _KEY_COLUMNS = ("file", "filename", "file_name", "name", "path", "ebook", "ebook_no", "pg_ebook_no", "id")
 
@@ -73,6 +75,10 @@ def load_metadata(path: Path) -> dict[str, dict]:
     """
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_METADATA_BYTES:
+            raise MetadataError(f"--metadata {path}: {size:,} bytes, over the {MAX_METADATA_BYTES:,} a metadata file "
+                                "may have; keep one row per file you import (file, year, title, ...)")
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise MetadataError(f"--metadata {path}: unreadable ({exc})") from None

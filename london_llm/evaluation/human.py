@@ -123,14 +123,29 @@ document.getElementById('save').onclick = function () {{
 """
 
 
+MAX_RATINGS_BYTES = 64 * 1024 * 1024  # the key and each ratings file are read whole; a real one is kilobytes
+
+
+def _small_enough(path: Path, what: str) -> None:
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        return  # the read that follows says why it cannot read it
+    if size > MAX_RATINGS_BYTES:
+        raise EvaluationError(f"{what} {path} is {size:,} bytes, over {MAX_RATINGS_BYTES:,}: not a file --human_export "
+                              "wrote; pass the folder holding key.json and the filled ratings CSVs")
+
+
 def read_ratings(key_file: Path, rating_files: list[Path]) -> list[dict]:
     """Rows of (sample_id, checkpoint, rater, criterion -> int) from filled CSVs."""
+    _small_enough(key_file, "the blinding key")
     try:
         key = json.loads(Path(key_file).read_text(encoding="utf-8"))["samples"]
     except (OSError, ValueError, KeyError) as exc:
         raise EvaluationError(f"cannot read the blinding key {key_file} ({exc}): it is key.json beside samples.csv") from None
     rows = []
     for path in rating_files:
+        _small_enough(path, "the ratings file")
         try:
             reader = csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8-sig")))
             records = list(reader)

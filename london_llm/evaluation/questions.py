@@ -35,11 +35,13 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
     seen: set[str] = set()
     try:
         with open(path, encoding="utf-8") as fh:
-            for line_no, line in enumerate(fh, 1):
+            # read at most one character past the limit a line: a file that is one huge line (a binary file
+            # passed by mistake) is refused without being held whole
+            for line_no, line in enumerate(iter(lambda: fh.readline(MAX_LINE_CHARS + 1), ""), 1):
+                if len(line) > MAX_LINE_CHARS:
+                    raise _bad(path, line_no, f"the line is over {MAX_LINE_CHARS:,} characters")
                 if not line.strip():
                     continue
-                if len(line) > MAX_LINE_CHARS:
-                    raise _bad(path, line_no, f"the line is {len(line):,} characters (at most {MAX_LINE_CHARS:,})")
                 row = _parse(path, line_no, line)
                 if row["id"] in seen:
                     raise _bad(path, line_no, f"id {row['id']!r} appears twice")

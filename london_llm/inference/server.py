@@ -42,6 +42,21 @@ log = logging.getLogger("london_llm.inference.server")
 MAX_BODY_BYTES = 1_000_000
 
 
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, read as it arrives and refused (413) once past `limit`: a chunked body declares
+    no length, and `request.body()` would hold all of it in memory before it could be measured."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise APIError(413, f"the request body is over {limit:,} bytes", code="request_too_large")
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise APIError(413, f"the request body is over {limit:,} bytes", code="request_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 # --- the application ---------------------------------------------------------------------------------
 
 class ServerState:
@@ -175,12 +190,7 @@ def create_app(state: ServerState, load: Optional[Callable[[], Any]] = None):
     async def completions(request: Request):
         check_key(request)
         engine = require_ready()
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            raise APIError(413, f"the request body is over {MAX_BODY_BYTES:,} bytes", code="request_too_large")
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            raise APIError(413, f"the request body is over {MAX_BODY_BYTES:,} bytes", code="request_too_large")
+        raw = await read_body(request)
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:

@@ -11,6 +11,10 @@ from typing import Any
 from london_llm.inference.server_errors import APIError
 
 MAX_PROMPTS = 16
+# every decoding step matches each stop string against the text's tail, on the worker every request
+# shares: bounded so one request cannot slow the others' steps (OpenAI allows 4)
+MAX_STOPS = 16
+MAX_STOP_CHARS = 1_000
 DEFAULT_MAX_TOKENS = 16  # OpenAI's default for /v1/completions
 _UNSUPPORTED = {"logprobs": None, "suffix": None, "echo": False, "best_of": None,
                 "presence_penalty": 0, "frequency_penalty": 0, "logit_bias": None}
@@ -60,6 +64,9 @@ def parse_completion_request(body: Any, model_id: str) -> dict:
     stops = [] if stop is None else [stop] if isinstance(stop, str) else stop
     if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
         raise APIError(400, "stop must be a string or a list of strings", param="stop", code="invalid_type")
+    if len(stops) > MAX_STOPS or any(len(s) > MAX_STOP_CHARS for s in stops):
+        raise APIError(400, f"at most {MAX_STOPS} stop strings of at most {MAX_STOP_CHARS:,} characters each",
+                       param="stop", code="invalid_value")
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise APIError(400, "stream must be true or false", param="stream", code="invalid_type")

@@ -7,6 +7,7 @@ again makes no commit; `publish_folder` says so.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -28,6 +29,30 @@ class UploadResult:
         return not self.changed
 
 
+# huggingface_hub's own client waits forever (timeout=None): a Hub that accepts a connection and never
+# answers would hang the publish. Connect within 20 s; then up to 5 minutes between bytes (a large
+# commit or LFS upload can take that long to be acknowledged).
+HUB_TIMEOUT = {"timeout": 300.0, "connect": 20.0}
+_timeouts_set = False
+
+
+def use_timeouts() -> None:
+    """Make huggingface_hub's shared HTTP client time out (HUB_TIMEOUT); once per process."""
+    global _timeouts_set
+    if _timeouts_set:
+        return
+    import httpx2
+    from huggingface_hub import set_client_factory
+    from huggingface_hub.utils._http import default_client_factory
+
+    def factory():
+        client = default_client_factory()  # the library's hooks and redirects, with a timeout
+        client.timeout = httpx2.Timeout(HUB_TIMEOUT["timeout"], connect=HUB_TIMEOUT["connect"])
+        return client
+    set_client_factory(factory)
+    _timeouts_set = True
+
+
 def _endpoint() -> str:
     from huggingface_hub import constants
 
@@ -35,12 +60,31 @@ def _endpoint() -> str:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = " ".join(_redact(str(exc)).split())
     return text[:300] + ("..." if len(text) > 300 else "")
 
 
+def _redact(text: str) -> str:
+    """`text` without the token (HF_TOKEN or the saved login) in any spelling. The library's own messages
+    hold none, but the HTTP layer's can: h11 quotes a header value it refuses, so a token with a stray
+    control character came back whole in "Illegal header value b'Bearer ...'"."""
+    try:
+        from huggingface_hub import get_token
+
+        token = get_token()
+    except Exception:  # noqa: BLE001 - no token found means none to hide
+        token = None
+    if not token:
+        return text
+    forms = {token, repr(token)[1:-1], repr(token.encode("utf-8", "backslashreplace"))[2:-1]}
+    forms |= {run for run in re.split(r"[^A-Za-z0-9_]+", token) if len(run) >= 8}  # each word of it
+    for secret in sorted(forms, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def _api_error(what: str, exc: BaseException) -> PublishError:
-    """One line for any failure talking to the Hub, without tokens (the library's messages hold none)."""
+    """One line for any failure talking to the Hub, never holding the token (see _redact)."""
     import httpx2
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
@@ -73,6 +117,7 @@ def hub_token() -> str:
 
 def resolve_repo_id(api, repo_id: str) -> str:
     """`name` -> `user/name` (the token's user); `namespace/name` unchanged. Checks the token."""
+    use_timeouts()
     try:
         user = api.whoami()["name"]
     except Exception as exc:

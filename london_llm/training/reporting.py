@@ -113,8 +113,10 @@ class WandbRun:
         if self.run is not None:
             try:
                 self.run.finish()
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception as exc:  # noqa: BLE001 - the run has ended; say what W&B may not have got
+                self.logger.warning(f"W&B finish failed ({exc}); its last metrics may be missing there "
+                                    "(metrics.jsonl has them all)")
+            self.run = None
 
 
 def progress_bar(total: int, initial: int, enabled: bool) -> tqdm:

@@ -142,3 +142,11 @@ def test_require_year_drops_the_undated_and_a_bad_metadata_file_is_one_message(t
     proc, _, _ = _build(tree, tmp_path / "h3", "--metadata", bad)
     assert proc.returncode == 2 and "bad.jsonl: row 1 (x.txt) has no year" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_metadata_file_over_the_limit_is_one_clear_error_not_read_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(dating, "MAX_METADATA_BYTES", 100)
+    big = tmp_path / "meta.csv"
+    big.write_text("file,year\n" + "".join(f"book{i}.txt,1750\n" for i in range(20)), encoding="utf-8")
+    with pytest.raises(dating.MetadataError, match=r"--metadata .*meta\.csv: 3\d\d bytes, over the 100 .*one row per file"):
+        dating.load_metadata(big)

@@ -38,3 +38,15 @@ def test_ratings_with_a_bad_value_are_refused(tmp_path):
     with pytest.raises(EvaluationError, match="line 3: coherence = '7'"):
         human.read_ratings(files["key"], [tmp_path / "ratings_x.csv"])
     assert "ck-a" not in files["csv"].read_text() and "ck-a" in files["key"].read_text()  # blinded
+
+
+def test_a_ratings_file_too_big_to_be_one_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from london_llm.evaluation import human
+    from london_llm.evaluation.errors import EvaluationError
+
+    files = human.export(tmp_path, [("ck-a", "p", "text one")], seed=1)
+    monkeypatch.setattr(human, "MAX_RATINGS_BYTES", files["key"].stat().st_size + 10)
+    huge = tmp_path / "ratings_huge.csv"
+    huge.write_text("x" * (human.MAX_RATINGS_BYTES + 1), encoding="utf-8")
+    with pytest.raises(EvaluationError, match=r"the ratings file .*ratings_huge\.csv is [\d,]+ bytes, over"):
+        human.read_ratings(files["key"], [huge])

@@ -53,3 +53,32 @@ def test_question_answer_may_be_the_choice_text(tmp_path):
     path = tmp_path / "q.jsonl"
     path.write_text('{"question": "a", "choices": ["b", "c"], "answer": "c"}\n')
     assert read_questions(path)[0]["answer"] == 1 and read_questions(path)[0]["context"] == "a"
+
+
+def test_a_file_that_is_one_huge_line_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
+    import builtins
+    import io
+
+    from london_llm.evaluation import questions
+    from london_llm.evaluation.errors import EvaluationError
+
+    path = tmp_path / "huge.jsonl"
+    path.write_text('{"question": "' + "x" * (questions.MAX_LINE_CHARS * 50) + '"}\n', encoding="utf-8")
+    most = []
+
+    class Counting(io.StringIO):
+        def readline(self, size=-1):
+            line = super().readline(size)
+            most.append(len(line))
+            return line
+
+        def __iter__(self):
+            return iter(self.readline, "")
+
+    def counting_open(file, *a, **k):
+        with builtins.open(file, *a, **k) as fh:
+            return Counting(fh.read())
+    monkeypatch.setattr(questions, "open", counting_open, raising=False)
+    with pytest.raises(EvaluationError, match=r"huge\.jsonl.*line 1.*over 20,000 characters"):
+        questions.read_questions(path)
+    assert max(most) <= questions.MAX_LINE_CHARS + 1

@@ -80,3 +80,20 @@ def test_cpu_warning_counts_the_steps_left(tmp_path):
     report.close()
     [line] = report.log.lines
     assert "the 100 steps left would take about 10 min" in line, line
+
+
+def test_a_failing_wandb_finish_is_said_not_swallowed(tmp_path, caplog):
+    import logging
+
+    from london_llm.training.reporting import WandbRun
+
+    class Failing:
+        def finish(self):
+            raise RuntimeError("upload queue lost")
+
+    logger = logging.getLogger("test.reporting.finish")
+    run = WandbRun(mode="disabled", project="p", name="n", config={}, log_dir=tmp_path, logger=logger)
+    run.run = Failing()
+    with caplog.at_level(logging.WARNING, logger=logger.name):
+        run.finish()
+    assert "W&B finish failed (upload queue lost)" in caplog.text and run.run is None
