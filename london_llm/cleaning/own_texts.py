@@ -50,8 +50,9 @@ class OwnTextsError(LondonLLMError, ValueError):
     """The folder as a whole cannot be imported (missing, empty, bad options): one line, exit 2."""
 
 
-class Refused(ValueError):
-    """One file that is not usable plain text; the message says why and what to do."""
+class Refused(LondonLLMError, ValueError):
+    """One file that is not usable plain text; the message says why and what to do (the import lists it and
+    goes on; a LondonLLMError like every stage error, should one ever reach a door)."""
 
 
 @dataclass

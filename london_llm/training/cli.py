@@ -287,7 +287,17 @@ def _refuse(problem: str, log_file: Path, model_name: str) -> int:
         if os.environ.get("TORCHELASTIC_ERROR_FILE"):  # under torchrun only: that module loads torch
             from london_llm.training.distributed import record_error_for_torchrun
             record_error_for_torchrun(problem)
+    else:
+        # torchrun ends every worker as soon as one fails: a rank that got here before rank 0 (which
+        # may start a little later) would have it killed before it said why. So wait; rank 0's exit
+        # ends this wait (torchrun's SIGTERM), and its message is then the report's root cause.
+        import time
+
+        time.sleep(OTHER_RANKS_WAIT_S)
     return EXIT_USAGE
+
+
+OTHER_RANKS_WAIT_S = 20.0  # ample for rank 0's start-up and preflight on a loaded machine
 
 
 class _OtherRankFailed(Exception):

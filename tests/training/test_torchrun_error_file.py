@@ -21,3 +21,21 @@ def test_outside_torchrun_nothing_is_written(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     record_error_for_torchrun("anything")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_refusing_rank_other_than_0_waits_for_rank_0_to_say_why(monkeypatch, tmp_path, capsys):
+    """torchrun ends every worker once one fails: a rank 1 that refused first and left at once had rank 0
+    killed before it printed the refusal (seen under CI load: no ERROR line at all). Rank 1 now waits,
+    silent; rank 0 says it and leaves at once."""
+    from london_llm.training import cli
+
+    waits = []
+    monkeypatch.setattr("time.sleep", waits.append)
+    monkeypatch.setenv("RANK", "1")
+    assert cli._refuse("tokenizer missing: run stage 03", tmp_path / "train.log", "slm") == 2
+    assert waits == [cli.OTHER_RANKS_WAIT_S] and "tokenizer missing" not in capsys.readouterr().err
+    monkeypatch.setenv("RANK", "0")
+    waits.clear()
+    assert cli._refuse("tokenizer missing: run stage 03", tmp_path / "train.log", "slm") == 2
+    captured = capsys.readouterr()
+    assert waits == [] and "tokenizer missing" in captured.out + captured.err
