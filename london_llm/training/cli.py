@@ -281,23 +281,26 @@ def _refuse(problem: str, log_file: Path, model_name: str) -> int:
     from london_llm.training.reporting import setup_logging
 
     rank0 = os.environ.get("RANK", "0") == "0"
+    # every rank of a node meets the same problem, so one per node says so: rank 0, and on the other
+    # nodes of a multi-node run their local rank 0 (the problem may be that node's alone)
+    speaks = rank0 or os.environ.get("LOCAL_RANK") == "0"
     logger = setup_logging(log_file, rank0, tag=f"{model_name} pid {os.getpid()}")
-    if rank0:  # every rank meets the same problem; one says so
+    if speaks:
         logger.error(problem)
         if os.environ.get("TORCHELASTIC_ERROR_FILE"):  # under torchrun only: that module loads torch
             from london_llm.training.distributed import record_error_for_torchrun
             record_error_for_torchrun(problem)
     else:
-        # torchrun ends every worker as soon as one fails: a rank that got here before rank 0 (which
-        # may start a little later) would have it killed before it said why. So wait; rank 0's exit
-        # ends this wait (torchrun's SIGTERM), and its message is then the report's root cause.
+        # torchrun ends every worker as soon as one fails: a rank that got here before its node's
+        # speaker (which may start a little later) would have it killed before it said why. So wait;
+        # the speaker's exit ends this wait (torchrun's SIGTERM), and its message is the root cause.
         import time
 
         time.sleep(OTHER_RANKS_WAIT_S)
     return EXIT_USAGE
 
 
-OTHER_RANKS_WAIT_S = 20.0  # ample for rank 0's start-up and preflight on a loaded machine
+OTHER_RANKS_WAIT_S = 20.0  # ample for the speaker's start-up and preflight on a loaded machine
 
 
 class _OtherRankFailed(Exception):

@@ -39,3 +39,20 @@ def test_a_refusing_rank_other_than_0_waits_for_rank_0_to_say_why(monkeypatch, t
     assert cli._refuse("tokenizer missing: run stage 03", tmp_path / "train.log", "slm") == 2
     captured = capsys.readouterr()
     assert waits == [] and "tokenizer missing" in captured.out + captured.err
+
+
+def test_on_another_node_its_local_rank_0_says_why(monkeypatch, tmp_path, capsys):
+    """Multi-node: a problem only node 1 has (its tokenizer folder, say) is said there by its local rank 0."""
+    from london_llm.training import cli
+
+    waits = []
+    monkeypatch.setattr("time.sleep", waits.append)
+    monkeypatch.setenv("RANK", "2")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    assert cli._refuse("tokenizer missing: run stage 03", tmp_path / "train.log", "slm") == 2
+    captured = capsys.readouterr()
+    assert waits == [] and "tokenizer missing" in captured.out + captured.err
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert cli._refuse("tokenizer missing: run stage 03", tmp_path / "train.log", "slm") == 2
+    assert waits == [cli.OTHER_RANKS_WAIT_S] and "tokenizer missing" not in capsys.readouterr().err
