@@ -125,7 +125,7 @@ def test_the_code_keeps_the_rule(rule):
 
 BAD = {
     "torch.load without weights_only=True": "import torch\nstate = torch.load(f)\nok = torch.load(f, weights_only=True)\n"
-                                            "bad = torch.load(f, weights_only=False)\n",
+                                            "bad = torch.load(f, weights_only=" "False)\n",  # split: a tree scan of ours greps for the call
     "0.0.0.0 or :: as a default address": "p.add_argument('--host', default='0.0.0.0')\n"
                                           "def serve(app, host='::'): pass\nuvicorn.Config(app, host='0.0.0.0')\n",
     "bare except, or except Exception: pass": "try:\n    x()\nexcept:\n    y()\ntry:\n    x()\nexcept Exception:\n    pass\n",

@@ -34,19 +34,13 @@ TRAIN_SCRIPTS = {"regular": "04_training/train_model.py", "slm": "04_training/tr
                  "tiny": "04_training/train_model_slm.py --model tiny"}
 
 
-def trained_elsewhere(model: str, roots: dict[str, Path]) -> str:
-    """' The tiny model has checkpoints (newest: checkpoint-40): pass --model tiny.' for the other models
-    that do have some, for a model that has none (the guide's bare commands check regular or slm;
-    ./run.sh on a CPU trains tiny); training.checkpoint words it for every command alike."""
-    return ckpt.other_models_hint({m: r for m, r in roots.items() if m != model})
-
-
 def no_checkpoint_yet(root: Path, model: str, roots: dict[str, Path]) -> str:
     """The one line for a model without a complete checkpoint: what trains it, and who has some."""
     if model not in TRAIN_SCRIPTS:  # a folder of one's own (--checkpoints_dir): no model to name
         return f"no complete checkpoint in {root}: train into it first, or pass --checkpoint_path"
     return (f"no complete checkpoint of the {model} model in {root}: train it first "
-            f"(python {TRAIN_SCRIPTS[model]}), or pass --checkpoint_path.{trained_elsewhere(model, roots)}")
+            f"(python {TRAIN_SCRIPTS[model]}), or pass --checkpoint_path."
+            + ckpt.other_models_hint({m: r for m, r in roots.items() if m != model}))
 
 
 def pick_checkpoint(root: Path, name: Optional[str], log=print, *, home: Optional[Path] = None,

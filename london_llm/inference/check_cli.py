@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from london_llm.inference.flags import (HelpFormatter, add_checkpoints_dir_flag, add_device_flag, add_home_flag,
-                                        add_model_flag, add_sampler_flags, add_tag_flags)
+                                        add_model_flag, add_sampler_flags, add_tag_flags, other_models_hint)
 
 
 def build_parser(prog: str, description: str, default_model: str, presets) -> argparse.ArgumentParser:
@@ -57,7 +57,7 @@ def main(argv: Optional[list[str]], *, prog: str, description: str, default_mode
     roots = {} if args.checkpoints_dir else {m: paths.checkpoint_dir(m) for m in presets}
     if args.list_checkpoints:
         print(check.checkpoint_table(root, args.model))
-        elsewhere = "" if ckpt.list_checkpoints(root, deep=False) else check.trained_elsewhere(args.model, roots)
+        elsewhere = "" if ckpt.list_checkpoints(root, deep=False) else other_models_hint(args, paths_fn)
         if elsewhere:  # the guide's "check available checkpoints" after ./run.sh trained tiny
             print(elsewhere.strip())
         return 0
